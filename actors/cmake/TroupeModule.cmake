@@ -1,0 +1,1 @@
+# troupe_add_module(): defined by actors/codegen work in progress.

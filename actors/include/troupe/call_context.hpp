@@ -1,0 +1,134 @@
+// What a handler gets besides its request: who is calling, for which key, by
+// when the answer is due, and the means to call other services without
+// blocking a thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "troupe/detail/call_state.hpp"
+#include "troupe/reply.hpp"
+#include "troupe/status.hpp"
+
+namespace troupe {
+
+/// A call to another service, sent when then() is called. Both callbacks run
+/// later on the calling actor, never concurrently with its handlers.
+template <class Response>
+class pending {
+public:
+  using value_handler = std::function<void(Response)>;
+  using error_handler = std::function<void(status)>;
+
+  pending(std::shared_ptr<detail::call_state> state, std::string service,
+          std::string method, std::string key, std::string payload,
+          std::chrono::system_clock::time_point deadline)
+    : state_(std::move(state)),
+      service_(std::move(service)),
+      method_(std::move(method)),
+      key_(std::move(key)),
+      payload_(std::move(payload)),
+      deadline_(deadline) {
+  }
+
+  void then(value_handler on_value, error_handler on_error) && {
+    auto done = [on_value = std::move(on_value),
+                 on_error = std::move(on_error)](status st, std::string bytes) {
+      if (!st.is_ok()) {
+        on_error(std::move(st));
+        return;
+      }
+      Response response;
+      if (!response.ParseFromString(bytes)) {
+        on_error(status{status_code::internal, "malformed response"});
+        return;
+      }
+      on_value(std::move(response));
+    };
+    state_->call_raw(service_, method_, key_, std::move(payload_), deadline_,
+                     std::move(done));
+  }
+
+private:
+  std::shared_ptr<detail::call_state> state_;
+  std::string service_;
+  std::string method_;
+  std::string key_;
+  std::string payload_;
+  std::chrono::system_clock::time_point deadline_;
+};
+
+/// A cheap handle: copy it into continuations that make further calls.
+class call_context {
+public:
+  explicit call_context(std::shared_ptr<detail::call_state> state)
+    : state_(std::move(state)) {
+  }
+
+  /// The fully qualified name of the service being called.
+  const std::string& service() const noexcept {
+    return state_->info().service;
+  }
+  const std::string& method() const noexcept {
+    return state_->info().method;
+  }
+  /// The actor key of a keyed service; empty for stateless services.
+  const std::string& key() const noexcept {
+    return state_->info().key;
+  }
+  /// The authenticated caller; empty for anonymous calls.
+  const std::string& principal() const noexcept {
+    return state_->info().principal;
+  }
+  /// W3C trace context of the call ("traceparent" header value).
+  const std::string& traceparent() const noexcept {
+    return state_->info().traceparent;
+  }
+  std::chrono::system_clock::time_point deadline() const noexcept {
+    return state_->info().deadline;
+  }
+  /// The actor serving this call, e.g. "node-1/demo.greeter.v1.Greeter#2".
+  const std::string& instance() const noexcept {
+    return state_->info().instance;
+  }
+  const std::string& node() const noexcept {
+    return state_->info().node;
+  }
+
+  /// Defers the answer: return the promise from the handler and deliver it
+  /// later, typically from the continuation of call().
+  template <class Response>
+  promise<Response> make_promise() const {
+    return promise<Response>{state_->sink()};
+  }
+
+  /// Calls `method` of `service`; `key` addresses a keyed service's actor and is
+  /// empty for stateless ones. The call carries this call's deadline, shortened
+  /// to `timeout` from now when that is given and sooner.
+  template <class Response, class Request>
+  pending<Response> call(std::string_view service, std::string_view method,
+                         std::string_view key, const Request& request,
+                         std::chrono::milliseconds timeout = {}) const {
+    auto deadline = state_->info().deadline;
+    if (timeout.count() > 0)
+      deadline = std::min(deadline, std::chrono::system_clock::now() + timeout);
+    std::string payload;
+    request.SerializeToString(&payload);
+    return pending<Response>{state_,           std::string{service},
+                             std::string{method}, std::string{key},
+                             std::move(payload), deadline};
+  }
+
+  const std::shared_ptr<detail::call_state>& state() const noexcept {
+    return state_;
+  }
+
+private:
+  std::shared_ptr<detail::call_state> state_;
+};
+
+} // namespace troupe

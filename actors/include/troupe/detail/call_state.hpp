@@ -1,0 +1,61 @@
+// The runtime's side of one call as the SDK sees it. Implemented by the node
+// (runtime/src/activation.cpp); module code reaches it only through
+// troupe::call_context and the code protoc-gen-troupe generates.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "troupe/status.hpp"
+
+namespace troupe::detail {
+
+/// Where a call's answer goes. Exactly one of ok() or fail() takes effect;
+/// later ones are ignored. A sink destroyed before either was called answers
+/// `internal`, so a dropped promise never leaves a caller waiting.
+class reply_sink {
+public:
+  virtual ~reply_sink();
+  virtual void ok(std::string payload) = 0;
+  virtual void fail(status error) = 0;
+  virtual bool done() const noexcept = 0;
+};
+
+using reply_sink_ptr = std::shared_ptr<reply_sink>;
+
+/// Gets the serialized response (or the error) of a call a handler made.
+using raw_callback = std::function<void(status, std::string payload)>;
+
+/// What a handler may know about the call it is serving.
+struct call_info {
+  std::string service;
+  std::string method;
+  std::string key;
+  std::string principal;
+  std::string traceparent;
+  std::chrono::system_clock::time_point deadline;
+  std::string instance;  // which actor serves the call, e.g. "node-1/demo.Greeter#2"
+  std::string node;
+};
+
+class call_state {
+public:
+  virtual ~call_state();
+
+  virtual const call_info& info() const noexcept = 0;
+
+  virtual const reply_sink_ptr& sink() const noexcept = 0;
+
+  /// Sends a request to another service from the actor serving this call.
+  /// `done` runs later on that actor, never concurrently with its handlers.
+  virtual void call_raw(std::string_view service, std::string_view method,
+                        std::string_view key, std::string payload,
+                        std::chrono::system_clock::time_point deadline,
+                        raw_callback done)
+    = 0;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,34 @@
+#include "troupe/service.hpp"
+
+#include "troupe/detail/call_state.hpp"
+#include "troupe/module.hpp"
+
+namespace troupe {
+
+service::~service() = default;
+
+void service::on_activate(const std::string&) {
+  // nop: services without state to load have nothing to do
+}
+
+void service::on_passivate() {
+  // nop
+}
+
+module_registrar::~module_registrar() = default;
+
+namespace detail {
+
+reply_sink::~reply_sink() = default;
+
+call_state::~call_state() = default;
+
+void unknown_method(call_context& ctx, std::string_view method) {
+  ctx.state()->sink()->fail(
+    status{status_code::unimplemented,
+           "service " + ctx.service() + " has no method " + std::string{method}});
+}
+
+} // namespace detail
+
+} // namespace troupe

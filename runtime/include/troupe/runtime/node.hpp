@@ -1,0 +1,68 @@
+// A Troupe node: the actor system, the loaded modules and the services they
+// registered, supervised. Knows nothing of HTTP: the gateway calls into it
+// through call().
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/logger.hpp"
+#include "troupe/runtime/node_config.hpp"
+#include "troupe/runtime/service_table.hpp"
+
+namespace troupe::runtime {
+
+struct module_info {
+  std::string name;
+  std::string version;
+  std::string path;
+  std::vector<std::string> services;
+};
+
+/// Why a node could not start; what() is one line naming the fault.
+class startup_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+using call_callback = std::function<void(reply_envelope)>;
+
+class node {
+public:
+  explicit node(node_config config);
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Loads the modules, starts the actor system and the services. Throws
+  /// startup_error; after a throw nothing is left running.
+  void start();
+
+  /// Sends `env` to the service it names. Safe from any thread; `done` runs
+  /// exactly once, on an actor-system thread, with the reply or an error
+  /// (unavailable, not_found, deadline_exceeded, internal ...).
+  void call(envelope env, call_callback done);
+
+  /// Passivates actors and stops the actor system. Idempotent.
+  void stop();
+
+  const node_config& config() const noexcept;
+  const service_table& services() const noexcept;
+  const std::vector<module_info>& modules() const noexcept;
+  std::chrono::system_clock::time_point started_at() const noexcept;
+  logger& log() noexcept;
+
+  /// Clears a failed service's state so it serves again (operator action).
+  bool reset_service(const std::string& name);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe::runtime

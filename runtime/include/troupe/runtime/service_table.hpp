@@ -1,0 +1,76 @@
+// The services hosted by this node: their definitions, how they are run, and
+// live counters. Built once at start and immutable afterwards except for the
+// counters and the failed flag, so any thread (gateway I/O threads included)
+// may read it without locking.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "troupe/module.hpp"
+
+namespace google::protobuf {
+class ServiceDescriptor;
+} // namespace google::protobuf
+
+namespace troupe::runtime {
+
+enum class service_kind { stateless, keyed };
+
+std::string_view to_string(service_kind kind) noexcept;
+
+/// When a handler throws: restart after a back-off that doubles from
+/// backoff_initial up to backoff_max; more than max_restarts within window and
+/// the service is marked failed (answers unavailable).
+struct restart_policy {
+  std::uint32_t max_restarts = 5;
+  std::chrono::milliseconds window{10'000};
+  std::chrono::milliseconds backoff_initial{10};
+  std::chrono::milliseconds backoff_max{1'000};
+};
+
+/// Counters and flags that change while the service runs.
+struct service_stats {
+  std::atomic<bool> failed{false};
+  std::atomic<std::uint64_t> active_actors{0};  // keyed activations
+  std::atomic<std::uint64_t> restarts{0};
+  std::atomic<std::uint64_t> calls{0};
+  std::atomic<std::uint64_t> failures{0};       // handler throws
+};
+
+struct service_entry {
+  std::string name;  // fully qualified proto name
+  service_kind kind = service_kind::stateless;
+  const google::protobuf::ServiceDescriptor* descriptor = nullptr;
+  std::string module;  // name of the module that registered it
+  service_definition definition;
+  std::uint32_t instances = 0;             // stateless: per node
+  std::chrono::milliseconds idle_timeout{0};  // keyed
+  restart_policy policy;
+  // Shared with the service's actors, which may outlive a stop() in flight.
+  std::shared_ptr<service_stats> stats = std::make_shared<service_stats>();
+};
+
+class service_table {
+public:
+  /// Fails (returns false) when the name is taken.
+  bool add(std::unique_ptr<service_entry> entry);
+
+  /// nullptr when no such service.
+  const service_entry* find(std::string_view name) const noexcept;
+
+  /// Sorted by name.
+  const std::vector<std::unique_ptr<service_entry>>& entries() const noexcept {
+    return entries_;
+  }
+
+private:
+  std::vector<std::unique_ptr<service_entry>> entries_;
+};
+
+} // namespace troupe::runtime
