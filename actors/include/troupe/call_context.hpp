@@ -93,10 +93,10 @@ public:
   }
   /// The actor serving this call, e.g. "node-1/demo.greeter.v1.Greeter#2".
   const std::string& instance() const noexcept {
-    return state_->info().instance;
+    return state_->instance();
   }
   const std::string& node() const noexcept {
-    return state_->info().node;
+    return state_->node();
   }
 
   /// Defers the answer: return the promise from the handler and deliver it

@@ -37,8 +37,6 @@ struct call_info {
   std::string principal;
   std::string traceparent;
   std::chrono::system_clock::time_point deadline;
-  std::string instance;  // which actor serves the call, e.g. "node-1/demo.Greeter#2"
-  std::string node;
 };
 
 class call_state {
@@ -46,6 +44,11 @@ public:
   virtual ~call_state();
 
   virtual const call_info& info() const noexcept = 0;
+
+  /// Which actor serves the call, e.g. "node-1/demo.greeter.v1.Greeter#2".
+  virtual const std::string& instance() const noexcept = 0;
+
+  virtual const std::string& node() const noexcept = 0;
 
   virtual const reply_sink_ptr& sink() const noexcept = 0;
 

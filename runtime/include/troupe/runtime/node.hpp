@@ -7,7 +7,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"
@@ -59,6 +63,14 @@ public:
 
   /// Clears a failed service's state so it serves again (operator action).
   bool reset_service(const std::string& name);
+
+  // -- for in-process drivers (benchmarks, tests) -----------------------------
+
+  /// The actor a call for (service, key) goes to now; invalid when none.
+  caf::actor resolve(std::string_view service, std::string_view key) const;
+
+  /// The node's actor system; valid between start() and stop().
+  caf::actor_system& system();
 
 private:
   struct impl;

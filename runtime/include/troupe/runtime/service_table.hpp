@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "troupe/module.hpp"
+#include "troupe/runtime/restart_tracker.hpp"
 
 namespace google::protobuf {
 class ServiceDescriptor;
@@ -23,16 +24,6 @@ namespace troupe::runtime {
 enum class service_kind { stateless, keyed };
 
 std::string_view to_string(service_kind kind) noexcept;
-
-/// When a handler throws: restart after a back-off that doubles from
-/// backoff_initial up to backoff_max; more than max_restarts within window and
-/// the service is marked failed (answers unavailable).
-struct restart_policy {
-  std::uint32_t max_restarts = 5;
-  std::chrono::milliseconds window{10'000};
-  std::chrono::milliseconds backoff_initial{10};
-  std::chrono::milliseconds backoff_max{1'000};
-};
 
 /// Counters and flags that change while the service runs.
 struct service_stats {
@@ -52,6 +43,7 @@ struct service_entry {
   std::uint32_t instances = 0;             // stateless: per node
   std::chrono::milliseconds idle_timeout{0};  // keyed
   restart_policy policy;
+  std::shared_ptr<restart_tracker> tracker;  // shared by the service's actors
   // Shared with the service's actors, which may outlive a stop() in flight.
   std::shared_ptr<service_stats> stats = std::make_shared<service_stats>();
 };

@@ -1,0 +1,32 @@
+# The two commands: `make demo` and `make test`. Both install what is missing
+# (Debian packages, via deploy/install-deps.sh) and build first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build test demo bench-gateway bench-dispatch clean
+
+all: build
+
+deps:
+	@bash deploy/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+demo: build
+	@bash deploy/demo.sh $(BUILD_DIR)
+
+bench-gateway: build
+	@bash bench/gateway/run.sh $(BUILD_DIR)
+
+bench-dispatch: build
+	@$(BUILD_DIR)/bench/dispatch/troupe_bench_dispatch
+
+clean:
+	@rm -rf $(BUILD_DIR)

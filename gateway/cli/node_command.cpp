@@ -1,0 +1,72 @@
+// `troupe node`: start the runtime and the gateway, serve until SIGINT or
+// SIGTERM, then drain in-flight calls and exit 0.
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "troupe/gateway/gateway.hpp"
+#include "troupe/runtime/node.hpp"
+
+namespace troupe::cli {
+
+namespace {
+
+/// Blocks SIGINT and SIGTERM in this thread and, by inheritance, in every
+/// thread started after it, so that only the sigwait below receives them.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int run_node(const std::vector<std::string>& args) {
+  node_options opts;
+  try {
+    opts = parse_node_options(args);
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "troupe node: %s\n", e.what());
+    return 2;
+  }
+  if (opts.help) {
+    std::fputs(opts.help_text.c_str(), stdout);
+    return 0;
+  }
+  auto signals = block_shutdown_signals();
+  runtime::node node{opts.node};
+  try {
+    node.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "troupe node: %s\n", e.what());
+    return 1;
+  }
+  gateway::gateway gw{node, opts.gateway};
+  try {
+    gw.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "troupe node: %s\n", e.what());
+    node.stop();
+    return 1;
+  }
+  auto url = "http://" + gw.endpoint();
+  node.log().info("node ready", {{"url.full", url}});
+  std::printf("troupe node %s ready: %s\n", opts.node.name.c_str(), url.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  node.log().info("shutting down", {{"process.signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  gw.drain(std::chrono::steady_clock::now() + opts.gateway.shutdown_timeout);
+  gw.stop();
+  node.stop();
+  node.log().info("stopped");
+  return 0;
+}
+
+} // namespace troupe::cli

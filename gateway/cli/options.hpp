@@ -1,0 +1,35 @@
+// Parsing of `troupe node` flags and config file into the runtime's and the
+// gateway's settings. Faults become a usage_error whose message is one line.
+#pragma once
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "troupe/gateway/gateway_config.hpp"
+#include "troupe/runtime/node_config.hpp"
+
+namespace troupe::cli {
+
+class usage_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+struct node_options {
+  runtime::node_config node;
+  gateway::gateway_config gateway;
+  bool help = false;
+  std::string help_text;
+};
+
+/// Parses `troupe node` arguments (argv without "troupe node"); flags win over
+/// the values of --config FILE.
+node_options parse_node_options(const std::vector<std::string>& args);
+
+/// "250ms", "15s", "2m", or a plain number of milliseconds.
+std::chrono::milliseconds parse_duration(const std::string& option,
+                                         const std::string& text);
+
+} // namespace troupe::cli

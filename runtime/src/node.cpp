@@ -1,0 +1,270 @@
+#include "troupe/runtime/node.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include <google/protobuf/descriptor.h>
+
+#include "activation.hpp"
+#include "call_bridge.hpp"
+#include "keyed_shard.hpp"
+#include "messages.hpp"
+#include "reply_mapping.hpp"
+#include "service_directory.hpp"
+#include "troupe/options.pb.h"
+#include "troupe/runtime/module_loader.hpp"
+
+namespace troupe::runtime {
+
+namespace {
+
+constexpr std::uint32_t default_instances = 4;
+constexpr size_t bridge_count = 4;
+
+class actor_system_settings : public caf::actor_system_config {
+public:
+  explicit actor_system_settings(size_t threads) {
+    add_message_type<envelope>("troupe.envelope");
+    add_message_type<reply_envelope>("troupe.reply_envelope");
+    if (threads > 0)
+      set("scheduler.max-threads", threads);
+  }
+};
+
+/// Holds an exclusive lock on the data directory for the node's lifetime,
+/// so that two nodes never share one.
+class data_dir_lock {
+public:
+  explicit data_dir_lock(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw startup_error("data directory " + dir + ": " + ec.message());
+    auto path = (std::filesystem::path{dir} / "LOCK").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      throw startup_error("data directory " + dir + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw startup_error("data directory " + dir + " is in use by another node");
+    }
+  }
+  ~data_dir_lock() {
+    ::close(fd_);
+  }
+  data_dir_lock(const data_dir_lock&) = delete;
+  data_dir_lock& operator=(const data_dir_lock&) = delete;
+
+private:
+  int fd_ = -1;
+};
+
+restart_policy policy_from(const troupe::RestartPolicy& p) {
+  restart_policy result;
+  if (p.max_restarts() > 0)
+    result.max_restarts = p.max_restarts();
+  if (p.window_ms() > 0)
+    result.window = std::chrono::milliseconds{p.window_ms()};
+  if (p.backoff_initial_ms() > 0)
+    result.backoff_initial = std::chrono::milliseconds{p.backoff_initial_ms()};
+  if (p.backoff_max_ms() > 0)
+    result.backoff_max = std::chrono::milliseconds{p.backoff_max_ms()};
+  return result;
+}
+
+} // namespace
+
+struct node::impl {
+  explicit impl(node_config cfg)
+    : config(std::move(cfg)), log(config.name, config.level) {
+  }
+
+  node_config config;
+  logger log;
+  // Declaration order is teardown order reversed: module code must stay
+  // loaded until the services and actors using it are gone.
+  std::vector<loaded_module> loaded;
+  std::vector<module_info> modules;
+  service_table services;
+  std::unique_ptr<data_dir_lock> lock;
+  std::unique_ptr<actor_system_settings> caf_config;
+  std::unique_ptr<caf::actor_system> system;
+  service_directory directory;
+  std::vector<caf::actor> bridges;
+  std::atomic<std::uint64_t> next_bridge{0};
+  std::atomic<bool> running{false};
+  std::chrono::system_clock::time_point started_at;
+
+  void load_modules();
+  void spawn_services();
+};
+
+void node::impl::load_modules() {
+  for (auto& path : config.modules) {
+    for (auto& m : loaded)
+      if (m.path == std::filesystem::absolute(path).string())
+        throw startup_error("module " + path + ": loaded twice");
+    auto mod = load_module(path);
+    module_info info{mod.name, mod.version, mod.path, {}};
+    for (auto& def : mod.services) {
+      auto entry = std::make_unique<service_entry>();
+      entry->name = def.descriptor->full_name();
+      entry->descriptor = def.descriptor;
+      entry->module = mod.name;
+      auto& opts = def.descriptor->options().GetExtension(troupe::service);
+      entry->kind = opts.kind() == troupe::KEYED ? service_kind::keyed
+                                                 : service_kind::stateless;
+      entry->instances = opts.instances() > 0 ? opts.instances() : default_instances;
+      entry->idle_timeout = opts.idle_timeout_ms() > 0
+                              ? std::chrono::milliseconds{opts.idle_timeout_ms()}
+                              : config.idle_timeout;
+      entry->policy = policy_from(opts.restart());
+      entry->tracker = std::make_shared<restart_tracker>(entry->policy);
+      entry->definition = def;
+      if (auto* other = services.find(entry->name))
+        throw startup_error("module " + path + ": service " + entry->name
+                            + " is already registered by module " + other->module);
+      info.services.push_back(entry->name);
+      services.add(std::move(entry));
+    }
+    modules.push_back(std::move(info));
+    loaded.push_back(std::move(mod));
+  }
+}
+
+void node::impl::spawn_services() {
+  auto threads = config.scheduler_threads > 0
+                   ? config.scheduler_threads
+                   : std::max<size_t>(1, std::thread::hardware_concurrency());
+  auto shards = config.keyed_shards > 0 ? config.keyed_shards : threads;
+  for (auto& entry : services.entries()) {
+    auto host = std::make_unique<service_host>();
+    host->entry = entry.get();
+    if (entry->kind == service_kind::keyed) {
+      for (size_t i = 0; i < shards; ++i) {
+        shard_args a{entry.get(), i, &config.name, &directory, &log};
+        host->actors.push_back(system->spawn<keyed_shard>(a));
+      }
+    } else {
+      for (std::uint32_t i = 0; i < entry->instances; ++i) {
+        activation_args a;
+        a.entry = entry.get();
+        a.instance_name = config.name + "/" + entry->name + "#" + std::to_string(i);
+        a.node_name = &config.name;
+        a.directory = &directory;
+        a.log = &log;
+        host->actors.push_back(system->spawn<activation>(std::move(a)));
+      }
+    }
+    directory.add(std::move(host));
+  }
+  for (size_t i = 0; i < bridge_count; ++i)
+    bridges.push_back(system->spawn(call_bridge));
+}
+
+node::node(node_config config) : impl_(std::make_unique<impl>(std::move(config))) {
+  // nop
+}
+
+node::~node() {
+  stop();
+}
+
+void node::start() {
+  auto& d = *impl_;
+  d.lock = std::make_unique<data_dir_lock>(d.config.data_dir);
+  d.load_modules();
+  d.caf_config = std::make_unique<actor_system_settings>(d.config.scheduler_threads);
+  d.system = std::make_unique<caf::actor_system>(*d.caf_config);
+  d.spawn_services();
+  d.started_at = std::chrono::system_clock::now();
+  d.running = true;
+  for (auto& m : d.modules)
+    d.log.info("module loaded", {{"troupe.module", m.name},
+                                 {"troupe.module.version", m.version},
+                                 {"file.path", m.path}});
+}
+
+void node::call(envelope env, call_callback done) {
+  auto& d = *impl_;
+  if (!d.running.load()) {
+    done(to_reply(status{status_code::unavailable, "the node is stopping"}));
+    return;
+  }
+  auto target = d.directory.resolve(env.service, env.key);
+  if (!target.error.is_ok()) {
+    done(to_reply(target.error));
+    return;
+  }
+  auto n = d.next_bridge.fetch_add(1, std::memory_order_relaxed);
+  caf::anon_send(d.bridges[n % d.bridges.size()], call_atom::value,
+                 std::move(target.actor), std::move(env),
+                 completion{std::move(done)});
+}
+
+void node::stop() {
+  auto& d = *impl_;
+  if (!d.system)
+    return;
+  d.running = false;
+  for (auto& a : d.directory.all_actors())
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& b : d.bridges)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  d.bridges.clear();
+  d.directory = service_directory{};
+  d.system->await_all_actors_done();
+  d.system.reset();
+  d.caf_config.reset();
+}
+
+const node_config& node::config() const noexcept {
+  return impl_->config;
+}
+
+const service_table& node::services() const noexcept {
+  return impl_->services;
+}
+
+const std::vector<module_info>& node::modules() const noexcept {
+  return impl_->modules;
+}
+
+std::chrono::system_clock::time_point node::started_at() const noexcept {
+  return impl_->started_at;
+}
+
+logger& node::log() noexcept {
+  return impl_->log;
+}
+
+bool node::reset_service(const std::string& name) {
+  auto* entry = impl_->services.find(name);
+  if (entry == nullptr)
+    return false;
+  entry->tracker->reset();
+  entry->stats->failed.store(false);
+  impl_->log.info("service reset by operator", {{"troupe.service", name}});
+  return true;
+}
+
+caf::actor node::resolve(std::string_view service, std::string_view key) const {
+  return impl_->directory.resolve(service, key).actor;
+}
+
+caf::actor_system& node::system() {
+  return *impl_->system;
+}
+
+} // namespace troupe::runtime

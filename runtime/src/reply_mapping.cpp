@@ -1,0 +1,32 @@
+#include "reply_mapping.hpp"
+
+#include <chrono>
+
+#include <caf/sec.hpp>
+
+namespace troupe::runtime {
+
+status to_status(const caf::error& err) {
+  if (err.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(err.code())) {
+      case caf::sec::request_timeout:
+        return status{status_code::deadline_exceeded, "the deadline passed"};
+      case caf::sec::request_receiver_down:
+        return status{status_code::unavailable, "the service instance went away"};
+      default:
+        break;
+    }
+  }
+  return status{status_code::internal, "the call failed inside the runtime"};
+}
+
+reply_envelope to_reply(const status& st) {
+  return reply_envelope{static_cast<std::int32_t>(st.code()), {}, st.message()};
+}
+
+std::int64_t unix_now_ns() noexcept {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace troupe::runtime

@@ -1,0 +1,24 @@
+// Conversions between troupe::status, reply_envelope and CAF's errors.
+#pragma once
+
+#include <caf/error.hpp>
+
+#include "troupe/runtime/envelope.hpp"
+#include "troupe/status.hpp"
+
+namespace troupe::runtime {
+
+/// A request that failed inside CAF: timeouts become deadline_exceeded, a
+/// receiver that went away becomes unavailable, anything else internal.
+status to_status(const caf::error& err);
+
+reply_envelope to_reply(const status& st);
+
+inline status to_status(const reply_envelope& r) {
+  return status{status_code_from_int(r.code), r.message};
+}
+
+/// Unix time in nanoseconds, the unit of envelope deadlines.
+std::int64_t unix_now_ns() noexcept;
+
+} // namespace troupe::runtime

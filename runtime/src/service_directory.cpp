@@ -1,0 +1,46 @@
+#include "service_directory.hpp"
+
+namespace troupe::runtime {
+
+void service_directory::add(std::unique_ptr<service_host> host) {
+  auto name = host->entry->name;
+  hosts_.emplace(std::move(name), std::move(host));
+}
+
+call_target service_directory::resolve(std::string_view service,
+                                       std::string_view key) const {
+  auto i = hosts_.find(service);
+  if (i == hosts_.end())
+    return {status{status_code::unavailable,
+                   "no instance of service " + std::string{service}},
+            {}, nullptr};
+  auto& host = *i->second;
+  auto* entry = host.entry;
+  if (entry->stats->failed.load(std::memory_order_relaxed))
+    return {status{status_code::unavailable,
+                   "service " + entry->name + " has failed and is stopped"},
+            {}, entry};
+  if (host.actors.empty())
+    return {status{status_code::unavailable,
+                   "no instance of service " + entry->name},
+            {}, entry};
+  if (entry->kind == service_kind::keyed) {
+    if (key.empty())
+      return {status{status_code::invalid_argument,
+                     "service " + entry->name + " is keyed: the call needs a key"},
+              {}, entry};
+    auto shard = std::hash<std::string_view>{}(key) % host.actors.size();
+    return {status{}, host.actors[shard], entry};
+  }
+  auto n = host.next.fetch_add(1, std::memory_order_relaxed);
+  return {status{}, host.actors[n % host.actors.size()], entry};
+}
+
+std::vector<caf::actor> service_directory::all_actors() const {
+  std::vector<caf::actor> result;
+  for (auto& [name, host] : hosts_)
+    result.insert(result.end(), host->actors.begin(), host->actors.end());
+  return result;
+}
+
+} // namespace troupe::runtime

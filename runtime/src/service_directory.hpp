@@ -1,0 +1,53 @@
+// Where a call for (service, key) goes on this node: one of a stateless
+// service's instances, round robin, or the shard that owns a keyed service's
+// key. Built at start, read-only afterwards; safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "troupe/runtime/service_table.hpp"
+#include "troupe/status.hpp"
+
+namespace troupe::runtime {
+
+struct service_host {
+  const service_entry* entry = nullptr;
+  std::vector<caf::actor> actors;  // stateless: instances; keyed: shards
+  mutable std::atomic<std::uint64_t> next{0};
+};
+
+struct call_target {
+  status error;  // not ok: no target, answer the caller with this
+  caf::actor actor;
+  const service_entry* entry = nullptr;
+};
+
+class service_directory {
+public:
+  void add(std::unique_ptr<service_host> host);
+
+  call_target resolve(std::string_view service, std::string_view key) const;
+
+  /// Every actor of every service, for shutdown.
+  std::vector<caf::actor> all_actors() const;
+
+private:
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::unique_ptr<service_host>, string_hash,
+                     std::equal_to<>>
+    hosts_;
+};
+
+} // namespace troupe::runtime

@@ -1,0 +1,58 @@
+// The faulty test module: handlers that throw or block on purpose.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+
+#include "faulty.troupe.h"
+
+namespace {
+
+using namespace test::faulty::v1;
+
+class FaultyService : public FaultyBase {
+public:
+  troupe::reply<OkReply> Ok(troupe::call_context&, const Empty&) override {
+    OkReply reply;
+    reply.set_ok(true);
+    return reply;
+  }
+
+  troupe::reply<OkReply> Fail(troupe::call_context&, const Empty&) override {
+    throw std::runtime_error{"faulty: secret internals /srv/faulty 0xdeadbeef"};
+  }
+
+  troupe::reply<SlowReply> Slow(troupe::call_context&, const SlowRequest& request) override {
+    auto millis = std::clamp(request.millis(), 0, 5000);
+    std::this_thread::sleep_for(std::chrono::milliseconds{millis});
+    SlowReply reply;
+    reply.set_millis(millis);
+    return reply;
+  }
+};
+
+/// Counts the calls of one activation: a restart starts again from zero.
+class FaultyKeyedService : public FaultyKeyedBase {
+public:
+  troupe::reply<CallCount> Fail(troupe::call_context&, const KeyedRequest&) override {
+    ++calls_;
+    throw std::runtime_error{"faulty-keyed: secret internals"};
+  }
+
+  troupe::reply<CallCount> Get(troupe::call_context&, const KeyedRequest&) override {
+    CallCount reply;
+    reply.set_calls(++calls_);
+    return reply;
+  }
+
+private:
+  std::int32_t calls_ = 0;
+};
+
+} // namespace
+
+TROUPE_MODULE("faulty", "1.0.0") {
+  registrar.add_service<FaultyService>();
+  registrar.add_service<FaultyKeyedService>();
+}

@@ -1,0 +1,76 @@
+// Starts real `troupe` processes for integration tests: a node on 127.0.0.1
+// with a free port and a fresh data directory, stopped (and its directory
+// removed) when the handle goes away; and one-shot commands with a time limit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace troupe::test {
+
+struct command_result {
+  int exit_code = -1;  // -1: killed after the time limit
+  std::string out;
+  std::string err;
+};
+
+/// Runs argv[0] with the arguments, waits at most `timeout`, captures output.
+command_result run_command(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+/// The examples' module paths.
+std::string counter_module();
+std::string greeter_module();
+/// A module from tests/modules, e.g. test_module("faulty").
+std::string test_module(const std::string& name);
+
+class node_process {
+public:
+  /// Starts `troupe node --http 127.0.0.1:0 --data <fresh dir> <args...>` and
+  /// waits (at most 20 s) for its ready line. Throws when it does not come.
+  explicit node_process(std::vector<std::string> args);
+  ~node_process();
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  std::uint16_t port() const noexcept {
+    return port_;
+  }
+  /// "http://127.0.0.1:PORT"
+  std::string url() const;
+  pid_t pid() const noexcept {
+    return pid_;
+  }
+
+  /// Sends SIGTERM and waits up to `timeout`; returns the exit status (or -1
+  /// when it had to be killed).
+  int terminate(std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+  /// Everything the node wrote to stderr so far.
+  std::string stderr_text() const;
+
+private:
+  void drain_output();
+  int wait_exit(std::chrono::milliseconds timeout);
+
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+  bool exited_ = false;
+  std::uint16_t port_ = 0;
+  std::string data_dir_;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  mutable std::mutex mtx_;
+  std::string err_text_;
+  std::thread drainer_;
+};
+
+} // namespace troupe::test

@@ -1,0 +1,270 @@
+// The runtime in-process: module loading faults, calls through node::call,
+// keyed activations and passivation, supervision restarts and give-up.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/message.h>
+
+#include "troupe/runtime/module_loader.hpp"
+#include "troupe/runtime/node.hpp"
+
+using namespace std::chrono_literals;
+using troupe::status_code;
+using troupe::runtime::envelope;
+using troupe::runtime::load_module;
+using troupe::runtime::node;
+using troupe::runtime::node_config;
+using troupe::runtime::reply_envelope;
+using troupe::runtime::startup_error;
+
+namespace {
+
+std::string test_module(const std::string& name) {
+  return std::string{TROUPE_TEST_MODULES_DIR} + "/lib" + name + ".so";
+}
+
+std::string counter_module() {
+  return std::string{TROUPE_EXAMPLES_DIR} + "/libcounter.so";
+}
+
+/// A fresh data directory, removed afterwards.
+struct temp_dir {
+  temp_dir() {
+    auto tmpl = (std::filesystem::temp_directory_path() / "troupe-unit-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+std::string load_error(const std::string& path) {
+  try {
+    load_module(path);
+  } catch (const startup_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// Serializes a message of `type` (looked up in the generated pool, where the
+/// loaded module registered it) with one int or string field set.
+std::string payload(const std::string& type, const std::string& field,
+                    std::int32_t value) {
+  auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  REQUIRE(desc != nullptr);
+  std::unique_ptr<google::protobuf::Message> msg{
+    google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
+  if (!field.empty())
+    msg->GetReflection()->SetInt32(msg.get(), desc->FindFieldByName(field), value);
+  return msg->SerializeAsString();
+}
+
+std::int32_t int_field(const std::string& type, const std::string& bytes,
+                       const std::string& field) {
+  auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  REQUIRE(desc != nullptr);
+  std::unique_ptr<google::protobuf::Message> msg{
+    google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
+  REQUIRE(msg->ParseFromString(bytes));
+  return msg->GetReflection()->GetInt32(*msg, desc->FindFieldByName(field));
+}
+
+/// node::call from this thread, waiting (bounded) for the reply.
+reply_envelope call(node& n, const std::string& service, const std::string& method,
+                    const std::string& key, std::string body,
+                    std::chrono::milliseconds timeout = 10s) {
+  envelope env;
+  env.service = service;
+  env.method = method;
+  env.key = key;
+  env.payload = std::move(body);
+  env.deadline_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           (std::chrono::system_clock::now() + timeout).time_since_epoch())
+                           .count();
+  auto done = std::make_shared<std::promise<reply_envelope>>();
+  auto result = done->get_future();
+  n.call(std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
+  REQUIRE(result.wait_for(timeout + 5s) == std::future_status::ready);
+  return result.get();
+}
+
+node_config config_with(std::vector<std::string> modules, const temp_dir& dir) {
+  node_config cfg;
+  cfg.name = "unit";
+  cfg.data_dir = dir.path;
+  cfg.modules = std::move(modules);
+  cfg.level = troupe::runtime::log_level::error;
+  return cfg;
+}
+
+template <class Predicate>
+bool eventually(Predicate pred, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+} // namespace
+
+TEST_CASE("module loading faults are one line naming the module and the fault",
+          "[runtime][modules]") {
+  SECTION("missing file") {
+    auto err = load_error("/nonexistent/libnothing.so");
+    CHECK_THAT(err, Catch::Contains("/nonexistent/libnothing.so"));
+    CHECK_THAT(err, Catch::Contains("no such file"));
+  }
+  SECTION("not a shared library") {
+    temp_dir dir;
+    auto path = dir.path + "/libtext.so";
+    std::ofstream{path} << "not an ELF file\n";
+    auto err = load_error(path);
+    CHECK_THAT(err, Catch::Contains(path));
+    CHECK_THAT(err, Catch::Contains("cannot be loaded"));
+  }
+  SECTION("a directory") {
+    temp_dir dir;
+    CHECK_THAT(load_error(dir.path), Catch::Contains("directory"));
+  }
+  SECTION("no entry point") {
+    auto err = load_error(test_module("missing_entry"));
+    CHECK_THAT(err, Catch::Contains("missing_entry"));
+    CHECK_THAT(err, Catch::Contains("entry point"));
+  }
+  SECTION("another SDK ABI") {
+    auto err = load_error(test_module("wrong_abi"));
+    CHECK_THAT(err, Catch::Contains("wrong_abi"));
+    CHECK_THAT(err, Catch::Contains("ABI 999"));
+  }
+  SECTION("a service registered twice") {
+    auto err = load_error(test_module("dup_name"));
+    CHECK_THAT(err, Catch::Contains("dup_name"));
+    CHECK_THAT(err, Catch::Contains("twice"));
+  }
+  for (auto& line : {load_error("/nonexistent/x.so"), load_error(test_module("wrong_abi"))})
+    CHECK(line.find('\n') == std::string::npos);
+}
+
+TEST_CASE("a node refuses the same module twice and leaves nothing running",
+          "[runtime][modules]") {
+  temp_dir dir;
+  node n{config_with({counter_module(), counter_module()}, dir)};
+  CHECK_THROWS_WITH(n.start(), Catch::Contains("loaded twice"));
+}
+
+TEST_CASE("two nodes cannot share a data directory", "[runtime]") {
+  temp_dir dir;
+  node first{config_with({counter_module()}, dir)};
+  first.start();
+  node second{config_with({counter_module()}, dir)};
+  CHECK_THROWS_WITH(second.start(), Catch::Contains("in use"));
+}
+
+TEST_CASE("keyed calls reach one activation per key and count exactly",
+          "[runtime][keyed]") {
+  temp_dir dir;
+  node n{config_with({counter_module()}, dir)};
+  n.start();
+  const std::string svc = "demo.counter.v1.Counter";
+  auto add = payload("demo.counter.v1.AddRequest", "delta", 1);
+  constexpr int threads = 4, per_thread = 50;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i)
+        call(n, svc, "Add", "k", add);
+    });
+  for (auto& w : workers)
+    w.join();
+  auto r = call(n, svc, "Get", "k", payload("demo.counter.v1.GetRequest", "", 0));
+  REQUIRE(r.code == 0);
+  CHECK(int_field("demo.counter.v1.CounterValue", r.payload, "value") == threads * per_thread);
+  call(n, svc, "Get", "other", payload("demo.counter.v1.GetRequest", "", 0));
+  CHECK(n.services().find(svc)->stats->active_actors.load() == 2);
+}
+
+TEST_CASE("keyed calls without a key and unknown services are refused",
+          "[runtime][keyed]") {
+  temp_dir dir;
+  node n{config_with({counter_module()}, dir)};
+  n.start();
+  auto r = call(n, "demo.counter.v1.Counter", "Get", "", {});
+  CHECK(r.code == static_cast<int>(status_code::invalid_argument));
+  r = call(n, "no.such.Service", "Get", "", {});
+  CHECK(r.code == static_cast<int>(status_code::unavailable));
+  r = call(n, "demo.counter.v1.Counter", "NoSuchMethod", "k", {});
+  CHECK(r.code == static_cast<int>(status_code::unimplemented));
+}
+
+TEST_CASE("idle keyed activations are passivated and lose in-memory state",
+          "[runtime][keyed]") {
+  temp_dir dir;
+  auto cfg = config_with({counter_module()}, dir);
+  cfg.idle_timeout = 100ms;
+  node n{cfg};
+  n.start();
+  const std::string svc = "demo.counter.v1.Counter";
+  call(n, svc, "Add", "idle", payload("demo.counter.v1.AddRequest", "delta", 5));
+  auto& stats = *n.services().find(svc)->stats;
+  CHECK(stats.active_actors.load() == 1);
+  CHECK(eventually([&] { return stats.active_actors.load() == 0; }));
+  auto r = call(n, svc, "Get", "idle", payload("demo.counter.v1.GetRequest", "", 0));
+  CHECK(int_field("demo.counter.v1.CounterValue", r.payload, "value") == 0);
+}
+
+TEST_CASE("a throwing handler answers internal, restarts, and gives up after "
+          "too many restarts", "[runtime][supervision]") {
+  temp_dir dir;
+  node n{config_with({test_module("faulty")}, dir)};
+  n.start();
+  const std::string svc = "test.faulty.v1.Faulty";
+  auto empty = payload("test.faulty.v1.Empty", "", 0);
+  auto& stats = *n.services().find(svc)->stats;
+
+  auto r = call(n, svc, "Fail", "", empty);
+  CHECK(r.code == static_cast<int>(status_code::internal));
+  CHECK(r.message.find("secret") == std::string::npos);
+  CHECK(stats.restarts.load() == 1);
+  // Both instances serve again (the restarted one after its back-off).
+  for (int i = 0; i < 4; ++i)
+    CHECK(call(n, svc, "Ok", "", empty).code == 0);
+  CHECK_FALSE(stats.failed.load());
+
+  // Policy: 3 restarts in 60 s; the 4th failure gives up.
+  for (int i = 0; i < 3; ++i)
+    call(n, svc, "Fail", "", empty);
+  CHECK(stats.failed.load());
+  CHECK(call(n, svc, "Ok", "", empty).code == static_cast<int>(status_code::unavailable));
+
+  // An operator reset brings it back.
+  REQUIRE(n.reset_service(svc));
+  CHECK(eventually([&] { return call(n, svc, "Ok", "", empty).code == 0; }));
+}
+
+TEST_CASE("a keyed activation restarts with fresh state after a failure",
+          "[runtime][supervision]") {
+  temp_dir dir;
+  node n{config_with({test_module("faulty")}, dir)};
+  n.start();
+  const std::string svc = "test.faulty.v1.FaultyKeyed";
+  auto req = payload("test.faulty.v1.KeyedRequest", "", 0);
+  call(n, svc, "Get", "a", req);
+  auto before = call(n, svc, "Get", "a", req);
+  CHECK(int_field("test.faulty.v1.CallCount", before.payload, "calls") == 2);
+  CHECK(call(n, svc, "Fail", "a", req).code == static_cast<int>(status_code::internal));
+  auto after = call(n, svc, "Get", "a", req);
+  REQUIRE(after.code == 0);
+  CHECK(int_field("test.faulty.v1.CallCount", after.payload, "calls") == 1);
+}
