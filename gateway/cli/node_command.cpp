@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <pthread.h>
 
+#include <cstdlib>
+#include <future>
+#include <thread>
+
 #include "commands.hpp"
 #include "options.hpp"
 #include "troupe/gateway/gateway.hpp"
@@ -62,9 +66,22 @@ int run_node(const std::vector<std::string>& args) {
   int sig = 0;
   sigwait(&signals, &sig);
   node.log().info("shutting down", {{"process.signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-  gw.drain(std::chrono::steady_clock::now() + opts.gateway.shutdown_timeout);
+  auto deadline = std::chrono::steady_clock::now() + opts.gateway.shutdown_timeout;
+  gw.drain(deadline);
   gw.stop();
-  node.stop();
+  // A handler blocking its thread past the deadline would hold node.stop()
+  // forever: give the actors a short grace after the deadline, then leave.
+  std::packaged_task<void()> stopping{[&node] { node.stop(); }};
+  auto stopped = stopping.get_future();
+  std::thread stopper{std::move(stopping)};
+  if (stopped.wait_until(std::max(deadline, std::chrono::steady_clock::now())
+                         + std::chrono::seconds{1})
+      != std::future_status::ready) {
+    node.log().warn("actors still busy after the shutdown deadline; exiting");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  stopper.join();
   node.log().info("stopped");
   return 0;
 }

@@ -125,7 +125,10 @@ void node::impl::load_modules() {
       auto& opts = def.descriptor->options().GetExtension(troupe::service);
       entry->kind = opts.kind() == troupe::KEYED ? service_kind::keyed
                                                  : service_kind::stateless;
-      entry->instances = opts.instances() > 0 ? opts.instances() : default_instances;
+      // Keyed services have activations, not a fixed instance count.
+      entry->instances = entry->kind == service_kind::keyed ? 0
+                         : opts.instances() > 0             ? opts.instances()
+                                                            : default_instances;
       entry->idle_timeout = opts.idle_timeout_ms() > 0
                               ? std::chrono::milliseconds{opts.idle_timeout_ms()}
                               : config.idle_timeout;

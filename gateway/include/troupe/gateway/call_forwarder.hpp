@@ -1,0 +1,55 @@
+// Forwards a routed HTTP request to an rpc of a hosted service: fills the
+// request message (transcoder), wraps it in an envelope with the actor key
+// and the deadline, hands it to the node, and turns the reply into the HTTP
+// response: 200 with the reply as JSON, or a problem document whose status
+// is mapped from the reply's status code (status_mapping.hpp) and whose
+// detail is the status' message and nothing else.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "troupe/gateway/http_server.hpp"
+#include "troupe/gateway/transcoder.hpp"
+
+namespace google::protobuf {
+class MethodDescriptor;
+} // namespace google::protobuf
+
+namespace troupe::runtime {
+class node;
+struct service_entry;
+} // namespace troupe::runtime
+
+namespace troupe::gateway {
+
+/// One call to forward.
+struct forwarded_call {
+  const runtime::service_entry* service = nullptr;
+  const google::protobuf::MethodDescriptor* method = nullptr;
+  std::string_view body_rule;  // "", "*" or a field name
+  /// Keyed services: the actor key when the path or the caller gives it;
+  /// otherwise the key is the request message's `key` field.
+  std::optional<std::string> key;
+  request_parts parts;
+  std::string_view instance;     // the request path, for problem documents
+  std::string_view traceparent;  // W3C trace context header; may be empty
+};
+
+class call_forwarder {
+public:
+  /// Both must outlive the forwarder.
+  call_forwarder(runtime::node& node, const transcoder& codec);
+
+  /// Runs on an I/O thread and returns at once; the response follows through
+  /// `respond` when the node replies. Refuses with 503 while draining.
+  void forward(const forwarded_call& call, const request_context& context,
+               responder respond) const;
+
+private:
+  runtime::node& node_;
+  const transcoder& codec_;
+};
+
+} // namespace troupe::gateway

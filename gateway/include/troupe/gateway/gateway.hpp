@@ -1,0 +1,68 @@
+// A node's HTTP gateway: the routes of the node's services (from their
+// troupe.http options) and the built-in endpoints (/healthz, /readyz, the
+// admin API), served by an http_server. `troupe node` makes one per node:
+//
+//   troupe::gateway::gateway http{node, config};
+//   http.start();                       // throws std::runtime_error
+//   ... SIGTERM ...
+//   http.drain(steady_clock::now() + config.shutdown_timeout);
+//   http.stop();
+//   node.stop();
+//
+// GET /healthz answers {"status":"ok"} while the process serves HTTP at all;
+// GET /readyz answers {"status":"ready"} until drain() and a 503 problem after.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "troupe/gateway/gateway_config.hpp"
+
+namespace troupe::runtime {
+class node;
+} // namespace troupe::runtime
+
+namespace troupe::gateway {
+
+class gateway {
+public:
+  /// `node` must be started before start() and outlive the gateway.
+  gateway(runtime::node& node, gateway_config config);
+
+  /// Calls stop().
+  ~gateway();
+
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  /// Builds the routes, binds, and starts serving. Throws std::runtime_error
+  /// whose what() is one line naming the fault: a bad or conflicting route,
+  /// or an address that cannot be bound. Nothing is left running after a
+  /// throw.
+  void start();
+
+  /// The bound address as "host:port" ("[::1]:8080" for IPv6), with the
+  /// real port when config.port was 0. Empty before start().
+  std::string endpoint() const;
+
+  /// The bound port; 0 before start().
+  std::uint16_t port() const;
+
+  /// Graceful shutdown (see http_server::drain): stops accepting, /readyz
+  /// answers 503, new calls are refused with 503, calls in progress finish,
+  /// responses carry Connection: close, idle connections are closed. Returns
+  /// when no request is in progress (true) or at `deadline` (false). Blocks
+  /// the calling thread, which must not be one of the gateway's.
+  bool drain(std::chrono::steady_clock::time_point deadline);
+
+  /// Stops serving at once; responses still owed are dropped. Idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe::gateway

@@ -1,0 +1,16 @@
+// Which HTTP status a call's outcome becomes, following Google's mapping of
+// canonical codes to HTTP (google.rpc.Code / grpc-gateway):
+//   ok 200; invalid_argument, out_of_range, failed_precondition 400;
+//   unauthenticated 401; permission_denied 403; not_found 404;
+//   already_exists, aborted 409; resource_exhausted 429; cancelled 499;
+//   unknown, internal, data_loss 500; unimplemented 501; unavailable 503;
+//   deadline_exceeded 504.
+#pragma once
+
+#include "troupe/status.hpp"
+
+namespace troupe::gateway {
+
+unsigned http_status_for(status_code code) noexcept;
+
+} // namespace troupe::gateway

@@ -1,0 +1,82 @@
+// JSON <-> protobuf for routed calls, by protobuf's JSON mapping.
+//
+// A request message is filled in this order, later sources winning:
+//   1. the JSON body, if the route maps one (body "*": the whole message;
+//      body "field": that message field). An empty body counts as "{}".
+//   2. query parameters: each names a field (proto or JSON name, dotted for
+//      nested messages) of a scalar or repeated scalar type; values are
+//      percent-decoded and parsed strictly (no spaces, no "+1", no overflow,
+//      bools "true"/"false", enums by name or number, bytes as base64).
+//      Not allowed when body is "*" (there is no field left for them).
+//   3. path bindings, parsed like query values.
+// Errors name the field at fault and come with their HTTP status: 400 for
+// malformed JSON, unknown fields, values of the wrong type; 415 for a body
+// whose Content-Type is not application/json.
+//
+// Replies are printed with every primitive field (so {"value": 0} shows) and
+// lowerCamelCase JSON names. Note the JSON mapping prints 64-bit integers as
+// strings ({"value": "5"}).
+//
+// Thread-safe: one instance serves all I/O threads.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "troupe/gateway/expected.hpp"
+#include "troupe/gateway/route_template.hpp"
+#include "troupe/gateway/uri.hpp"
+
+namespace google::protobuf {
+class Descriptor;
+class Message;
+namespace util {
+class TypeResolver;
+} // namespace util
+} // namespace google::protobuf
+
+namespace troupe::gateway {
+
+/// What an HTTP request contributes to a request message.
+struct request_parts {
+  std::string_view body;
+  std::string_view content_type;  // empty when the request has none
+  std::span<const query_parameter> query;
+  std::span<const std::pair<std::string, std::string>> bindings;
+};
+
+struct transcode_error {
+  unsigned status;     // 400 or 415; 500 for a reply that cannot be decoded
+  std::string detail;  // for the client: names the field at fault
+};
+
+class transcoder {
+public:
+  transcoder();
+  ~transcoder();
+
+  transcoder(const transcoder&) = delete;
+  transcoder& operator=(const transcoder&) = delete;
+
+  /// Builds a message of type `input` from `parts`; `body_rule` is the
+  /// route's body ("", "*" or a field name). Bindings to a field that the
+  /// message does not have are skipped (the {key} of a keyed service).
+  expected<std::unique_ptr<google::protobuf::Message>, transcode_error>
+  request_message(const google::protobuf::Descriptor& input, std::string_view body_rule,
+                  const request_parts& parts) const;
+
+  /// The JSON form of a serialized message of type `output`.
+  expected<std::string, transcode_error> reply_json(const google::protobuf::Descriptor& output,
+                                                    const std::string& payload) const;
+
+private:
+  std::unique_ptr<google::protobuf::util::TypeResolver> generated_types_;
+};
+
+/// True for "application/json", in any case, with or without parameters
+/// ("application/json; charset=utf-8").
+bool is_json_media_type(std::string_view content_type) noexcept;
+
+} // namespace troupe::gateway

@@ -1,0 +1,61 @@
+// The node's admin API (/admin/v1/...) as typed requests: each method asks
+// one question and returns the resource, or throws with the one line the
+// shell shows. The resources are admin.proto's messages in the proto3 JSON
+// mapping; a problem answer (RFC 9457) becomes a command_failed carrying its
+// detail.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "troupe/admin.pb.h"
+#include "troupe/shell/admin_client.hpp"
+
+namespace troupe::shell {
+
+class admin_api {
+public:
+  explicit admin_api(admin_client client) : client_(std::move(client)) {}
+
+  // Each throws transport_error when the node cannot be asked, and
+  // command_failed when it answers with a problem or with something that is
+  // not the resource.
+
+  admin::v1::NodeInfo node();          // GET /admin/v1/node
+  admin::v1::NodeList nodes();         // GET /admin/v1/nodes
+  admin::v1::ModuleList modules();     // GET /admin/v1/modules
+  admin::v1::ServiceList services();   // GET /admin/v1/services
+  admin::v1::ServiceInfo service(std::string_view name);  // GET /admin/v1/services/{name}
+
+  /// POST /admin/v1/services/{name}:reset. The service as the node answers
+  /// it after the reset; empty when the node answers with no body.
+  admin::v1::ServiceInfo reset(std::string_view name);
+
+  /// POST /admin/v1/services/{service}/methods/{method}:call[?key=KEY] with
+  /// JSON as the request message. The response message as JSON text.
+  std::string call(std::string_view service, std::string_view method,
+                   const std::optional<std::string>& key, std::string_view json);
+
+  const base_url& url() const noexcept { return client_.url(); }
+
+private:
+  template <class Resource>
+  Resource get(const std::string& target);
+
+  template <class Resource>
+  Resource parse_answer(std::string_view method, const std::string& target,
+                        const http_response& answer) const;
+
+  // Throws command_failed unless the answer is a success.
+  void expect_success(const http_response& answer) const;
+
+  admin_client client_;
+};
+
+/// The one line that tells what a failed answer means: the problem's detail,
+/// else its title, else the status, e.g. "no service named 'x' on this node" or
+/// "the node answered HTTP 502 Bad Gateway".
+std::string failure_message(const http_response& answer);
+
+} // namespace troupe::shell

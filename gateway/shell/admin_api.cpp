@@ -1,0 +1,129 @@
+#include "troupe/shell/admin_api.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "troupe/shell/url.hpp"
+
+namespace troupe::shell {
+
+namespace {
+
+namespace pb = google::protobuf;
+
+constexpr std::string_view prefix = "/admin/v1";
+
+// Newer nodes may add fields: take what this shell knows, skip the rest.
+template <class Message>
+bool parse_json(std::string_view text, Message& message) {
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return pb::util::JsonStringToMessage(pb::StringPiece(text.data(), text.size()), &message, options)
+      .ok();
+}
+
+bool is_success(unsigned status) {
+  return status >= 200 && status < 300;
+}
+
+std::string reason_phrase(unsigned status) {
+  switch (status) {
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 403: return "Forbidden";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 409: return "Conflict";
+  case 413: return "Content Too Large";
+  case 415: return "Unsupported Media Type";
+  case 429: return "Too Many Requests";
+  case 500: return "Internal Server Error";
+  case 502: return "Bad Gateway";
+  case 503: return "Service Unavailable";
+  case 504: return "Gateway Timeout";
+  default: return {};
+  }
+}
+
+std::string service_target(std::string_view name) {
+  return std::string(prefix) + "/services/" + percent_encode(name);
+}
+
+} // namespace
+
+std::string failure_message(const http_response& answer) {
+  admin::v1::Problem problem;
+  if (!answer.body.empty() && parse_json(answer.body, problem)) {
+    if (!problem.detail().empty())
+      return problem.detail();
+    if (!problem.title().empty())
+      return problem.title();
+  }
+  std::string message = "the node answered HTTP " + std::to_string(answer.status);
+  if (const auto reason = reason_phrase(answer.status); !reason.empty())
+    message += " " + reason;
+  return message;
+}
+
+void admin_api::expect_success(const http_response& answer) const {
+  if (!is_success(answer.status))
+    throw command_failed(failure_message(answer));
+}
+
+template <class Resource>
+Resource admin_api::parse_answer(std::string_view method, const std::string& target,
+                                 const http_response& answer) const {
+  Resource resource;
+  if (!parse_json(answer.body, resource))
+    throw command_failed("unexpected answer from " + url().to_string() + " to "
+                         + std::string(method) + " " + target + ": not a "
+                         + Resource::descriptor()->name());
+  return resource;
+}
+
+template <class Resource>
+Resource admin_api::get(const std::string& target) {
+  const auto answer = client_.get(target);
+  expect_success(answer);
+  return parse_answer<Resource>("GET", target, answer);
+}
+
+admin::v1::NodeInfo admin_api::node() {
+  return get<admin::v1::NodeInfo>(std::string(prefix) + "/node");
+}
+
+admin::v1::NodeList admin_api::nodes() {
+  return get<admin::v1::NodeList>(std::string(prefix) + "/nodes");
+}
+
+admin::v1::ModuleList admin_api::modules() {
+  return get<admin::v1::ModuleList>(std::string(prefix) + "/modules");
+}
+
+admin::v1::ServiceList admin_api::services() {
+  return get<admin::v1::ServiceList>(std::string(prefix) + "/services");
+}
+
+admin::v1::ServiceInfo admin_api::service(std::string_view name) {
+  return get<admin::v1::ServiceInfo>(service_target(name));
+}
+
+admin::v1::ServiceInfo admin_api::reset(std::string_view name) {
+  const auto target = service_target(name) + ":reset";
+  const auto answer = client_.post(target, "{}");
+  expect_success(answer);
+  if (answer.body.find_first_not_of(" \t\r\n") == std::string::npos)
+    return {};
+  return parse_answer<admin::v1::ServiceInfo>("POST", target, answer);
+}
+
+std::string admin_api::call(std::string_view service, std::string_view method,
+                            const std::optional<std::string>& key, std::string_view json) {
+  auto target = service_target(service) + "/methods/" + percent_encode(method) + ":call";
+  if (key)
+    target += "?key=" + percent_encode(*key);
+  auto answer = client_.post(target, std::string(json));
+  expect_success(answer);
+  return std::move(answer.body);
+}
+
+} // namespace troupe::shell

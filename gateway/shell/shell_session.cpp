@@ -1,0 +1,115 @@
+#include "troupe/shell/shell_session.hpp"
+
+#include <exception>
+#include <variant>
+
+#include "troupe/shell/errors.hpp"
+#include "troupe/shell/json_text.hpp"
+#include "troupe/shell/service_names.hpp"
+#include "troupe/shell/text_table.hpp"
+#include "troupe/shell/views.hpp"
+
+namespace troupe::shell {
+
+int exit_status(line_outcome outcome) noexcept {
+  switch (outcome) {
+  case line_outcome::done:
+  case line_outcome::quit: return 0;
+  case line_outcome::failed: return 1;
+  case line_outcome::usage_error: return 2;
+  }
+  return 1;
+}
+
+shell_session::shell_session(admin_api api, std::ostream& out, std::ostream& err)
+  : api_(std::move(api)), out_(&out), err_(&err) {}
+
+line_outcome shell_session::report(line_outcome outcome, std::string_view message) {
+  *err_ << "error: " << printable(std::string(message)) << '\n' << std::flush;
+  return outcome;
+}
+
+line_outcome shell_session::execute(std::string_view line) {
+  try {
+    const command parsed = parse_command(line);
+    if (std::holds_alternative<quit_command>(parsed))
+      return line_outcome::quit;
+    std::visit([this](const auto& cmd) { run(cmd); }, parsed);
+    out_->flush();
+    return line_outcome::done;
+  } catch (const usage_error& e) {
+    return report(line_outcome::usage_error, e.what());
+  } catch (const command_failed& e) {
+    return report(line_outcome::failed, e.what());
+  } catch (const std::exception& e) {
+    return report(line_outcome::failed, e.what());
+  } catch (...) {
+    return report(line_outcome::failed, "unexpected failure");
+  }
+}
+
+line_outcome shell_session::greet() {
+  try {
+    const auto node = api_.node();
+    *out_ << "Connected to " << printable(node.name()) << " (Troupe " << printable(node.version())
+          << ") at " << url().to_string() << ". Type 'help' for commands.\n"
+          << std::flush;
+    return line_outcome::done;
+  } catch (const std::exception& e) {
+    return report(line_outcome::failed, e.what());
+  }
+}
+
+void shell_session::run(const help_command& help) {
+  *out_ << help_text(help.topic);
+}
+
+void shell_session::run(const node_command&) {
+  *out_ << render_node(api_.node());
+}
+
+void shell_session::run(const nodes_command&) {
+  *out_ << render_nodes(api_.nodes());
+}
+
+void shell_session::run(const modules_command&) {
+  *out_ << render_modules(api_.modules());
+}
+
+void shell_session::run(const services_command&) {
+  *out_ << render_services(api_.services());
+}
+
+void shell_session::run(const describe_command& describe) {
+  *out_ << render_service(find_service(describe.service));
+}
+
+void shell_session::run(const reset_command& reset) {
+  const auto name = full_service_name(reset.service);
+  const auto service = api_.reset(name);
+  *out_ << "reset " << printable(name);
+  if (!service.status().empty())
+    *out_ << " (status: " << printable(service.status()) << ')';
+  *out_ << '\n';
+}
+
+void shell_session::run(const call_command& call) {
+  const auto service = find_service(call.service);
+  const auto method = resolve_method_name(call.method, service);
+  if (service.kind() == "keyed" && !call.key)
+    throw usage_error(service.name() + " is keyed: give a KEY (call SERVICE METHOD KEY JSON)");
+  const auto response = api_.call(service.name(), method, call.key, call.json);
+  *out_ << pretty_json(response) << '\n';
+}
+
+std::string shell_session::full_service_name(std::string_view name) {
+  if (is_qualified_service_name(name))
+    return std::string(name);
+  return resolve_service_name(name, api_.services());
+}
+
+admin::v1::ServiceInfo shell_session::find_service(std::string_view name) {
+  return api_.service(full_service_name(name));
+}
+
+} // namespace troupe::shell

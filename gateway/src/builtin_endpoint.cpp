@@ -1,0 +1,31 @@
+#include "troupe/gateway/builtin_endpoint.hpp"
+
+#include <array>
+
+namespace troupe::gateway {
+
+namespace {
+
+using boost::beast::http::verb;
+
+constexpr std::array routes{
+  builtin_route{verb::get, "/healthz", builtin_endpoint::healthz},
+  builtin_route{verb::get, "/readyz", builtin_endpoint::readyz},
+  builtin_route{verb::get, "/admin/v1/node", builtin_endpoint::admin_node},
+  builtin_route{verb::get, "/admin/v1/nodes", builtin_endpoint::admin_nodes},
+  builtin_route{verb::get, "/admin/v1/modules", builtin_endpoint::admin_modules},
+  builtin_route{verb::get, "/admin/v1/services", builtin_endpoint::admin_services},
+  builtin_route{verb::get, "/admin/v1/services/{name}", builtin_endpoint::admin_service},
+  builtin_route{verb::post, "/admin/v1/services/{name}:reset",
+                builtin_endpoint::admin_reset_service},
+  builtin_route{verb::post, "/admin/v1/services/{name}/methods/{method}:call",
+                builtin_endpoint::admin_call},
+};
+
+} // namespace
+
+std::span<const builtin_route> builtin_routes() noexcept {
+  return routes;
+}
+
+} // namespace troupe::gateway

@@ -1,0 +1,92 @@
+#include "troupe/gateway/call_forwarder.hpp"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include "troupe/gateway/problem.hpp"
+#include "troupe/gateway/status_mapping.hpp"
+#include "troupe/runtime/node.hpp"
+#include "troupe/status.hpp"
+
+namespace troupe::gateway {
+
+namespace pb = google::protobuf;
+namespace http = boost::beast::http;
+
+namespace {
+
+/// The request's `key` field, when it has a string one.
+std::string key_field(const pb::Message& message) {
+  const pb::FieldDescriptor* field = message.GetDescriptor()->FindFieldByName("key");
+  if (field == nullptr || field->is_repeated()
+      || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING)
+    return {};
+  return message.GetReflection()->GetString(message, field);
+}
+
+http_response json_response(std::string json) {
+  http_response res{http::status::ok, 11};
+  res.set(http::field::content_type, json_content_type);
+  res.body() = std::move(json);
+  return res;
+}
+
+} // namespace
+
+call_forwarder::call_forwarder(runtime::node& node, const transcoder& codec)
+  : node_(node), codec_(codec) {
+}
+
+void call_forwarder::forward(const forwarded_call& call, const request_context& context,
+                             responder respond) const {
+  if (context.draining) {
+    auto res = problem_response(503, "the node is shutting down", call.instance);
+    res.set(http::field::retry_after, "1");
+    respond.send(std::move(res));
+    return;
+  }
+  auto message = codec_.request_message(*call.method->input_type(), call.body_rule, call.parts);
+  if (!message) {
+    respond.send(problem_response(message.error().status, message.error().detail, call.instance));
+    return;
+  }
+
+  runtime::envelope env;
+  env.service = call.service->name;
+  env.method = call.method->name();
+  if (call.service->kind == runtime::service_kind::keyed) {
+    env.key = call.key && !call.key->empty() ? *call.key : key_field(**message);
+    if (env.key.empty()) {
+      respond.send(problem_response(400, "the actor key is missing: give a non-empty 'key'",
+                                    call.instance));
+      return;
+    }
+  }
+  if (!(*message)->SerializeToString(&env.payload)) {
+    respond.send(problem_response(400, "the request lacks required fields",
+                                  call.instance));
+    return;
+  }
+  env.traceparent = std::string{call.traceparent};
+  env.deadline_unix_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline.time_since_epoch())
+      .count();
+
+  node_.call(std::move(env), [respond, codec = &codec_, output = call.method->output_type(),
+                              instance = std::string{call.instance}](
+                               runtime::reply_envelope reply) {
+    // On an actor-system thread: only hand over; the JSON is printed on the
+    // connection's I/O thread.
+    respond.send_from_io_thread([codec, output, instance, reply = std::move(reply)] {
+      auto code = status_code_from_int(reply.code);
+      if (code != status_code::ok)
+        return problem_response(http_status_for(code), reply.message, instance);
+      auto json = codec->reply_json(*output, reply.payload);
+      if (!json)
+        return problem_response(json.error().status, json.error().detail, instance);
+      return json_response(std::move(*json));
+    });
+  });
+}
+
+} // namespace troupe::gateway

@@ -1,0 +1,358 @@
+#include "http_connection.hpp"
+
+#include <charconv>
+#include <string_view>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "troupe/gateway/problem.hpp"
+#include "troupe/gateway/uri.hpp"
+#include "troupe/gateway/utf8.hpp"
+#include "troupe/runtime/logger.hpp"
+
+namespace troupe::gateway::detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// How long a closing connection keeps reading (and discarding) what the
+/// client still sends, so that the close does not reset the connection
+/// before the client has read our last response (RFC 9112 9.6).
+constexpr std::chrono::seconds linger_time{2};
+
+/// Bytes asked for by the read that waits for a request's first byte.
+constexpr std::size_t first_read_size = 4096;
+
+/// X-Troupe-Timeout-Ms: a positive decimal integer, nothing else.
+std::optional<std::chrono::milliseconds> parse_timeout(std::string_view text) {
+  std::int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value <= 0)
+    return std::nullopt;
+  return std::chrono::milliseconds{value};
+}
+
+bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message
+         || ec == net::error::eof || ec == net::error::connection_reset
+         || ec == net::error::broken_pipe || ec == net::error::operation_aborted
+         || ec == net::error::connection_aborted;
+}
+
+} // namespace
+
+http_connection::http_connection(tcp::socket socket, std::shared_ptr<server_state> state)
+  : state_(std::move(state)), stream_(std::move(socket)),
+    deadline_timer_(stream_.get_executor()) {
+  beast::error_code ec;
+  auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  stream_.socket().set_option(tcp::no_delay{true}, ec);
+}
+
+http_connection::~http_connection() {
+  std::lock_guard lock{state_->connections_mutex};
+  state_->connections.erase(id_);
+}
+
+void http_connection::start() {
+  {
+    std::lock_guard lock{state_->connections_mutex};
+    id_ = ++state_->next_connection_id;
+    state_->connections.emplace(id_, weak_from_this());
+  }
+  net::dispatch(stream_.get_executor(),
+                [self = shared_from_this()] { self->await_request(); });
+}
+
+void http_connection::on_drain() {
+  if (phase_ == phase::awaiting_request)
+    close_now();
+}
+
+void http_connection::await_request() {
+  if (phase_ == phase::closing)
+    return;
+  if (state_->draining.load() && buffer_.size() == 0) {
+    close_now();
+    return;
+  }
+  version_ = 11;
+  head_request_ = false;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(state_->config.max_header_bytes));
+  parser_->body_limit(state_->config.max_body_bytes);
+  if (buffer_.size() > 0) {  // pipelined: the next request is already here
+    read_header();
+    return;
+  }
+  phase_ = phase::awaiting_request;
+  stream_.expires_after(requests_served_ == 0 ? state_->config.read_timeout
+                                              : state_->config.idle_timeout);
+  stream_.async_read_some(
+    buffer_.prepare(first_read_size),
+    beast::bind_front_handler(&http_connection::on_first_bytes, shared_from_this()));
+}
+
+void http_connection::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  if (phase_ == phase::closing)
+    return;
+  if (ec) {
+    // Idle timeout, a client closing its keep-alive connection, or drain().
+    close_now();
+    return;
+  }
+  buffer_.commit(bytes);
+  read_header();
+}
+
+void http_connection::read_header() {
+  phase_ = phase::reading;
+  if (!in_progress_)
+    in_progress_.emplace(*state_);
+  stream_.expires_after(state_->config.read_timeout);
+  http::async_read_header(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_connection::on_header, shared_from_this()));
+}
+
+void http_connection::on_header(beast::error_code ec, std::size_t) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  const auto& header = parser_->get();
+  if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()
+      && buffer_.size() == 0) {
+    // The client waits for this before it sends the body.
+    continue_ = {http::status::continue_, header.version()};
+    http::async_write(stream_, continue_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec)
+                          self->on_read_error(ec);
+                        else
+                          self->read_body();
+                      });
+    return;
+  }
+  read_body();
+}
+
+void http_connection::read_body() {
+  if (parser_->is_done()) {
+    dispatch();
+    return;
+  }
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_connection::on_body, shared_from_this()));
+}
+
+void http_connection::on_body(beast::error_code ec, std::size_t) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  dispatch();
+}
+
+void http_connection::on_read_error(beast::error_code ec) {
+  if (phase_ == phase::closing)
+    return;
+  const auto& limits = state_->config;
+  if (ec == http::error::header_limit) {
+    refuse(431,
+           "the request's header section exceeds " + std::to_string(limits.max_header_bytes)
+             + " bytes",
+           true);
+  } else if (ec == http::error::body_limit) {
+    refuse(413, "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
+           true);
+  } else if (ec == beast::error::timeout) {
+    state_->log.info("http request timed out while arriving",
+                     {{"client.address", peer_},
+                      {"event.reason", "no whole request within read_timeout"}});
+    close_now();
+  } else if (is_disconnect(ec)) {
+    close_now();  // the client went away mid-request: nothing to answer
+  } else if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    refuse(400, "malformed request: " + ec.message(), true);
+  } else {
+    close_now();
+  }
+}
+
+void http_connection::dispatch() {
+  request_ = parser_->release();
+  parser_.reset();
+  phase_ = phase::dispatched;
+  ++request_id_;
+  version_ = request_.version();
+  keep_alive_ = request_.keep_alive();
+  head_request_ = request_.method() == http::verb::head;
+  close_after_response_ = false;
+
+  auto timeout = state_->config.request_timeout;
+  if (auto header = request_.find(timeout_header); header != request_.end()) {
+    auto requested = parse_timeout({header->value().data(), header->value().size()});
+    if (!requested) {
+      refuse(400,
+             std::string{timeout_header} + " must be a positive whole number of milliseconds",
+             false);
+      return;
+    }
+    timeout = std::min(timeout, *requested);  // shortens, never lengthens
+  }
+  deadline_timer_.expires_after(timeout);
+  deadline_timer_.async_wait([self = shared_from_this(), id = request_id_](beast::error_code ec) {
+    self->on_deadline(id, ec);
+  });
+
+  request_context context{std::chrono::system_clock::now() + timeout, state_->draining.load()};
+  try {
+    state_->handler(request_, context, responder{state_, weak_from_this(), request_id_});
+  } catch (const std::exception& e) {
+    state_->log.error("http request handler threw", {{"error.message", e.what()},
+                                                     {"url.path", target_path()}});
+    if (phase_ == phase::dispatched)
+      write_response(problem_response(500, "the request could not be handled", target_path()));
+  }
+}
+
+void http_connection::on_deadline(std::uint64_t request_id, beast::error_code ec) {
+  if (ec || request_id != request_id_ || phase_ != phase::dispatched)
+    return;
+  write_response(
+    problem_response(504, "the call did not complete before its deadline", target_path()));
+}
+
+void http_connection::complete(std::uint64_t request_id,
+                               const std::function<http_response()>& make) {
+  if (request_id != request_id_ || phase_ != phase::dispatched)
+    return;  // answered already (504), or a later request is being served
+  http_response response;
+  try {
+    response = make();
+  } catch (const std::exception& e) {
+    state_->log.error("building an http response threw", {{"error.message", e.what()},
+                                                          {"url.path", target_path()}});
+    response = problem_response(500, "the response could not be built", target_path());
+  }
+  write_response(std::move(response));
+}
+
+void http_connection::refuse(unsigned status, std::string detail, bool close) {
+  if (close) {
+    // What follows in the stream cannot be trusted to start a request.
+    close_after_response_ = true;
+    state_->log.warn("http request refused",
+                     {{"client.address", peer_},
+                      {"http.response.status_code", std::to_string(status)},
+                      {"error.message", detail}});
+  }
+  if (!in_progress_)
+    in_progress_.emplace(*state_);
+  write_response(problem_response(status, detail, target_path()));
+}
+
+void http_connection::write_response(http_response response) {
+  deadline_timer_.cancel();
+  phase_ = phase::writing;
+  response_ = std::move(response);
+  response_.version(version_);
+  response_.keep_alive(keep_alive_ && !close_after_response_ && !state_->draining.load());
+  response_.prepare_payload();
+  if (head_request_) {
+    // Same header as for GET, no body (RFC 9110 9.3.2).
+    auto length = response_.body().size();
+    response_.body().clear();
+    response_.content_length(length);
+  }
+  if (auto status = response_.result_int(); status >= 500) {
+    auto method = request_.method_string();
+    state_->log.error("http request failed",
+                      {{"http.response.status_code", std::to_string(status)},
+                       {"http.request.method", std::string{method.data(), method.size()}},
+                       {"url.path", target_path()},
+                       {"client.address", peer_}});
+  }
+  stream_.expires_after(state_->config.read_timeout);
+  http::async_write(stream_, response_,
+                    beast::bind_front_handler(&http_connection::on_written, shared_from_this()));
+}
+
+void http_connection::on_written(beast::error_code ec, std::size_t) {
+  if (ec) {
+    in_progress_.reset();
+    close_now();
+    return;
+  }
+  ++requests_served_;
+  if (!response_.keep_alive()) {
+    in_progress_.reset();
+    close_gracefully();
+    return;
+  }
+  // A pipelined request already buffered stays counted in progress, so that
+  // drain() never sees zero between it and the one just answered.
+  if (buffer_.size() == 0)
+    in_progress_.reset();
+  response_ = {};
+  request_ = {};
+  await_request();
+}
+
+void http_connection::close_gracefully() {
+  phase_ = phase::closing;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) {
+    close_now();
+    return;
+  }
+  buffer_.clear();
+  stream_.expires_after(std::min<std::chrono::steady_clock::duration>(
+    linger_time, state_->config.read_timeout));
+  discard_until_closed();
+}
+
+void http_connection::discard_until_closed() {
+  stream_.async_read_some(buffer_.prepare(first_read_size),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec)
+                              self->close_now();
+                            else
+                              self->discard_until_closed();
+                          });
+}
+
+void http_connection::close_now() {
+  phase_ = phase::closing;
+  in_progress_.reset();
+  deadline_timer_.cancel();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+std::string http_connection::target_path() const {
+  std::string_view target;
+  if (phase_ == phase::reading && parser_ && parser_->is_header_done())
+    target = {parser_->get().target().data(), parser_->get().target().size()};
+  else
+    target = {request_.target().data(), request_.target().size()};
+  auto split = split_target(target);
+  return split ? std::string{split->path} : std::string{};
+}
+
+} // namespace troupe::gateway::detail

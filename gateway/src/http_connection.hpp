@@ -1,0 +1,99 @@
+// One accepted HTTP/1.1 connection: reads a request, hands it to the request
+// handler, writes the response, and reads the next one (so pipelined
+// requests are answered in order). Everything runs on the connection's
+// strand; other threads reach it only through post().
+#pragma once
+
+#include <utility>  // before Boost.Asio under -std=c++20
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "server_state.hpp"
+#include "troupe/gateway/http_message.hpp"
+
+namespace troupe::gateway::detail {
+
+class http_connection : public std::enable_shared_from_this<http_connection> {
+public:
+  using executor_type = boost::beast::tcp_stream::executor_type;
+
+  /// `socket` must use a strand of the server's io_context as executor.
+  http_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state);
+  ~http_connection();
+
+  http_connection(const http_connection&) = delete;
+  http_connection& operator=(const http_connection&) = delete;
+
+  /// The connection's strand. Any thread: it never changes.
+  executor_type get_executor() noexcept {
+    return stream_.get_executor();
+  }
+
+  /// Registers with the server and starts reading. Any thread.
+  void start();
+
+  /// Strand only: the server is draining; close if waiting for a request.
+  void on_drain();
+
+  /// Strand only: the handler's answer to request `request_id`.
+  void complete(std::uint64_t request_id, const std::function<http_response()>& make);
+
+private:
+  enum class phase {
+    awaiting_request,  // nothing of the next request has arrived
+    reading,           // a request is arriving
+    dispatched,        // the handler has it; no response yet
+    writing,           // the response is being written
+    closing,           // shutting down; nothing more is read or dispatched
+  };
+
+  void await_request();
+  void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
+  void read_header();
+  void on_header(boost::beast::error_code ec, std::size_t bytes);
+  void read_body();
+  void on_body(boost::beast::error_code ec, std::size_t bytes);
+  void on_read_error(boost::beast::error_code ec);
+  void dispatch();
+  void on_deadline(std::uint64_t request_id, boost::beast::error_code ec);
+  void refuse(unsigned status, std::string detail, bool close);
+  void write_response(http_response response);
+  void on_written(boost::beast::error_code ec, std::size_t bytes);
+  void close_gracefully();
+  void discard_until_closed();
+  void close_now();
+  std::string target_path() const;
+
+  std::shared_ptr<server_state> state_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  boost::asio::steady_timer deadline_timer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  http_request request_;
+  http_response response_;
+  boost::beast::http::response<boost::beast::http::empty_body> continue_;
+  std::optional<request_in_progress> in_progress_;
+  phase phase_ = phase::awaiting_request;
+  std::uint64_t id_ = 0;           // in server_state::connections
+  std::uint64_t request_id_ = 0;   // of the request being served
+  std::uint64_t requests_served_ = 0;
+  unsigned version_ = 11;  // HTTP version of the request being served
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+  bool close_after_response_ = false;
+  std::string peer_;  // "address:port", for logs
+};
+
+} // namespace troupe::gateway::detail

@@ -1,0 +1,162 @@
+#include "troupe/gateway/http_server.hpp"
+
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "http_connection.hpp"
+#include "server_state.hpp"
+#include "troupe/runtime/logger.hpp"
+
+namespace troupe::gateway {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+struct http_server::impl {
+  impl(gateway_config config, request_handler handler, runtime::logger& log)
+    : state(std::make_shared<detail::server_state>(std::move(config), std::move(handler), log)),
+      io(static_cast<int>(std::max<std::size_t>(1, state->config.io_threads))),
+      acceptor(net::make_strand(io)), accept_retry(acceptor.get_executor()),
+      work(io.get_executor()) {
+  }
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [this](boost::system::error_code ec,
+                                                       tcp::socket socket) {
+      if (!acceptor.is_open())
+        return;  // drain() or stop()
+      if (ec) {
+        // Out of file descriptors, typically: wait rather than spin.
+        state->log.error("http accept failed", {{"error.message", ec.message()}});
+        accept_retry.expires_after(std::chrono::milliseconds{100});
+        accept_retry.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec && acceptor.is_open())
+            accept();
+        });
+        return;
+      }
+      std::make_shared<detail::http_connection>(std::move(socket), state)->start();
+      accept();
+    });
+  }
+
+  std::shared_ptr<detail::server_state> state;
+  net::io_context io;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_retry;
+  net::executor_work_guard<net::io_context::executor_type> work;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+};
+
+http_server::http_server(gateway_config config, request_handler handler, runtime::logger& log)
+  : impl_(std::make_unique<impl>(std::move(config), std::move(handler), log)) {
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+tcp::endpoint http_server::listen() {
+  const auto& config = impl_->state->config;
+  auto fail = [&](const char* step, const boost::system::error_code& ec) {
+    throw std::system_error(ec, std::string{step} + " " + config.host + ":"
+                                  + std::to_string(config.port));
+  };
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  auto address = net::ip::make_address(config.host, ec);
+  if (!ec) {
+    endpoint = {address, config.port};
+  } else {
+    // A host name ("localhost"): resolved once, at start, on this thread.
+    tcp::resolver resolver{impl_->io};
+    auto results = resolver.resolve(config.host, std::to_string(config.port),
+                                    tcp::resolver::passive, ec);
+    if (ec || results.empty())
+      fail("cannot resolve", ec ? ec : net::error::host_not_found);
+    endpoint = results.begin()->endpoint();
+  }
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec)
+    fail("cannot open a socket for", ec);
+  acceptor.set_option(net::socket_base::reuse_address{true}, ec);
+  acceptor.bind(endpoint, ec);
+  if (ec)
+    fail("cannot bind", ec);
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    fail("cannot listen on", ec);
+  return acceptor.local_endpoint();
+}
+
+void http_server::start() {
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->accept(); });
+  auto count = std::max<std::size_t>(1, impl_->state->config.io_threads);
+  for (std::size_t i = 0; i < count; ++i)
+    impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+}
+
+tcp::endpoint http_server::local_endpoint() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec);
+}
+
+bool http_server::draining() const noexcept {
+  return impl_->state->draining.load();
+}
+
+bool http_server::drain(std::chrono::steady_clock::time_point deadline) {
+  auto& state = *impl_->state;
+  state.draining.store(true);
+  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+    impl->accept_retry.cancel();
+  });
+  std::vector<std::shared_ptr<detail::http_connection>> open;
+  {
+    std::lock_guard lock{state.connections_mutex};
+    for (auto& [id, weak] : state.connections)
+      if (auto connection = weak.lock())
+        open.push_back(std::move(connection));
+  }
+  // Posted outside the lock: the last reference to a connection may be ours,
+  // and its destructor takes the lock.
+  for (auto& connection : open)
+    net::post(connection->get_executor(), [connection] { connection->on_drain(); });
+  open.clear();
+  std::unique_lock lock{state.progress_mutex};
+  return state.progress_changed.wait_until(lock, deadline,
+                                           [&] { return state.requests_in_progress == 0; });
+}
+
+void http_server::stop() {
+  if (impl_->stopped)
+    return;
+  impl_->stopped = true;
+  impl_->state->draining.store(true);
+  {
+    std::unique_lock lock{impl_->state->responses_mutex};
+    impl_->state->accepting_responses = false;
+  }
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto& thread : impl_->threads)
+    thread.join();
+  impl_->threads.clear();
+  // Connections still open are destroyed, and their sockets closed, with the
+  // handlers the io_context holds when it is destroyed.
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+} // namespace troupe::gateway

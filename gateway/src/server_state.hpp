@@ -1,0 +1,70 @@
+// State an http_server shares with its connections and with the responders
+// that actor-system threads hold. Owned by shared_ptr so that a responder
+// outliving the server still finds it (and learns that the server is gone).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "troupe/gateway/gateway_config.hpp"
+#include "troupe/gateway/http_server.hpp"
+
+namespace troupe::gateway::detail {
+
+class http_connection;
+
+struct server_state {
+  server_state(gateway_config cfg, request_handler h, runtime::logger& l)
+    : config(std::move(cfg)), handler(std::move(h)), log(l) {
+  }
+
+  const gateway_config config;
+  const request_handler handler;
+  runtime::logger& log;
+
+  std::atomic<bool> draining{false};
+
+  // Responders post into the io_context only while `accepting_responses`,
+  // under a shared lock; stop() clears it under the exclusive lock before
+  // the io_context goes away.
+  std::shared_mutex responses_mutex;
+  bool accepting_responses = true;
+
+  // Requests read and not yet answered; drain() waits for zero.
+  std::mutex progress_mutex;
+  std::condition_variable progress_changed;
+  std::size_t requests_in_progress = 0;
+
+  // Live connections, so that drain() can close the idle ones.
+  std::mutex connections_mutex;
+  std::unordered_map<std::uint64_t, std::weak_ptr<http_connection>> connections;
+  std::uint64_t next_connection_id = 0;
+};
+
+/// Counts one request in progress for as long as it lives.
+class request_in_progress {
+public:
+  explicit request_in_progress(server_state& state) : state_(&state) {
+    std::lock_guard lock{state_->progress_mutex};
+    ++state_->requests_in_progress;
+  }
+
+  ~request_in_progress() {
+    std::lock_guard lock{state_->progress_mutex};
+    if (--state_->requests_in_progress == 0)
+      state_->progress_changed.notify_all();
+  }
+
+  request_in_progress(const request_in_progress&) = delete;
+  request_in_progress& operator=(const request_in_progress&) = delete;
+
+private:
+  server_state* state_;
+};
+
+} // namespace troupe::gateway::detail

@@ -1,0 +1,160 @@
+// How the shell lays out what the admin API returns.
+#include <catch2/catch.hpp>
+
+#include "troupe/shell/json_text.hpp"
+#include "troupe/shell/text_table.hpp"
+#include "troupe/shell/views.hpp"
+
+using namespace troupe::shell;
+namespace admin = troupe::admin::v1;
+
+TEST_CASE("a table aligns its columns two blanks apart", "[shell][table]") {
+  text_table table({{"NAME"}, {"COUNT", text_table::alignment::right}, {"NOTE"}});
+  table.add_row({"alpha", "1", "x"});
+  table.add_row({"b", "12345", ""});
+  CHECK(table.rows() == 2);
+  CHECK(table.render() ==
+        "NAME   COUNT  NOTE\n"
+        "alpha      1  x\n"
+        "b      12345\n");
+}
+
+TEST_CASE("a table counts UTF-8 characters, not bytes, and hides control characters",
+          "[shell][table]") {
+  text_table table({{"A"}, {"B"}});
+  table.add_row({"\xC3\xA9t\xC3\xA9", "1"});  // "été": 3 characters, 5 bytes
+  table.add_row({"bad\x1b[31m", "2"});
+  table.add_row({"short"});                    // a missing cell is blank
+  CHECK(table.render() ==
+        "A         B\n"
+        "\xC3\xA9t\xC3\xA9       1\n"
+        "bad?[31m  2\n"
+        "short\n");
+}
+
+TEST_CASE("durations show their two largest units", "[shell][table]") {
+  CHECK(format_duration(0) == "0s");
+  CHECK(format_duration(42) == "42s");
+  CHECK(format_duration(303) == "5m 3s");
+  CHECK(format_duration(7200) == "2h");
+  CHECK(format_duration(7260) == "2h 1m");
+  CHECK(format_duration(60) == "1m");
+  CHECK(format_duration(3 * 86400 + 4 * 3600 + 59) == "3d 4h");
+  CHECK(format_duration(-5) == "0s");
+  CHECK(format_millis(250) == "250ms");
+  CHECK(format_millis(10'000) == "10s");
+  CHECK(format_millis(1'500) == "1.5s");
+  CHECK(format_millis(150'000) == "2m 30s");
+  CHECK(format_millis(1'234) == "1234ms");
+}
+
+TEST_CASE("services table", "[shell][views]") {
+  admin::ServiceList list;
+  auto* counter = list.add_services();
+  counter->set_name("demo.counter.v1.Counter");
+  counter->set_kind("keyed");
+  counter->set_status("running");
+  counter->set_active_actors(3);
+  counter->set_restarts(1);
+  auto* greeter = list.add_services();
+  greeter->set_name("demo.greeter.v1.Greeter");
+  greeter->set_kind("stateless");
+  greeter->set_status("failed");
+  greeter->set_instances(4);
+  CHECK(render_services(list) ==
+        "NAME                     KIND       STATUS   INSTANCES  ACTIVE ACTORS  RESTARTS\n"
+        "demo.counter.v1.Counter  keyed      running          -              3         1\n"
+        "demo.greeter.v1.Greeter  stateless  failed           4              -         0\n");
+  CHECK(render_services(admin::ServiceList{}) == "(no services)\n");
+}
+
+TEST_CASE("nodes table", "[shell][views]") {
+  admin::NodeList list;
+  auto* node = list.add_nodes();
+  node->set_name("node-1");
+  node->set_http_address("127.0.0.1:8080");
+  node->set_uptime_seconds(3725);
+  node->set_status("serving");
+  CHECK(render_nodes(list) ==
+        "NAME    HTTP ADDRESS    UPTIME  STATUS\n"
+        "node-1  127.0.0.1:8080   1h 2m  serving\n");
+  CHECK(render_nodes(admin::NodeList{}) == "(no nodes)\n");
+}
+
+TEST_CASE("modules table", "[shell][views]") {
+  admin::ModuleList list;
+  auto* module = list.add_modules();
+  module->set_name("counter");
+  module->set_version("1.0.0");
+  module->set_path("/opt/libcounter.so");
+  module->add_services("demo.counter.v1.Counter");
+  module->add_services("demo.counter.v1.Other");
+  CHECK(render_modules(list) ==
+        "NAME     VERSION  SERVICES                                        PATH\n"
+        "counter  1.0.0    demo.counter.v1.Counter, demo.counter.v1.Other  /opt/libcounter.so\n");
+}
+
+TEST_CASE("describe shows kind, policy, methods and routes", "[shell][views]") {
+  admin::ServiceInfo service;
+  service.set_name("demo.counter.v1.Counter");
+  service.set_kind("keyed");
+  service.set_module("counter");
+  service.set_status("running");
+  service.set_active_actors(2);
+  service.set_idle_timeout_ms(300'000);
+  service.set_calls(10);
+  service.set_failures(1);
+  auto* policy = service.mutable_restart_policy();
+  policy->set_max_restarts(5);
+  policy->set_window_ms(10'000);
+  policy->set_backoff_initial_ms(100);
+  policy->set_backoff_max_ms(5'000);
+  auto* add = service.add_methods();
+  add->set_name("Add");
+  add->set_input_type("demo.counter.v1.AddRequest");
+  add->set_output_type("demo.counter.v1.CounterValue");
+  auto* route = add->add_routes();
+  route->set_verb("POST");
+  route->set_path("/v1/counters/{key}:add");
+  route->set_body("*");
+  auto* get = service.add_methods();
+  get->set_name("Get");
+  get->set_input_type("demo.counter.v1.GetRequest");
+  get->set_output_type("demo.counter.v1.CounterValue");
+
+  CHECK(render_service(service) ==
+        "Service:        demo.counter.v1.Counter\n"
+        "Kind:           keyed (passivated after 5m idle)\n"
+        "Module:         counter\n"
+        "Status:         running\n"
+        "Active actors:  2\n"
+        "Calls:          10 (1 failed)\n"
+        "Restarts:       0\n"
+        "Policy:         at most 5 restarts in 10s, back-off 100ms to 5s\n"
+        "\n"
+        "Methods:\n"
+        "  Add(demo.counter.v1.AddRequest) returns (demo.counter.v1.CounterValue)\n"
+        "    POST /v1/counters/{key}:add  body: *\n"
+        "  Get(demo.counter.v1.GetRequest) returns (demo.counter.v1.CounterValue)\n"
+        "    (no HTTP route)\n");
+}
+
+TEST_CASE("JSON is laid out for people", "[shell][json]") {
+  CHECK(pretty_json(R"({"value":5})") == "{\n  \"value\": 5\n}");
+  CHECK(pretty_json(R"({"b":[1,"x"],"a":{"c":true}})") ==
+        "{\n"
+        "  \"a\": {\n"
+        "    \"c\": true\n"
+        "  },\n"
+        "  \"b\": [\n"
+        "    1,\n"
+        "    \"x\"\n"
+        "  ]\n"
+        "}");
+  CHECK(pretty_json(R"({"value":"9007199254740993"})") == "{\n  \"value\": \"9007199254740993\"\n}");
+  CHECK(pretty_json("{}") == "{}");
+  CHECK(pretty_json("not json") == "not json");
+  CHECK_FALSE(json_syntax_error(R"({"a": [1, 2]})"));
+  CHECK(json_syntax_error("{bad"));
+  CHECK(json_syntax_error("{} trailing"));
+}
