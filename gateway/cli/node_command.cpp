@@ -70,18 +70,22 @@ int run_node(const std::vector<std::string>& args) {
   gw.drain(deadline);
   gw.stop();
   // A handler blocking its thread past the deadline would hold node.stop()
-  // forever: give the actors a short grace after the deadline, then leave.
-  std::packaged_task<void()> stopping{[&node] { node.stop(); }};
-  auto stopped = stopping.get_future();
-  std::thread stopper{std::move(stopping)};
-  if (stopped.wait_until(std::max(deadline, std::chrono::steady_clock::now())
-                         + std::chrono::seconds{1})
-      != std::future_status::ready) {
-    node.log().warn("actors still busy after the shutdown deadline; exiting");
-    std::fflush(nullptr);
-    std::_Exit(0);
-  }
-  stopper.join();
+  // forever: a watchdog leaves after a short grace. node.stop() itself stays
+  // on this thread, which created the actor system (CAF keeps its logger in
+  // thread-local storage of the creating thread until that thread releases it).
+  std::promise<void> stopped;
+  std::thread watchdog{[&node, &stopped, deadline] {
+    auto limit = std::max(deadline, std::chrono::steady_clock::now())
+                 + std::chrono::seconds{1};
+    if (stopped.get_future().wait_until(limit) != std::future_status::ready) {
+      node.log().warn("actors still busy after the shutdown deadline; exiting");
+      std::fflush(nullptr);
+      std::_Exit(0);
+    }
+  }};
+  node.stop();
+  stopped.set_value();
+  watchdog.join();
   node.log().info("stopped");
   return 0;
 }
