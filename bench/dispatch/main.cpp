@@ -209,12 +209,13 @@ struct options {
   std::string module = TROUPE_BENCH_COUNTER_MODULE;
 };
 
+constexpr const char* usage =
+  "usage: troupe_bench_dispatch [--requests N] [--rounds R] [--threads T] "
+  "[--module PATH]\n"
+  "  env REQUESTS and ROUNDS set the defaults of the first two\n";
+
 [[noreturn]] void usage_error(const std::string& what) {
-  std::fprintf(stderr, "troupe_bench_dispatch: %s\n", what.c_str());
-  std::fprintf(stderr,
-               "usage: troupe_bench_dispatch [--requests N] [--rounds R] "
-               "[--threads T] [--module PATH]\n"
-               "  env REQUESTS and ROUNDS set the defaults of the first two\n");
+  std::fprintf(stderr, "troupe_bench_dispatch: %s\n%s", what.c_str(), usage);
   std::exit(2);
 }
 
@@ -235,8 +236,10 @@ options parse_options(int argc, char** argv) {
     opts.rounds = parse_count("ROUNDS", v);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h")
-      usage_error("help");
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    }
     if (i + 1 >= argc)
       usage_error("unknown option or missing value: " + std::string{arg});
     const char* value = argv[++i];

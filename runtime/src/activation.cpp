@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 
-#include <caf/after.hpp>
 
 #include "messages.hpp"
 #include "reply_mapping.hpp"
@@ -119,22 +118,44 @@ void activation::guarded(const char* where, F&& f) {
 
 caf::behavior activation::make_behavior() {
   start_service();
-  auto on_envelope = [this](envelope& env) {
-    // Taking the promise marks the request answered; serve() delivers it.
-    receive(env, make_response_promise());
+  if (args_.entry->kind == service_kind::keyed) {
+    last_call_ = std::chrono::steady_clock::now();
+    delayed_send(this, args_.entry->idle_timeout, idle_check_atom::value);
+  }
+  return {
+    [this](envelope& env) {
+      // Taking the promise marks the request answered; serve() delivers it.
+      receive(env, make_response_promise());
+    },
+    [this](restart_atom) { restart(); },
+    [this](deferred_work& work) { guarded("continuation", work.fn); },
+    [this](expire_atom) {
+      deadlines_.timer_fired();
+      deadlines_.expire(unix_now_ns());
+      arm_deadline_timer();
+    },
+    [this](idle_check_atom) { check_idle(); },
+    [this](passivate_atom) { quit(); },
   };
-  auto on_restart = [this](restart_atom) { restart(); };
-  auto on_work = [this](deferred_work& work) { guarded("continuation", work.fn); };
-  auto on_passivate = [this](passivate_atom) { quit(); };
-  if (args_.entry->kind != service_kind::keyed)
-    return {on_envelope, on_restart, on_work, on_passivate};
-  return {on_envelope, on_restart, on_work, on_passivate,
-          caf::after(args_.entry->idle_timeout) >> [this] {
-            // Passivate only with nothing pending; the shard agrees only if it
-            // forwarded no envelope since (received_ counts them).
-            if (mode_ == mode::running && stash_.empty())
-              send(args_.shard, idle_atom::value, args_.key, received_);
-          }};
+}
+
+void activation::check_idle() {
+  auto idle = args_.entry->idle_timeout;
+  auto quiet = std::chrono::steady_clock::now() - last_call_;
+  // Passivate only with nothing pending; the shard agrees only if it
+  // forwarded no envelope since (received_ counts them).
+  if (quiet >= idle && mode_ == mode::running && stash_.empty()
+      && deadlines_.pending() == 0) {
+    send(args_.shard, idle_atom::value, args_.key, received_);
+    quiet = std::chrono::steady_clock::duration::zero();
+  }
+  delayed_send(this, idle - std::chrono::duration_cast<std::chrono::milliseconds>(quiet),
+               idle_check_atom::value);
+}
+
+void activation::arm_deadline_timer() {
+  if (auto delay = deadlines_.timer_to_arm(unix_now_ns()))
+    delayed_send(this, *delay, expire_atom::value);
 }
 
 void activation::on_exit() {
@@ -166,6 +187,7 @@ bool activation::start_service() {
 
 void activation::receive(envelope& env, caf::response_promise rp) {
   ++received_;
+  last_call_ = std::chrono::steady_clock::now();
   auto& stats = *args_.entry->stats;
   stats.calls.fetch_add(1, std::memory_order_relaxed);
   if (mode_ == mode::gave_up && !stats.failed.load()) {
@@ -280,18 +302,29 @@ void activation::call_service(envelope env, detail::raw_callback done) {
          }});
     return;
   }
-  auto remaining = std::chrono::nanoseconds{env.deadline_unix_ns - unix_now_ns()};
-  if (remaining <= std::chrono::nanoseconds::zero())
-    remaining = std::chrono::milliseconds{1};
+  if (env.deadline_unix_ns <= unix_now_ns()) {
+    send(this, deferred_work{[done = std::move(done)]() mutable {
+           done(status{status_code::deadline_exceeded, "the deadline passed"}, {});
+         }});
+    return;
+  }
   auto shared_done = std::make_shared<detail::raw_callback>(std::move(done));
-  request(target.actor, caf::duration{remaining}, std::move(env))
+  auto id = deadlines_.add(env.deadline_unix_ns, [this, shared_done] {
+    guarded("continuation", [&] {
+      (*shared_done)(status{status_code::deadline_exceeded, "the deadline passed"}, {});
+    });
+  });
+  arm_deadline_timer();
+  request(target.actor, caf::infinite, std::move(env))
     .then(
-      [this, shared_done](reply_envelope& r) {
-        guarded("continuation",
-                [&] { (*shared_done)(to_status(r), std::move(r.payload)); });
+      [this, shared_done, id](reply_envelope& r) {
+        if (deadlines_.complete(id))
+          guarded("continuation",
+                  [&] { (*shared_done)(to_status(r), std::move(r.payload)); });
       },
-      [this, shared_done](caf::error& err) {
-        guarded("continuation", [&] { (*shared_done)(to_status(err), {}); });
+      [this, shared_done, id](caf::error& err) {
+        if (deadlines_.complete(id))
+          guarded("continuation", [&] { (*shared_done)(to_status(err), {}); });
       });
 }
 

@@ -5,6 +5,7 @@
 // shard when it has been idle long enough to be passivated.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 
+#include "deadline_queue.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/service_table.hpp"
@@ -70,7 +72,15 @@ private:
   template <class F>
   void guarded(const char* where, F&& f);
 
+  void arm_deadline_timer();
+  void check_idle();
+
   activation_args args_;
+  deadline_queue deadlines_;  // of requests this actor's handlers made
+  // Keyed: when the last call arrived. Checked by one timer message per idle
+  // period, not re-armed per call: CAF's after() re-arms its clock on every
+  // message, which costs more than the call itself.
+  std::chrono::steady_clock::time_point last_call_;
   std::unique_ptr<service> impl_;
   mode mode_ = mode::running;
   std::deque<std::pair<envelope, caf::response_promise>> stash_;

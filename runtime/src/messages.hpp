@@ -16,7 +16,8 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
-using run_atom = caf::atom_constant<caf::atom("run")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
 
 /// A reply callback handed from a non-actor thread to a bridge actor.
 struct completion {

@@ -37,8 +37,9 @@ public:
   explicit actor_system_settings(size_t threads) {
     add_message_type<envelope>("troupe.envelope");
     add_message_type<reply_envelope>("troupe.reply_envelope");
-    if (threads > 0)
-      set("scheduler.max-threads", threads);
+    // CAF's own default is max(cores, 4): more workers than cores only adds
+    // context switches.
+    set("scheduler.max-threads", threads);
   }
 };
 
@@ -108,6 +109,12 @@ struct node::impl {
 
   void load_modules();
   void spawn_services();
+
+  size_t scheduler_threads() const {
+    return config.scheduler_threads > 0
+             ? config.scheduler_threads
+             : std::max<size_t>(1, std::thread::hardware_concurrency());
+  }
 };
 
 void node::impl::load_modules() {
@@ -147,10 +154,7 @@ void node::impl::load_modules() {
 }
 
 void node::impl::spawn_services() {
-  auto threads = config.scheduler_threads > 0
-                   ? config.scheduler_threads
-                   : std::max<size_t>(1, std::thread::hardware_concurrency());
-  auto shards = config.keyed_shards > 0 ? config.keyed_shards : threads;
+  auto shards = config.keyed_shards > 0 ? config.keyed_shards : scheduler_threads();
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
@@ -173,7 +177,7 @@ void node::impl::spawn_services() {
     directory.add(std::move(host));
   }
   for (size_t i = 0; i < bridge_count; ++i)
-    bridges.push_back(system->spawn(call_bridge));
+    bridges.push_back(system->spawn<call_bridge>());
 }
 
 node::node(node_config config) : impl_(std::make_unique<impl>(std::move(config))) {
@@ -188,7 +192,7 @@ void node::start() {
   auto& d = *impl_;
   d.lock = std::make_unique<data_dir_lock>(d.config.data_dir);
   d.load_modules();
-  d.caf_config = std::make_unique<actor_system_settings>(d.config.scheduler_threads);
+  d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());
   d.system = std::make_unique<caf::actor_system>(*d.caf_config);
   d.spawn_services();
   d.started_at = std::chrono::system_clock::now();
