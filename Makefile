@@ -1,6 +1,7 @@
 # The two commands: `make demo` and `make test`. Both install what is missing
 # (Debian packages, via deploy/install-deps.sh) and build first.
 BUILD_DIR ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test demo bench-gateway bench-dispatch clean
