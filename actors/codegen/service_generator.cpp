@@ -75,7 +75,7 @@ void print_service_declarations(const pb::ServiceDescriptor* service,
   out.Print(vars,
             "/// Derive from this class to implement $full_name$ ($kind$), and\n"
             "/// register the derived class with the module's registrar.\n"
-            "class $service$Base : public ::troupe::service {\n"
+            "class $service$Base : public ::troupe::service_base {\n"
             " public:\n"
             "  /// The proto service, with its (troupe.service) options.\n"
             "  static const ::google::protobuf::ServiceDescriptor* descriptor();\n");

@@ -37,8 +37,6 @@ void write_header(const pb::FileDescriptor* file, const std::string& base,
             "#include <chrono>\n"
             "#include <string_view>\n"
             "\n"
-            "// The SDK before the .pb.h: it brings troupe/options.pb.h, whose\n"
-            "// extension troupe::service hides the class troupe::service after it.\n"
             "#include \"troupe/call_context.hpp\"\n"
             "#include \"troupe/module.hpp\"\n"
             "#include \"troupe/reply.hpp\"\n"

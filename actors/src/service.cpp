@@ -5,13 +5,13 @@
 
 namespace troupe {
 
-service::~service() = default;
+service_base::~service_base() = default;
 
-void service::on_activate(const std::string&) {
+void service_base::on_activate(const std::string&) {
   // nop: services without state to load have nothing to do
 }
 
-void service::on_passivate() {
+void service_base::on_passivate() {
   // nop
 }
 

@@ -81,7 +81,7 @@ private:
   // period, not re-armed per call: CAF's after() re-arms its clock on every
   // message, which costs more than the call itself.
   std::chrono::steady_clock::time_point last_call_;
-  std::unique_ptr<service> impl_;
+  std::unique_ptr<service_base> impl_;
   mode mode_ = mode::running;
   std::deque<std::pair<envelope, caf::response_promise>> stash_;
   std::uint64_t received_ = 0;  // envelopes received, reported when idle

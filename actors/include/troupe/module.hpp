@@ -23,9 +23,8 @@ namespace troupe {
 struct service_definition {
   /// The proto service; its troupe.service option says keyed or stateless.
   const google::protobuf::ServiceDescriptor* descriptor = nullptr;
-  /// Makes one instance (stateless) or one activation (keyed). "class
-  /// service": troupe/options.pb.h declares an extension troupe::service too.
-  std::function<std::unique_ptr<class service>()> factory;
+  /// Makes one instance (stateless) or one activation (keyed).
+  std::function<std::unique_ptr<service_base>()> factory;
 };
 
 class module_registrar {
@@ -45,7 +44,7 @@ public:
   template <class Impl, class Factory>
   void add_service(Factory factory) {
     add({Impl::descriptor(),
-         [f = std::move(factory)]() -> std::unique_ptr<class service> { return f(); }});
+         [f = std::move(factory)]() -> std::unique_ptr<service_base> { return f(); }});
   }
 };
 

@@ -1,4 +1,5 @@
-// The base of every service implementation. Module authors do not derive from
+// The base of every service implementation (named service_base because
+// troupe/options.pb.h declares the option extension troupe::service). Module authors do not derive from
 // it directly: protoc-gen-troupe generates a base class per proto service with
 // one virtual function per rpc, and the author derives from that.
 #pragma once
@@ -12,9 +13,9 @@
 
 namespace troupe {
 
-class service {
+class service_base {
 public:
-  virtual ~service();
+  virtual ~service_base();
 
   /// Keyed services: called once when the activation for `key` is created,
   /// before its first call. Stateless services: called with an empty key when
