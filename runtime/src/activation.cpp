@@ -118,10 +118,8 @@ void activation::guarded(const char* where, F&& f) {
 
 caf::behavior activation::make_behavior() {
   start_service();
-  if (args_.entry->kind == service_kind::keyed) {
-    last_call_ = std::chrono::steady_clock::now();
+  if (args_.entry->kind == service_kind::keyed)
     delayed_send(this, args_.entry->idle_timeout, idle_check_atom::value);
-  }
   return {
     [this](envelope& env) {
       // Taking the promise marks the request answered; serve() delivers it.
@@ -140,17 +138,13 @@ caf::behavior activation::make_behavior() {
 }
 
 void activation::check_idle() {
-  auto idle = args_.entry->idle_timeout;
-  auto quiet = std::chrono::steady_clock::now() - last_call_;
   // Passivate only with nothing pending; the shard agrees only if it
   // forwarded no envelope since (received_ counts them).
-  if (quiet >= idle && mode_ == mode::running && stash_.empty()
-      && deadlines_.pending() == 0) {
+  if (received_ == received_at_check_ && mode_ == mode::running && stash_.empty()
+      && deadlines_.pending() == 0)
     send(args_.shard, idle_atom::value, args_.key, received_);
-    quiet = std::chrono::steady_clock::duration::zero();
-  }
-  delayed_send(this, idle - std::chrono::duration_cast<std::chrono::milliseconds>(quiet),
-               idle_check_atom::value);
+  received_at_check_ = received_;
+  delayed_send(this, args_.entry->idle_timeout, idle_check_atom::value);
 }
 
 void activation::arm_deadline_timer() {
@@ -187,7 +181,6 @@ bool activation::start_service() {
 
 void activation::receive(envelope& env, caf::response_promise rp) {
   ++received_;
-  last_call_ = std::chrono::steady_clock::now();
   auto& stats = *args_.entry->stats;
   stats.calls.fetch_add(1, std::memory_order_relaxed);
   if (mode_ == mode::gave_up && !stats.failed.load()) {

@@ -77,10 +77,12 @@ private:
 
   activation_args args_;
   deadline_queue deadlines_;  // of requests this actor's handlers made
-  // Keyed: when the last call arrived. Checked by one timer message per idle
-  // period, not re-armed per call: CAF's after() re-arms its clock on every
-  // message, which costs more than the call itself.
-  std::chrono::steady_clock::time_point last_call_;
+  // Keyed: received_ when the idle timer last fired. One timer message per
+  // idle period finds the activation idle when nothing arrived since, so an
+  // idle key is passivated between one and two idle periods after its last
+  // call. (CAF's after() re-arms its clock on every message, and reading the
+  // clock per call is measurable too.)
+  std::uint64_t received_at_check_ = 0;
   std::unique_ptr<service_base> impl_;
   mode mode_ = mode::running;
   std::deque<std::pair<envelope, caf::response_promise>> stash_;
