@@ -166,37 +166,10 @@ TEST_CASE("greeter: concurrent counted greetings each get their own number",
   node_process node{example_modules()};
   constexpr int threads = 4;
   constexpr int calls_per_thread = 10;
-  std::vector<std::vector<std::string>> messages(threads);
-  std::vector<std::string> errors(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        raw_connection conn{node.port()};
-        for (int i = 0; i < calls_per_thread; ++i) {
-          conn.send(make_request("POST", "/v1/greetings/Zed:counted"));
-          auto r = conn.read_response();
-          if (!r || r->status != 200) {
-            errors[t] = r ? "status " + std::to_string(r->status) + ": " + r->body
-                          : std::string{"no response"};
-            return;
-          }
-          messages[t].push_back(r->body);
-        }
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (auto& w : workers)
-    w.join();
   std::set<std::string> seen;
-  for (int t = 0; t < threads; ++t) {
-    INFO("thread " << t);
-    REQUIRE(errors[t].empty());
-    for (auto& body : messages[t])
-      seen.insert(string_field(body, "message"));
-  }
+  for (auto& body : concurrent_calls(node.port(), threads, calls_per_thread,
+                                     make_request("POST", "/v1/greetings/Zed:counted")))
+    seen.insert(string_field(body, "message"));
   // Every number from 1 to 40 exactly once.
   REQUIRE(seen.size() == threads * calls_per_thread);
   for (int n = 1; n <= threads * calls_per_thread; ++n)
@@ -449,43 +422,12 @@ TEST_CASE("concurrency: 200 concurrent adds on one key give exactly 200",
   node_process node{example_modules()};
   constexpr int threads = 8;
   constexpr int calls_per_thread = 25;
-  std::vector<std::vector<std::int64_t>> values(threads);
-  std::vector<std::string> errors(threads);
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        raw_connection conn{node.port()};
-        for (int i = 0; i < calls_per_thread; ++i) {
-          conn.send(add_request("shared", 1));
-          auto r = conn.read_response();
-          if (!r || r.value().status != 200) {
-            errors[t] = r ? "status " + std::to_string(r->status) + ": " + r->body
-                          : std::string{"no response"};
-            return;
-          }
-          auto value = try_int_field(r->body, "value");
-          if (!value) {
-            errors[t] = "no value in " + r->body;
-            return;
-          }
-          values[t].push_back(*value);
-        }
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (auto& w : workers)
-    w.join();
-  for (int t = 0; t < threads; ++t) {
-    INFO("thread " << t);
-    REQUIRE(errors[t].empty());
-  }
+  auto bodies = concurrent_calls(node.port(), threads, calls_per_thread,
+                                 add_request("shared", 1));
   // Each add saw a distinct running total: no two ran on the same value.
   std::set<std::int64_t> seen;
-  for (auto& v : values)
-    seen.insert(v.begin(), v.end());
+  for (auto& body : bodies)
+    seen.insert(int_field(body, "value"));
   REQUIRE(seen.size() == threads * calls_per_thread);
   REQUIRE(*seen.begin() == 1);
   REQUIRE(*seen.rbegin() == threads * calls_per_thread);

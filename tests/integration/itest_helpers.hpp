@@ -225,6 +225,43 @@ Message admin_get(std::uint16_t port, const std::string& path) {
   return msg;
 }
 
+/// Sends `request` `calls` times in a row on each of `threads` keep-alive
+/// connections at once; returns every response body and fails the test on an
+/// answer other than 200.
+inline std::vector<std::string> concurrent_calls(std::uint16_t port, int threads,
+                                                 int calls, const std::string& request) {
+  std::vector<std::vector<std::string>> bodies(threads);
+  std::vector<std::string> errors(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      try {
+        raw_connection conn{port};
+        for (int i = 0; i < calls; ++i) {
+          conn.send(request);
+          auto r = conn.read_response();
+          if (!r || r->status != 200) {
+            errors[t] = r ? "status " + std::to_string(r->status) + ": " + r->body
+                          : std::string{"no response"};
+            return;
+          }
+          bodies[t].push_back(r->body);
+        }
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  for (auto& w : workers)
+    w.join();
+  std::vector<std::string> all;
+  for (int t = 0; t < threads; ++t) {
+    INFO("connection " << t);
+    REQUIRE(errors[t].empty());
+    all.insert(all.end(), bodies[t].begin(), bodies[t].end());
+  }
+  return all;
+}
+
 inline troupe::admin::v1::ServiceInfo admin_service(std::uint16_t port,
                                                     const std::string& name) {
   return admin_get<troupe::admin::v1::ServiceInfo>(port, "/admin/v1/services/" + name);
