@@ -7,7 +7,7 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include "route_template.hpp"
+#include "route_grammar.hpp"
 #include "troupe/options.pb.h"
 
 namespace troupe::codegen {
@@ -86,10 +86,13 @@ std::string check_route(const pb::MethodDescriptor* method, ServiceKind kind,
            "with a path";
   auto shown = "route \"" + route.verb + " " + route.path + "\"";
   std::string error;
-  auto parsed = parse_route_template(route.path, error);
+  auto parsed = troupe::route::parse_template(route.path, error);
   if (!parsed)
     return shown + ": " + error;
-  const auto& bindings = parsed->bindings;
+  std::vector<std::string> bindings;
+  for (const auto& seg : parsed->segments)
+    if (seg.kind == troupe::route::segment_kind::variable)
+      bindings.push_back(seg.text);
   for (const auto& binding : bindings) {
     if (kind == KEYED && binding == "key")
       continue;  // the actor key; fills a request field `key` only if there is one

@@ -90,7 +90,7 @@ service S {
   rpc M(Req) returns (Resp) { option (troupe.http) = {body: "*"}; }
 }'
 
-expect_error route_without_slash 'rpc M: route "GET v1/things": must start with "/"' '
+expect_error route_without_slash 'rpc M: route "GET v1/things": bad route template "v1/things": must begin with '"'"'/'"'"'' '
 service S {
   option (troupe.service) = {kind: STATELESS};
   rpc M(Req) returns (Resp) { option (troupe.http) = {get: "v1/things"}; }

@@ -1,4 +1,6 @@
-// A route's path template, in the spirit of google.api.http:
+// A route's path template, parsed by the shared grammar in
+// actors/route/route_grammar.hpp (also used by protoc-gen-troupe), in the
+// spirit of google.api.http:
 //
 //   Template  = "/" [ Segment { "/" Segment } ] [ ":" Verb ]
 //   Segment   = LITERAL | "{" FieldPath "}" | "*"
@@ -26,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "route_grammar.hpp"  // actors/route: the grammar itself
 #include "troupe/gateway/expected.hpp"
 
 namespace troupe::gateway {
@@ -47,12 +50,8 @@ using path_bindings = std::vector<std::pair<std::string, std::string>>;
 
 class route_template {
 public:
-  enum class segment_kind { literal, variable, wildcard };
-
-  struct segment {
-    segment_kind kind;
-    std::string text;  // literal: the literal; variable: the field path
-  };
+  using segment_kind = route::segment_kind;
+  using segment = route::segment;
 
   /// The error is one line naming the fault and where it is.
   static expected<route_template, std::string> parse(std::string_view text);
