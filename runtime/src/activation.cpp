@@ -18,23 +18,23 @@ constexpr size_t max_stash = 10'000;
 /// Delivers a handler's answer through CAF's response promise, exactly once.
 class promise_sink final : public detail::reply_sink {
 public:
-  explicit promise_sink(caf::response_promise rp) : rp_(std::move(rp)) {
+  explicit promise_sink(reply_to reply) : reply_(std::move(reply)) {
   }
 
   ~promise_sink() override {
     if (!done_.exchange(true))
-      rp_.deliver(to_reply(status{status_code::internal,
-                                  "the handler dropped its promise unanswered"}));
+      reply_.deliver(to_reply(status{status_code::internal,
+                                     "the handler dropped its promise unanswered"}));
   }
 
   void ok(std::string payload) override {
     if (!done_.exchange(true))
-      rp_.deliver(reply_envelope{0, std::move(payload), {}});
+      reply_.deliver(reply_envelope{0, std::move(payload), {}});
   }
 
   void fail(status error) override {
     if (!done_.exchange(true))
-      rp_.deliver(to_reply(error));
+      reply_.deliver(to_reply(error));
   }
 
   bool done() const noexcept override {
@@ -42,7 +42,7 @@ public:
   }
 
 private:
-  caf::response_promise rp_;
+  reply_to reply_;
   std::atomic<bool> done_{false};
 };
 
@@ -123,8 +123,9 @@ caf::behavior activation::make_behavior() {
   return {
     [this](envelope& env) {
       // Taking the promise marks the request answered; serve() delivers it.
-      receive(env, make_response_promise());
+      receive(env, reply_to{make_response_promise()});
     },
+    [this](local_call& call) { receive(call.env, reply_to{std::move(call.done)}); },
     [this](restart_atom) { restart(); },
     [this](deferred_work& work) { guarded("continuation", work.fn); },
     [this](expire_atom) {
@@ -179,7 +180,7 @@ bool activation::start_service() {
   return false;
 }
 
-void activation::receive(envelope& env, caf::response_promise rp) {
+void activation::receive(envelope& env, reply_to rp) {
   ++received_;
   auto& stats = *args_.entry->stats;
   stats.calls.fetch_add(1, std::memory_order_relaxed);
@@ -209,7 +210,7 @@ void activation::receive(envelope& env, caf::response_promise rp) {
   }
 }
 
-void activation::serve(envelope& env, caf::response_promise rp) {
+void activation::serve(envelope& env, reply_to rp) {
   if (env.deadline_unix_ns != 0 && unix_now_ns() > env.deadline_unix_ns) {
     rp.deliver(to_reply(status{status_code::deadline_exceeded, "the deadline passed"}));
     return;
@@ -221,11 +222,12 @@ void activation::serve(envelope& env, caf::response_promise rp) {
   try {
     impl_->dispatch(ctx, method, payload);
   } catch (const std::exception& e) {
-    sink->fail(status{status_code::internal, "the handler failed"});
+    // Supervision first: whoever sees the 500 sees the restart counted.
     handle_failure(method.c_str(), e.what());
-  } catch (...) {
     sink->fail(status{status_code::internal, "the handler failed"});
+  } catch (...) {
     handle_failure(method.c_str(), "unknown exception");
+    sink->fail(status{status_code::internal, "the handler failed"});
   }
 }
 

@@ -16,6 +16,7 @@
 #include <caf/response_promise.hpp>
 
 #include "deadline_queue.hpp"
+#include "messages.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/service_table.hpp"
@@ -62,8 +63,8 @@ public:
 private:
   enum class mode { running, backing_off, gave_up };
 
-  void receive(envelope& env, caf::response_promise rp);
-  void serve(envelope& env, caf::response_promise rp);
+  void receive(envelope& env, reply_to reply);
+  void serve(envelope& env, reply_to reply);
   bool start_service();
   void handle_failure(const char* where, const char* what);
   void restart();
@@ -85,7 +86,7 @@ private:
   std::uint64_t received_at_check_ = 0;
   std::unique_ptr<service_base> impl_;
   mode mode_ = mode::running;
-  std::deque<std::pair<envelope, caf::response_promise>> stash_;
+  std::deque<std::pair<envelope, reply_to>> stash_;
   std::uint64_t received_ = 0;  // envelopes received, reported when idle
 };
 

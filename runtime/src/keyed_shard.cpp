@@ -26,9 +26,9 @@ void keyed_shard::on_down(const caf::down_msg& dm) {
   if (waiting.empty())
     return;
   auto& s = activate(key);
-  for (auto& [env, rp] : waiting) {
+  for (auto& [env, reply] : waiting) {
     ++s.forwarded;
-    rp.delegate(s.actor, std::move(env));
+    reply.forward(this, s.actor, std::move(env));
   }
 }
 
@@ -50,18 +50,33 @@ keyed_shard::slot& keyed_shard::activate(const std::string& key) {
   return s;
 }
 
+keyed_shard::slot* keyed_shard::slot_for(const std::string& key) {
+  auto i = slots_.find(key);
+  if (i == slots_.end())
+    return &activate(key);
+  return i->second.passivating ? nullptr : &i->second;
+}
+
 caf::behavior keyed_shard::make_behavior() {
   return {
     [this](envelope& env) {
-      auto i = slots_.find(env.key);
-      if (i != slots_.end() && i->second.passivating) {
-        i->second.waiting.emplace_back(std::move(env), make_response_promise());
-        return;
+      if (auto* s = slot_for(env.key)) {
+        ++s->forwarded;
+        auto target = s->actor;
+        delegate(target, std::move(env));
+      } else {
+        auto& waiting = slots_[env.key].waiting;
+        waiting.emplace_back(std::move(env), reply_to{make_response_promise()});
       }
-      auto& s = i != slots_.end() ? i->second : activate(env.key);
-      ++s.forwarded;
-      auto target = s.actor;
-      delegate(target, std::move(env));
+    },
+    [this](local_call& call) {
+      if (auto* s = slot_for(call.env.key)) {
+        ++s->forwarded;
+        send(s->actor, std::move(call));
+      } else {
+        auto& waiting = slots_[call.env.key].waiting;
+        waiting.emplace_back(std::move(call.env), reply_to{std::move(call.done)});
+      }
     },
     [this](idle_atom, const std::string& key, std::uint64_t received) {
       auto i = slots_.find(key);

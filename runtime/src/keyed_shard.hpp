@@ -47,10 +47,14 @@ private:
     std::uint64_t forwarded = 0;
     bool passivating = false;
     // Calls that arrived while passivating, forwarded to the next activation.
-    std::vector<std::pair<envelope, caf::response_promise>> waiting;
+    std::vector<std::pair<envelope, reply_to>> waiting;
   };
 
   slot& activate(const std::string& key);
+  /// Where a call for `key` goes now (activating the key if needed), or
+  /// nullptr while the key's activation passivates: the call then waits.
+  slot* slot_for(const std::string& key);
+
   void on_down(const caf::down_msg& dm);
 
   shard_args args_;

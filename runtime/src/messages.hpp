@@ -7,6 +7,8 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
 
 #include "troupe/runtime/envelope.hpp"
 
@@ -15,13 +17,53 @@ namespace troupe::runtime {
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
-using call_atom = caf::atom_constant<caf::atom("call")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
 
-/// A reply callback handed from a non-actor thread to a bridge actor.
+/// A reply callback handed in by node::call from a thread outside the actor
+/// system.
 struct completion {
   std::function<void(reply_envelope)> fn;
+};
+
+/// An envelope sent by node::call: answered by calling `done` on the serving
+/// actor's thread instead of through CAF's request/response, which would need
+/// an actor in between to receive the response.
+struct local_call {
+  envelope env;
+  completion done;
+};
+
+/// Where an envelope's answer goes: the response to a CAF request, or the
+/// completion of a local_call.
+class reply_to {
+public:
+  explicit reply_to(caf::response_promise rp) : rp_(std::move(rp)) {
+  }
+  explicit reply_to(completion done) : done_(std::move(done.fn)) {
+  }
+
+  void deliver(reply_envelope r) {
+    if (done_) {
+      auto fn = std::move(done_);
+      done_ = nullptr;
+      fn(std::move(r));
+    } else {
+      rp_.deliver(std::move(r));
+    }
+  }
+
+  /// Hands `env` on to `dest`, which then answers where this would have.
+  void forward(caf::event_based_actor* self, const caf::actor& dest, envelope env) {
+    if (done_)
+      self->send(dest, local_call{std::move(env), completion{std::move(done_)}});
+    else
+      rp_.delegate(dest, std::move(env));
+  }
+
+private:
+  caf::response_promise rp_;
+  std::function<void(reply_envelope)> done_;
 };
 
 /// Work an actor posts to itself so that a callback runs later, on the actor.
@@ -32,4 +74,5 @@ struct deferred_work {
 } // namespace troupe::runtime
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::completion)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::local_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::deferred_work)

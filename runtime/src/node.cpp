@@ -17,7 +17,6 @@
 #include <google/protobuf/descriptor.h>
 
 #include "activation.hpp"
-#include "call_bridge.hpp"
 #include "keyed_shard.hpp"
 #include "messages.hpp"
 #include "reply_mapping.hpp"
@@ -30,7 +29,6 @@ namespace troupe::runtime {
 namespace {
 
 constexpr std::uint32_t default_instances = 4;
-constexpr size_t bridge_count = 4;
 
 class actor_system_settings : public caf::actor_system_config {
 public:
@@ -102,8 +100,6 @@ struct node::impl {
   std::unique_ptr<actor_system_settings> caf_config;
   std::unique_ptr<caf::actor_system> system;
   service_directory directory;
-  std::vector<caf::actor> bridges;
-  std::atomic<std::uint64_t> next_bridge{0};
   std::atomic<bool> running{false};
   std::chrono::system_clock::time_point started_at;
 
@@ -176,8 +172,6 @@ void node::impl::spawn_services() {
     }
     directory.add(std::move(host));
   }
-  for (size_t i = 0; i < bridge_count; ++i)
-    bridges.push_back(system->spawn<call_bridge>());
 }
 
 node::node(node_config config) : impl_(std::make_unique<impl>(std::move(config))) {
@@ -214,10 +208,7 @@ void node::call(envelope env, call_callback done) {
     done(to_reply(target.error));
     return;
   }
-  auto n = d.next_bridge.fetch_add(1, std::memory_order_relaxed);
-  caf::anon_send(d.bridges[n % d.bridges.size()], call_atom::value,
-                 std::move(target.actor), std::move(env),
-                 completion{std::move(done)});
+  caf::anon_send(target.actor, local_call{std::move(env), completion{std::move(done)}});
 }
 
 void node::stop() {
@@ -227,9 +218,6 @@ void node::stop() {
   d.running = false;
   for (auto& a : d.directory.all_actors())
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& b : d.bridges)
-    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
-  d.bridges.clear();
   d.directory = service_directory{};
   d.system->await_all_actors_done();
   d.system.reset();

@@ -47,9 +47,13 @@ public:
   /// startup_error; after a throw nothing is left running.
   void start();
 
-  /// Sends `env` to the service it names. Safe from any thread; `done` runs
-  /// exactly once, on an actor-system thread, with the reply or an error
-  /// (unavailable, not_found, deadline_exceeded, internal ...).
+  /// Sends `env` to the service it names. Safe from any thread. `done` runs
+  /// at most once: on the calling thread for an immediate refusal
+  /// (unavailable, invalid_argument), otherwise on the serving actor's thread
+  /// with the reply or an error (deadline_exceeded when the call was dequeued
+  /// past its deadline, internal, ...). A handler still busy at the deadline
+  /// answers late, and a call whose actor stops first (node shutdown) is never
+  /// answered: callers keep their own deadline timer, as the gateway does.
   void call(envelope env, call_callback done);
 
   /// Passivates actors and stops the actor system. Idempotent.
