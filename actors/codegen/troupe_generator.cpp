@@ -17,12 +17,20 @@ namespace {
 
 namespace pb = google::protobuf;
 
-void print_namespace_open(const std::string& ns, pb::io::Printer& out) {
+/// Prints `print_one` for each service of `file`, inside the file's C++
+/// namespace; nothing for a file without services.
+template <class PrintOne>
+void print_services(const pb::FileDescriptor* file, pb::io::Printer& out,
+                    PrintOne print_one) {
+  if (file->service_count() == 0)
+    return;
+  auto ns = cpp_namespace(file);
   if (!ns.empty())
     out.Print("namespace $ns$ {\n\n", "ns", ns);
-}
-
-void print_namespace_close(const std::string& ns, pb::io::Printer& out) {
+  for (int i = 0; i < file->service_count(); ++i) {
+    print_one(file->service(i), out);
+    out.Print("\n");
+  }
   if (!ns.empty())
     out.Print("}  // namespace $ns$\n", "ns", ns);
 }
@@ -45,15 +53,7 @@ void write_header(const pb::FileDescriptor* file, const std::string& base,
             "#include \"$base$.pb.h\"\n"
             "\n",
             "proto", file->name(), "base", base);
-  if (file->service_count() == 0)
-    return;
-  auto ns = cpp_namespace(file);
-  print_namespace_open(ns, out);
-  for (int i = 0; i < file->service_count(); ++i) {
-    print_service_declarations(file->service(i), out);
-    out.Print("\n");
-  }
-  print_namespace_close(ns, out);
+  print_services(file, out, print_service_declarations);
 }
 
 void write_source(const pb::FileDescriptor* file, const std::string& base,
@@ -68,15 +68,7 @@ void write_source(const pb::FileDescriptor* file, const std::string& base,
             "#include <google/protobuf/descriptor.h>\n"
             "\n",
             "proto", file->name(), "base", base);
-  if (file->service_count() == 0)
-    return;
-  auto ns = cpp_namespace(file);
-  print_namespace_open(ns, out);
-  for (int i = 0; i < file->service_count(); ++i) {
-    print_service_definitions(file->service(i), out);
-    out.Print("\n");
-  }
-  print_namespace_close(ns, out);
+  print_services(file, out, print_service_definitions);
 }
 
 } // namespace
