@@ -203,16 +203,14 @@ void activation::receive(envelope& env, reply_to rp) {
       stash_.emplace_back(std::move(env), std::move(rp));
       break;
     case mode::gave_up:
-      rp.deliver(to_reply(status{status_code::unavailable,
-                                 "service " + args_.entry->name
-                                   + " has failed and is stopped"}));
+      rp.deliver(to_reply(service_failed(args_.entry->name)));
       break;
   }
 }
 
 void activation::serve(envelope& env, reply_to rp) {
   if (env.deadline_unix_ns != 0 && unix_now_ns() > env.deadline_unix_ns) {
-    rp.deliver(to_reply(status{status_code::deadline_exceeded, "the deadline passed"}));
+    rp.deliver(to_reply(deadline_passed()));
     return;
   }
   auto method = env.method;  // env's strings move into the call state
@@ -245,8 +243,7 @@ void activation::handle_failure(const char* where, const char* what) {
                       {"troupe.instance", args_.instance_name},
                       {"troupe.handler", where},
                       {"error.message", what}});
-    answer_stash(status{status_code::unavailable,
-                        "service " + args_.entry->name + " has failed and is stopped"});
+    answer_stash(service_failed(args_.entry->name));
     return;
   }
   stats.restarts.fetch_add(1, std::memory_order_relaxed);
@@ -265,8 +262,7 @@ void activation::restart() {
     return;
   if (args_.entry->stats->failed.load()) {
     mode_ = mode::gave_up;
-    answer_stash(status{status_code::unavailable,
-                        "service " + args_.entry->name + " has failed and is stopped"});
+    answer_stash(service_failed(args_.entry->name));
     return;
   }
   mode_ = mode::running;
@@ -299,14 +295,14 @@ void activation::call_service(envelope env, detail::raw_callback done) {
   }
   if (env.deadline_unix_ns <= unix_now_ns()) {
     send(this, deferred_work{[done = std::move(done)]() mutable {
-           done(status{status_code::deadline_exceeded, "the deadline passed"}, {});
+           done(deadline_passed(), {});
          }});
     return;
   }
   auto shared_done = std::make_shared<detail::raw_callback>(std::move(done));
   auto id = deadlines_.add(env.deadline_unix_ns, [this, shared_done] {
     guarded("continuation", [&] {
-      (*shared_done)(status{status_code::deadline_exceeded, "the deadline passed"}, {});
+      (*shared_done)(deadline_passed(), {});
     });
   });
   arm_deadline_timer();

@@ -41,6 +41,12 @@ public:
     return live_.size();
   }
 
+  /// Entries held, answered ones not yet dropped included: stays within
+  /// twice pending() plus a constant however many requests were answered.
+  size_t held() const noexcept {
+    return heap_.size();
+  }
+
   /// After add(): the delay after which the actor should send itself a
   /// timer message, when no earlier one is on its way already.
   std::optional<std::chrono::nanoseconds> timer_to_arm(std::int64_t now_ns);

@@ -10,7 +10,7 @@ status to_status(const caf::error& err) {
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
       case caf::sec::request_timeout:
-        return status{status_code::deadline_exceeded, "the deadline passed"};
+        return deadline_passed();
       case caf::sec::request_receiver_down:
         return status{status_code::unavailable, "the service instance went away"};
       default:
@@ -18,6 +18,15 @@ status to_status(const caf::error& err) {
     }
   }
   return status{status_code::internal, "the call failed inside the runtime"};
+}
+
+status deadline_passed() {
+  return status{status_code::deadline_exceeded, "the deadline passed"};
+}
+
+status service_failed(const std::string& service) {
+  return status{status_code::unavailable,
+                "service " + service + " has failed and is stopped"};
 }
 
 reply_envelope to_reply(const status& st) {

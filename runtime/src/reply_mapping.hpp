@@ -18,6 +18,10 @@ inline status to_status(const reply_envelope& r) {
   return status{status_code_from_int(r.code), r.message};
 }
 
+/// The answers the runtime itself gives, worded once.
+status deadline_passed();
+status service_failed(const std::string& service);
+
 /// Unix time in nanoseconds, the unit of envelope deadlines.
 std::int64_t unix_now_ns() noexcept;
 

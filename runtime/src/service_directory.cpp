@@ -1,5 +1,7 @@
 #include "service_directory.hpp"
 
+#include "reply_mapping.hpp"
+
 namespace troupe::runtime {
 
 void service_directory::add(std::unique_ptr<service_host> host) {
@@ -13,27 +15,25 @@ call_target service_directory::resolve(std::string_view service,
   if (i == hosts_.end())
     return {status{status_code::unavailable,
                    "no instance of service " + std::string{service}},
-            {}, nullptr};
+            {}};
   auto& host = *i->second;
   auto* entry = host.entry;
   if (entry->stats->failed.load(std::memory_order_relaxed))
-    return {status{status_code::unavailable,
-                   "service " + entry->name + " has failed and is stopped"},
-            {}, entry};
+    return {service_failed(entry->name), {}};
   if (host.actors.empty())
     return {status{status_code::unavailable,
                    "no instance of service " + entry->name},
-            {}, entry};
+            {}};
   if (entry->kind == service_kind::keyed) {
     if (key.empty())
       return {status{status_code::invalid_argument,
                      "service " + entry->name + " is keyed: the call needs a key"},
-              {}, entry};
+              {}};
     auto shard = std::hash<std::string_view>{}(key) % host.actors.size();
-    return {status{}, host.actors[shard], entry};
+    return {status{}, host.actors[shard]};
   }
   auto n = host.next.fetch_add(1, std::memory_order_relaxed);
-  return {status{}, host.actors[n % host.actors.size()], entry};
+  return {status{}, host.actors[n % host.actors.size()]};
 }
 
 std::vector<caf::actor> service_directory::all_actors() const {

@@ -26,7 +26,6 @@ struct service_host {
 struct call_target {
   status error;  // not ok: no target, answer the caller with this
   caf::actor actor;
-  const service_entry* entry = nullptr;
 };
 
 class service_directory {
