@@ -134,7 +134,7 @@ void print_service_definitions(const pb::ServiceDescriptor* service,
               "    if (!::troupe::detail::parse_request(ctx, payload, request))\n"
               "      return;\n"
               "    auto reply = $handler$(ctx, request);\n"
-              "    std::move(reply).complete(ctx.state()->sink());\n"
+              "    std::move(reply).complete(*ctx.state());\n"
               "    return;\n"
               "  }\n");
   out.Print("  ::troupe::detail::unknown_method(ctx, method);\n"

@@ -19,12 +19,10 @@ module_registrar::~module_registrar() = default;
 
 namespace detail {
 
-reply_sink::~reply_sink() = default;
-
 call_state::~call_state() = default;
 
 void unknown_method(call_context& ctx, std::string_view method) {
-  ctx.state()->sink()->fail(
+  ctx.state()->fail(
     status{status_code::unimplemented,
            "service " + ctx.service() + " has no method " + std::string{method}});
 }

@@ -207,11 +207,12 @@ struct options {
   std::uint64_t rounds = 3;
   std::uint64_t threads = 2;
   std::string module = TROUPE_BENCH_COUNTER_MODULE;
+  std::string only;  // "troupe" or "caf": run one side, for profiling
 };
 
 constexpr const char* usage =
   "usage: troupe_bench_dispatch [--requests N] [--rounds R] [--threads T] "
-  "[--module PATH]\n"
+  "[--module PATH] [--only troupe|caf]\n"
   "  env REQUESTS and ROUNDS set the defaults of the first two\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -251,6 +252,9 @@ options parse_options(int argc, char** argv) {
       opts.threads = parse_count("--threads", value);
     else if (arg == "--module")
       opts.module = value;
+    else if (arg == "--only" && (std::string_view{value} == "troupe"
+                                 || std::string_view{value} == "caf"))
+      opts.only = value;
     else
       usage_error("unknown option: " + std::string{arg});
   }
@@ -275,6 +279,8 @@ std::string load_average() {
 }
 
 double median(std::vector<double> xs) {
+  if (xs.empty())
+    return 0;  // the side was not run
   std::sort(xs.begin(), xs.end());
   auto n = xs.size();
   return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
@@ -404,12 +410,16 @@ int main(int argc, char** argv) {
   std::vector<double> troupe_rates[2], caf_rates[2];
   for (std::uint64_t round = 0; round < opts.rounds; ++round) {
     for (int m = 0; m < 2; ++m) {
-      auto t = drive(node.system(), target, troupe_side, opts.requests, windows[m], limit);
-      check("troupe", t);
-      troupe_rates[m].push_back(rate(t));
-      auto c = drive(anchor, server, caf_side, opts.requests, windows[m], limit);
-      check("CAF", c);
-      caf_rates[m].push_back(rate(c));
+      if (opts.only != "caf") {
+        auto t = drive(node.system(), target, troupe_side, opts.requests, windows[m], limit);
+        check("troupe", t);
+        troupe_rates[m].push_back(rate(t));
+      }
+      if (opts.only != "troupe") {
+        auto c = drive(anchor, server, caf_side, opts.requests, windows[m], limit);
+        check("CAF", c);
+        caf_rates[m].push_back(rate(c));
+      }
     }
   }
 

@@ -1,93 +1,122 @@
-// The actor that runs one service object: a stateless service's instance, or
-// a keyed service's activation for one key. It serves envelopes one at a
-// time, supervises its service object (restart in place after a back-off,
-// keeping its mailbox, like Akka's restart), and for keyed services tells its
-// shard when it has been idle long enough to be passivated.
+// One service object under supervision: a stateless service's instance, or a
+// keyed service's activation for one key (a virtual actor). An activation is
+// not a CAF actor of its own: it lives inside a host actor (activation_host)
+// and runs only on the host's thread, so its handlers never run concurrently.
+// A keyed service's shard hosts many activations; that keeps an idle virtual
+// actor at a few hundred bytes instead of a CAF actor's kilobyte, and a call
+// reaches its handler in one message, as a plain CAF request would.
+//
+// Supervision is per activation: a throw drops the service object, and after
+// a back-off a fresh one is created in place (like Akka's restart), keeping the
+// calls that arrived meanwhile in a bounded stash. Too many failures of the
+// service within its window mark the whole service failed.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 #include <utility>
 
-#include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
-
-#include "deadline_queue.hpp"
 #include "messages.hpp"
 #include "troupe/runtime/envelope.hpp"
-#include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/service_table.hpp"
 #include "troupe/service.hpp"
 
 namespace troupe::runtime {
 
-class service_directory;
+class activation_host;
 
-struct activation_args {
-  const service_entry* entry = nullptr;
-  std::string key;            // keyed services only
-  std::string instance_name;  // "node-1/demo.Greeter#2", "node-1/demo.Counter[k]"
-  const std::string* node_name = nullptr;
-  const service_directory* directory = nullptr;
-  caf::actor shard;           // keyed services: told when idle
-  logger* log = nullptr;
-};
-
-class activation : public caf::event_based_actor {
+class activation {
 public:
-  activation(caf::actor_config& cfg, activation_args args);
+  /// Creates the service object and calls its on_activate(key).
+  activation(activation_host& host, const service_entry& entry, std::string key,
+             std::string instance_name = {});
 
-  caf::behavior make_behavior() override;
+  activation(const activation&) = delete;
+  activation& operator=(const activation&) = delete;
 
-  void on_exit() override;
+  /// Serves one call now, stashes it during a back-off, or refuses it when
+  /// the service has failed. Every call is answered through `reply`.
+  void receive(envelope& env, reply_to reply);
 
-  const char* name() const override {
-    return "troupe.activation";
+  /// The back-off after the failure of `incarnation` ended: start afresh.
+  void restart(std::uint64_t incarnation);
+
+  /// Runs `f`, a continuation of a call this activation's handlers made,
+  /// unless the service object it belongs to was dropped since.
+  template <class F>
+  void continue_with(std::uint64_t incarnation, F&& f) {
+    if (incarnation == incarnation_ && impl_)
+      guarded("continuation", std::forward<F>(f));
   }
 
-  // -- used by the call state of calls this actor serves ---------------------
+  /// True when nothing arrived since the previous check and nothing is in
+  /// progress, so that the activation may be passivated. Called once per idle
+  /// period: an idle key goes between one and two periods after its last call.
+  bool idle_since_last_check() noexcept;
 
-  const std::string& instance_name() const noexcept {
-    return args_.instance_name;
-  }
-  const std::string& node_name() const noexcept {
-    return *args_.node_name;
+  /// Before the host drops the activation: on_passivate, and the stash
+  /// answered with `for_stashed`.
+  void stop(const status& for_stashed);
+
+  const std::string& key() const noexcept {
+    return key_;
   }
 
-  /// Sends a request on behalf of a handler; `done` runs on this actor.
+  /// "node-1/demo.Greeter#2" or "node-1/demo.Counter[k]".
+  const std::string& instance_name() const;
+
+  const std::string& node_name() const noexcept;
+
+  /// Which service object is current; bumped on every restart.
+  std::uint64_t incarnation() const noexcept {
+    return incarnation_;
+  }
+
+  // -- used by the calls this activation serves ------------------------------
+
+  /// Sends a request on behalf of a handler; `done` runs on the host.
   void call_service(envelope env, detail::raw_callback done);
 
-private:
-  enum class mode { running, backing_off, gave_up };
+  /// A call made through call_service() was answered or expired.
+  void call_finished() noexcept {
+    --pending_calls_;
+  }
 
-  void receive(envelope& env, reply_to reply);
+private:
+  enum class mode : std::uint8_t { running, backing_off, gave_up };
+  using stashed_call = std::pair<envelope, reply_to>;
+
   void serve(envelope& env, reply_to reply);
   bool start_service();
   void handle_failure(const char* where, const char* what);
-  void restart();
   void answer_stash(const status& st);
+
   /// Runs user code (a handler or continuation); a throw is a failure.
   template <class F>
-  void guarded(const char* where, F&& f);
+  void guarded(const char* where, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      handle_failure(where, e.what());
+    } catch (...) {
+      handle_failure(where, "unknown exception");
+    }
+  }
 
-  void arm_deadline_timer();
-  void check_idle();
-
-  activation_args args_;
-  deadline_queue deadlines_;  // of requests this actor's handlers made
-  // Keyed: received_ when the idle timer last fired. One timer message per
-  // idle period finds the activation idle when nothing arrived since, so an
-  // idle key is passivated between one and two idle periods after its last
-  // call. (CAF's after() re-arms its clock on every message, and reading the
-  // clock per call is measurable too.)
-  std::uint64_t received_at_check_ = 0;
+  activation_host* host_;
+  const service_entry* entry_;
+  std::string key_;
+  mutable std::string instance_name_;  // keyed: built when first asked for
   std::unique_ptr<service_base> impl_;
+  // Allocated only during a back-off: most activations never need one.
+  std::unique_ptr<std::deque<stashed_call>> stash_;
+  std::uint64_t incarnation_ = 0;
+  std::uint64_t received_ = 0;           // calls received
+  std::uint64_t received_at_check_ = 0;  // received_ at the last idle check
+  std::uint32_t pending_calls_ = 0;      // made by handlers, not yet answered
   mode mode_ = mode::running;
-  std::deque<std::pair<envelope, reply_to>> stash_;
-  std::uint64_t received_ = 0;  // envelopes received, reported when idle
 };
 
 } // namespace troupe::runtime

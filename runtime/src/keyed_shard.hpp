@@ -1,39 +1,23 @@
-// Owns the activations of a slice of a keyed service's keys on this node:
-// creates the activation for a key on its first call, forwards calls to it
-// (the reply goes straight back to the caller), and passivates it when it
-// reports itself idle with no call forwarded since. Because every call for a
-// key passes through its one shard, a key never has two activations here: a
-// call arriving while the key's activation passivates waits until it is gone.
+// Hosts the activations of a slice of a keyed service's keys on this node:
+// creates a key's activation on its first call, serves every call of the key
+// through it, and passivates activations that stayed idle. A key lives in
+// exactly one shard, and a shard is one actor, so a key never has two
+// activations here and its handlers never run concurrently.
 #pragma once
 
-#include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
-#include <utility>
-#include <vector>
-
-#include <caf/system_messages.hpp>
-#include <caf/response_promise.hpp>
-
-#include <caf/event_based_actor.hpp>
 
 #include "activation.hpp"
+#include "activation_host.hpp"
 
 namespace troupe::runtime {
 
-struct shard_args {
-  const service_entry* entry = nullptr;
-  size_t index = 0;
-  const std::string* node_name = nullptr;
-  const service_directory* directory = nullptr;
-  logger* log = nullptr;
-};
-
-class keyed_shard : public caf::event_based_actor {
+class keyed_shard : public activation_host {
 public:
-  keyed_shard(caf::actor_config& cfg, shard_args args);
-
-  caf::behavior make_behavior() override;
+  keyed_shard(caf::actor_config& cfg, host_context ctx);
 
   void on_exit() override;
 
@@ -41,24 +25,25 @@ public:
     return "troupe.keyed_shard";
   }
 
+protected:
+  activation* activation_for(const std::string& key) override;
+  activation* find_activation(const std::string& key) noexcept override;
+  void on_idle_check() override;
+
 private:
-  struct slot {
-    caf::actor actor;
-    std::uint64_t forwarded = 0;
-    bool passivating = false;
-    // Calls that arrived while passivating, forwarded to the next activation.
-    std::vector<std::pair<envelope, reply_to>> waiting;
+  struct key_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
 
-  slot& activate(const std::string& key);
-  /// Where a call for `key` goes now (activating the key if needed), or
-  /// nullptr while the key's activation passivates: the call then waits.
-  slot* slot_for(const std::string& key);
-
-  void on_down(const caf::down_msg& dm);
-
-  shard_args args_;
-  std::unordered_map<std::string, slot> slots_;
+  // Activations are referred to by address from the calls they serve, so
+  // they live on the heap and stay put when the table rehashes.
+  std::unordered_map<std::string, std::unique_ptr<activation>, key_hash,
+                     std::equal_to<>>
+    activations_;
+  bool idle_check_armed_ = false;
 };
 
 } // namespace troupe::runtime

@@ -16,11 +16,11 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include "activation.hpp"
 #include "keyed_shard.hpp"
 #include "messages.hpp"
 #include "reply_mapping.hpp"
 #include "service_directory.hpp"
+#include "stateless_instance.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/module_loader.hpp"
 
@@ -154,21 +154,14 @@ void node::impl::spawn_services() {
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
+    host_context ctx{entry.get(), &config.name, &directory, &log};
     if (entry->kind == service_kind::keyed) {
-      for (size_t i = 0; i < shards; ++i) {
-        shard_args a{entry.get(), i, &config.name, &directory, &log};
-        host->actors.push_back(system->spawn<keyed_shard>(a));
-      }
+      for (size_t i = 0; i < shards; ++i)
+        host->actors.push_back(system->spawn<keyed_shard>(ctx));
     } else {
-      for (std::uint32_t i = 0; i < entry->instances; ++i) {
-        activation_args a;
-        a.entry = entry.get();
-        a.instance_name = config.name + "/" + entry->name + "#" + std::to_string(i);
-        a.node_name = &config.name;
-        a.directory = &directory;
-        a.log = &log;
-        host->actors.push_back(system->spawn<activation>(std::move(a)));
-      }
+      for (std::uint32_t i = 0; i < entry->instances; ++i)
+        host->actors.push_back(system->spawn<stateless_instance>(
+          ctx, config.name + "/" + entry->name + "#" + std::to_string(i)));
     }
     directory.add(std::move(host));
   }

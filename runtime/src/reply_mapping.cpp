@@ -1,5 +1,7 @@
 #include "reply_mapping.hpp"
 
+#include <time.h>
+
 #include <chrono>
 
 #include <caf/sec.hpp>
@@ -36,6 +38,12 @@ reply_envelope to_reply(const status& st) {
 std::int64_t unix_now_ns() noexcept {
   using namespace std::chrono;
   return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t unix_coarse_now_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 } // namespace troupe::runtime

@@ -103,7 +103,7 @@ public:
   /// later, typically from the continuation of call().
   template <class Response>
   promise<Response> make_promise() const {
-    return promise<Response>{state_->sink()};
+    return promise<Response>{state_};
   }
 
   /// Calls `method` of `service`; `key` addresses a keyed service's actor and is

@@ -18,28 +18,33 @@ namespace troupe {
 template <class Response>
 class promise {
 public:
-  explicit promise(detail::reply_sink_ptr sink) : sink_(std::move(sink)) {
+  explicit promise(std::shared_ptr<detail::call_state> call) : call_(std::move(call)) {
   }
 
   void deliver(const Response& value) const {
-    std::string bytes;
-    if (!value.SerializeToString(&bytes)) {
-      sink_->fail(status{status_code::internal, "response could not be serialized"});
-      return;
-    }
-    sink_->ok(std::move(bytes));
+    deliver_to(*call_, value);
   }
 
   void deliver(status error) const {
-    sink_->fail(std::move(error));
+    call_->fail(std::move(error));
   }
 
   bool pending() const noexcept {
-    return !sink_->done();
+    return !call_->done();
+  }
+
+  /// Serializes `value` and answers `call` with it.
+  static void deliver_to(detail::call_state& call, const Response& value) {
+    std::string bytes;
+    if (!value.SerializeToString(&bytes)) {
+      call.fail(status{status_code::internal, "response could not be serialized"});
+      return;
+    }
+    call.ok(std::move(bytes));
   }
 
 private:
-  detail::reply_sink_ptr sink_;
+  std::shared_ptr<detail::call_state> call_;
 };
 
 template <class Response>
@@ -56,18 +61,18 @@ public:
   reply(promise<Response> later) : value_(std::in_place_index<2>, std::move(later)) {
   }
 
-  /// Hands the answer to `sink`, or leaves it to the promise.
-  void complete(const detail::reply_sink_ptr& sink) && {
+  /// Answers `call`, or leaves it to the promise.
+  void complete(detail::call_state& call) && {
     switch (value_.index()) {
       case 0:
-        promise<Response>{sink}.deliver(std::get<0>(value_));
+        promise<Response>::deliver_to(call, std::get<0>(value_));
         break;
       case 1: {
         auto& err = std::get<1>(value_);
         if (err.is_ok())
-          sink->fail(status{status_code::internal, "handler returned no value"});
+          call.fail(status{status_code::internal, "handler returned no value"});
         else
-          sink->fail(std::move(err));
+          call.fail(std::move(err));
         break;
       }
       default:

@@ -35,12 +35,12 @@ public:
 namespace detail {
 
 /// Parses a request for generated dispatch code; answers invalid_argument
-/// through the call's sink when the bytes are not a valid message.
+/// when the bytes are not a valid message.
 template <class Request>
 bool parse_request(call_context& ctx, std::string_view payload, Request& out) {
   if (out.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
     return true;
-  ctx.state()->sink()->fail(
+  ctx.state()->fail(
     status{status_code::invalid_argument, "malformed request message"});
   return false;
 }

@@ -13,19 +13,6 @@
 
 namespace troupe::detail {
 
-/// Where a call's answer goes. Exactly one of ok() or fail() takes effect;
-/// later ones are ignored. A sink destroyed before either was called answers
-/// `internal`, so a dropped promise never leaves a caller waiting.
-class reply_sink {
-public:
-  virtual ~reply_sink();
-  virtual void ok(std::string payload) = 0;
-  virtual void fail(status error) = 0;
-  virtual bool done() const noexcept = 0;
-};
-
-using reply_sink_ptr = std::shared_ptr<reply_sink>;
-
 /// Gets the serialized response (or the error) of a call a handler made.
 using raw_callback = std::function<void(status, std::string payload)>;
 
@@ -39,6 +26,10 @@ struct call_info {
   std::chrono::system_clock::time_point deadline;
 };
 
+/// One call being served. Shared by the handler's call_context, its copies
+/// and the promises made from it; the last of them to go answers `internal`
+/// if the call was never answered, so a dropped promise never leaves a caller
+/// waiting.
 class call_state {
 public:
   virtual ~call_state();
@@ -50,7 +41,13 @@ public:
 
   virtual const std::string& node() const noexcept = 0;
 
-  virtual const reply_sink_ptr& sink() const noexcept = 0;
+  /// Answers the call. Exactly one of ok() or fail() takes effect; later
+  /// ones are ignored.
+  virtual void ok(std::string payload) = 0;
+  virtual void fail(status error) = 0;
+
+  /// True once the call is answered.
+  virtual bool done() const noexcept = 0;
 
   /// Sends a request to another service from the actor serving this call.
   /// `done` runs later on that actor, never concurrently with its handlers.

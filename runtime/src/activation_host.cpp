@@ -1,0 +1,113 @@
+#include "activation_host.hpp"
+
+#include <memory>
+#include <utility>
+
+#include "activation.hpp"
+#include "reply_mapping.hpp"
+#include "service_directory.hpp"
+
+namespace troupe::runtime {
+
+activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
+  : caf::event_based_actor(cfg), ctx_(ctx) {
+  // nop
+}
+
+caf::behavior activation_host::make_behavior() {
+  return {
+    [this](envelope& env) -> caf::result<reply_envelope> {
+      inline_answer answer;
+      route(env, reply_to{this, &answer});
+      if (answer.value)
+        return std::move(*answer.value);
+      if (answer.kept_for_later)
+        return caf::delegated<reply_envelope>{};
+      // Unreachable unless an answer path forgot keep_for_later(): the
+      // caller must not wait forever.
+      return to_reply(status{status_code::internal, "the call was lost"});
+    },
+    [this](local_call& call) { route(call.env, reply_to{std::move(call.done)}); },
+    [this](restart_atom, const std::string& key, std::uint64_t incarnation) {
+      if (auto* a = find_activation(key))
+        a->restart(incarnation);
+    },
+    [this](deferred_work& work) { work.fn(); },
+    [this](expire_atom) {
+      deadlines_.timer_fired();
+      deadlines_.expire(unix_now_ns());
+      arm_deadline_timer();
+    },
+    [this](idle_check_atom) { on_idle_check(); },
+  };
+}
+
+void activation_host::route(envelope& env, reply_to reply) {
+  if (auto* a = activation_for(env.key))
+    a->receive(env, std::move(reply));
+  else
+    reply.deliver(to_reply(status{status_code::unavailable,
+                                  "the service instance is stopping"}));
+}
+
+template <class F>
+void activation_host::resume(const call_origin& origin, F&& f) {
+  // A caller with calls pending is never passivated, so it is still here
+  // unless the host itself is stopping.
+  if (auto* a = find_activation(origin.key)) {
+    a->call_finished();
+    a->continue_with(origin.incarnation, std::forward<F>(f));
+  }
+}
+
+void activation_host::call_service(activation& caller, envelope env,
+                                   detail::raw_callback done) {
+  call_origin origin{caller.key(), caller.incarnation()};
+  auto answer_later = [&](status st) {
+    // Answer on a later turn of this actor, as a reply would arrive.
+    send(this, deferred_work{[this, origin = std::move(origin), done = std::move(done),
+                              st = std::move(st)]() mutable {
+           resume(origin, [&] { done(std::move(st), {}); });
+         }});
+  };
+  auto target = ctx_.directory->resolve(env.service, env.key);
+  if (!target.error.is_ok()) {
+    answer_later(std::move(target.error));
+    return;
+  }
+  if (env.deadline_unix_ns <= unix_now_ns()) {
+    answer_later(deadline_passed());
+    return;
+  }
+  auto shared_done = std::make_shared<detail::raw_callback>(std::move(done));
+  auto id = deadlines_.add(env.deadline_unix_ns, [this, origin, shared_done] {
+    resume(origin, [&] { (*shared_done)(deadline_passed(), {}); });
+  });
+  arm_deadline_timer();
+  request(target.actor, caf::infinite, std::move(env))
+    .then(
+      [this, origin, shared_done, id](reply_envelope& r) {
+        if (deadlines_.complete(id))
+          resume(origin,
+                 [&] { (*shared_done)(to_status(r), std::move(r.payload)); });
+      },
+      [this, origin, shared_done, id](caf::error& err) {
+        if (deadlines_.complete(id))
+          resume(origin, [&] { (*shared_done)(to_status(err), {}); });
+      });
+}
+
+void activation_host::schedule_restart(activation& a, std::chrono::milliseconds delay) {
+  delayed_send(this, delay, restart_atom::value, a.key(), a.incarnation());
+}
+
+void activation_host::arm_idle_check(std::chrono::milliseconds delay) {
+  delayed_send(this, delay, idle_check_atom::value);
+}
+
+void activation_host::arm_deadline_timer() {
+  if (auto delay = deadlines_.timer_to_arm(unix_now_ns()))
+    delayed_send(this, *delay, expire_atom::value);
+}
+
+} // namespace troupe::runtime

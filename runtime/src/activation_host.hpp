@@ -1,0 +1,103 @@
+// The actor that activations live in. It receives the calls (envelopes from
+// other actors, local_calls from node::call), hands each to the activation
+// for its key, and runs everything the activations leave for later on its own
+// thread: restarts after a back-off, the answers and deadlines of the calls
+// their handlers make to other services.
+//
+// Two kinds: stateless_instance hosts one activation (an instance of a
+// stateless service); keyed_shard hosts the activations of a slice of a keyed
+// service's keys, creates them on first call and passivates idle ones.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/event_based_actor.hpp>
+
+#include "deadline_queue.hpp"
+#include "messages.hpp"
+#include "troupe/detail/call_state.hpp"
+#include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/logger.hpp"
+#include "troupe/runtime/service_table.hpp"
+
+namespace troupe::runtime {
+
+class activation;
+class service_directory;
+
+/// What a host needs from its node; the pointers outlive the host.
+struct host_context {
+  const service_entry* entry = nullptr;
+  const std::string* node_name = nullptr;
+  const service_directory* directory = nullptr;
+  logger* log = nullptr;
+};
+
+class activation_host : public caf::event_based_actor {
+public:
+  activation_host(caf::actor_config& cfg, host_context ctx);
+
+  caf::behavior make_behavior() override;
+
+  // -- used by the activations -----------------------------------------------
+
+  const service_entry& entry() const noexcept {
+    return *ctx_.entry;
+  }
+  const std::string& node_name() const noexcept {
+    return *ctx_.node_name;
+  }
+  logger& log() const noexcept {
+    return *ctx_.log;
+  }
+
+  /// A number no other service object of this host had.
+  std::uint64_t next_incarnation() noexcept {
+    return ++incarnations_;
+  }
+
+  /// Sends `env` for a handler of `caller`; `done` runs later on this actor
+  /// with the answer, or deadline_exceeded at the envelope's deadline,
+  /// unless the caller's service object was restarted in between.
+  void call_service(activation& caller, envelope env, detail::raw_callback done);
+
+  /// Restarts `a`'s service object after `delay`.
+  void schedule_restart(activation& a, std::chrono::milliseconds delay);
+
+protected:
+  /// The activation that serves `key` now, created if needed; nullptr when
+  /// the call must be refused (the host answers unavailable).
+  virtual activation* activation_for(const std::string& key) = 0;
+
+  /// The activation serving `key`, if there is one; never creates one.
+  virtual activation* find_activation(const std::string& key) noexcept = 0;
+
+  /// The idle timer the host armed with arm_idle_check() fired.
+  virtual void on_idle_check() {
+  }
+
+  void arm_idle_check(std::chrono::milliseconds delay);
+
+private:
+  /// Where the answer to a handler's call goes back to.
+  struct call_origin {
+    std::string key;
+    std::uint64_t incarnation;
+  };
+
+  void route(envelope& env, reply_to reply);
+
+  /// Runs `f` as a continuation of the activation that made a call.
+  template <class F>
+  void resume(const call_origin& origin, F&& f);
+
+  void arm_deadline_timer();
+
+  host_context ctx_;
+  deadline_queue deadlines_;  // of the calls the activations' handlers made
+  std::uint64_t incarnations_ = 0;
+};
+
+} // namespace troupe::runtime

@@ -1,0 +1,32 @@
+#include "stateless_instance.hpp"
+
+#include "reply_mapping.hpp"
+
+namespace troupe::runtime {
+
+stateless_instance::stateless_instance(caf::actor_config& cfg, host_context ctx,
+                                       std::string instance_name)
+  : activation_host(cfg, ctx), instance_name_(std::move(instance_name)) {
+  // nop
+}
+
+caf::behavior stateless_instance::make_behavior() {
+  activation_.emplace(*this, entry(), std::string{}, instance_name_);
+  return activation_host::make_behavior();
+}
+
+activation* stateless_instance::activation_for(const std::string&) {
+  return activation_ ? &*activation_ : nullptr;
+}
+
+activation* stateless_instance::find_activation(const std::string&) noexcept {
+  return activation_ ? &*activation_ : nullptr;
+}
+
+void stateless_instance::on_exit() {
+  if (activation_)
+    activation_->stop(status{status_code::unavailable, "the service instance stopped"});
+  activation_.reset();
+}
+
+} // namespace troupe::runtime
