@@ -51,7 +51,7 @@ bool is_disconnect(const beast::error_code& ec) {
 
 } // namespace
 
-http_connection::http_connection(tcp::socket socket, std::shared_ptr<server_state> state)
+http_connection::http_connection(http_socket socket, std::shared_ptr<server_state> state)
   : state_(std::move(state)), stream_(std::move(socket)),
     deadline_timer_(stream_.get_executor()) {
   beast::error_code ec;

@@ -1,7 +1,8 @@
 // One accepted HTTP/1.1 connection: reads a request, hands it to the request
 // handler, writes the response, and reads the next one (so pipelined
-// requests are answered in order). Everything runs on the connection's
-// strand; other threads reach it only through post().
+// requests are answered in order). Everything runs on the connection's I/O
+// thread (the one thread running its io_context); other threads reach it only
+// through post().
 #pragma once
 
 #include <utility>  // before Boost.Asio under -std=c++20
@@ -13,10 +14,11 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -25,18 +27,25 @@
 
 namespace troupe::gateway::detail {
 
+/// Connections use their io_context's executor itself, not the type-erased
+/// any_io_executor: no strand is needed, and every handler is cheaper to
+/// dispatch.
+using io_executor = boost::asio::io_context::executor_type;
+using http_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, io_executor>;
+using http_stream = boost::beast::basic_stream<boost::asio::ip::tcp, io_executor>;
+
 class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
+  using executor_type = io_executor;
 
-  /// `socket` must use a strand of the server's io_context as executor.
-  http_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server_state> state);
+  /// `socket` belongs to the io_context of the thread that serves it.
+  http_connection(http_socket socket, std::shared_ptr<server_state> state);
   ~http_connection();
 
   http_connection(const http_connection&) = delete;
   http_connection& operator=(const http_connection&) = delete;
 
-  /// The connection's strand. Any thread: it never changes.
+  /// The connection's I/O thread. Any thread: it never changes.
   executor_type get_executor() noexcept {
     return stream_.get_executor();
   }
@@ -44,10 +53,10 @@ public:
   /// Registers with the server and starts reading. Any thread.
   void start();
 
-  /// Strand only: the server is draining; close if waiting for a request.
+  /// I/O thread only: the server is draining; close if waiting for a request.
   void on_drain();
 
-  /// Strand only: the handler's answer to request `request_id`.
+  /// I/O thread only: the handler's answer to request `request_id`.
   void complete(std::uint64_t request_id, const std::function<http_response()>& make);
 
 private:
@@ -77,9 +86,12 @@ private:
   std::string target_path() const;
 
   std::shared_ptr<server_state> state_;
-  boost::beast::tcp_stream stream_;
+  http_stream stream_;
   boost::beast::flat_buffer buffer_;
-  boost::asio::steady_timer deadline_timer_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    io_executor>
+    deadline_timer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   http_request request_;
   http_response response_;

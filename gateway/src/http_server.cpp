@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "http_connection.hpp"
 #include "server_state.hpp"
@@ -19,17 +18,37 @@ namespace troupe::gateway {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+// One io_context per I/O thread, each connection bound to one of them for
+// its whole life: a connection's handlers all run on one thread without a
+// strand, and no io_context is shared between threads (the model of nginx's
+// and Envoy's workers).
+struct io_worker {
+  io_worker() : io(1), work(io.get_executor()) {
+  }
+  net::io_context io;  // concurrency hint 1: run by one thread
+  net::executor_work_guard<net::io_context::executor_type> work;
+  std::thread thread;
+};
+
 struct http_server::impl {
   impl(gateway_config config, request_handler handler, runtime::logger& log)
     : state(std::make_shared<detail::server_state>(std::move(config), std::move(handler), log)),
-      io(static_cast<int>(std::max<std::size_t>(1, state->config.io_threads))),
-      acceptor(net::make_strand(io)), accept_retry(acceptor.get_executor()),
-      work(io.get_executor()) {
+      workers(make_workers(state->config.io_threads)),
+      acceptor(workers.front()->io), accept_retry(workers.front()->io) {
+  }
+
+  static std::vector<std::unique_ptr<io_worker>> make_workers(std::size_t count) {
+    std::vector<std::unique_ptr<io_worker>> result;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, count); ++i)
+      result.push_back(std::make_unique<io_worker>());
+    return result;
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(io), [this](boost::system::error_code ec,
-                                                       tcp::socket socket) {
+    // Round robin over the I/O threads.
+    auto& target = *workers[next_worker++ % workers.size()];
+    acceptor.async_accept(target.io.get_executor(), [this](boost::system::error_code ec,
+                                                           detail::http_socket socket) {
       if (!acceptor.is_open())
         return;  // drain() or stop()
       if (ec) {
@@ -48,11 +67,10 @@ struct http_server::impl {
   }
 
   std::shared_ptr<detail::server_state> state;
-  net::io_context io;
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<io_worker>> workers;
+  tcp::acceptor acceptor;  // on the first worker
   net::steady_timer accept_retry;
-  net::executor_work_guard<net::io_context::executor_type> work;
-  std::vector<std::thread> threads;
+  std::size_t next_worker = 0;  // acceptor's thread only
   bool stopped = false;
 };
 
@@ -77,7 +95,7 @@ tcp::endpoint http_server::listen() {
     endpoint = {address, config.port};
   } else {
     // A host name ("localhost"): resolved once, at start, on this thread.
-    tcp::resolver resolver{impl_->io};
+    tcp::resolver resolver{impl_->workers.front()->io};
     auto results = resolver.resolve(config.host, std::to_string(config.port),
                                     tcp::resolver::passive, ec);
     if (ec || results.empty())
@@ -100,9 +118,8 @@ tcp::endpoint http_server::listen() {
 
 void http_server::start() {
   net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->accept(); });
-  auto count = std::max<std::size_t>(1, impl_->state->config.io_threads);
-  for (std::size_t i = 0; i < count; ++i)
-    impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+  for (auto& worker : impl_->workers)
+    worker->thread = std::thread{[w = worker.get()] { w->io.run(); }};
 }
 
 tcp::endpoint http_server::local_endpoint() const {
@@ -148,15 +165,17 @@ void http_server::stop() {
     std::unique_lock lock{impl_->state->responses_mutex};
     impl_->state->accepting_responses = false;
   }
-  impl_->work.reset();
-  impl_->io.stop();
-  for (auto& thread : impl_->threads)
-    thread.join();
-  impl_->threads.clear();
-  // Connections still open are destroyed, and their sockets closed, with the
-  // handlers the io_context holds when it is destroyed.
+  for (auto& worker : impl_->workers) {
+    worker->work.reset();
+    worker->io.stop();
+  }
+  for (auto& worker : impl_->workers)
+    if (worker->thread.joinable())
+      worker->thread.join();
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+  // Connections still open are destroyed, and their sockets closed, with the
+  // handlers each io_context holds when it is destroyed (with the impl).
 }
 
 } // namespace troupe::gateway

@@ -2,7 +2,7 @@
 // request handler; the handler answers through it right away or later, from
 // any thread (a call's completion arrives on an actor-system thread).
 //
-// The responder only posts to the connection's strand; the connection decides
+// The responder only posts to the connection's I/O thread; the connection decides
 // whether the response is still wanted. It is dropped when the request's
 // deadline already produced a 504, when the connection is gone, or when the
 // server has stopped, so answering late or twice is harmless.
