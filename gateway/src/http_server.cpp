@@ -38,6 +38,8 @@ struct http_server::impl {
   }
 
   static std::vector<std::unique_ptr<io_worker>> make_workers(std::size_t count) {
+    if (count == 0)
+      count = std::thread::hardware_concurrency();
     std::vector<std::unique_ptr<io_worker>> result;
     for (std::size_t i = 0; i < std::max<std::size_t>(1, count); ++i)
       result.push_back(std::make_unique<io_worker>());
