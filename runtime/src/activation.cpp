@@ -32,7 +32,8 @@ public:
   }
 
   ~served_call() override {
-    if (!done_.exchange(true))
+    // Nothing else refers to the call any more: a plain load is enough.
+    if (!done_.load(std::memory_order_relaxed))
       reply_.deliver(to_reply(status{status_code::internal,
                                      "the handler dropped its promise unanswered"}));
   }
@@ -172,9 +173,10 @@ void activation::serve(envelope& env, reply_to rp) {
     return;
   }
   std::string payload = std::move(env.payload);
-  auto call = std::make_shared<served_call>(this, env, std::move(rp));
+  auto owned = std::make_shared<served_call>(this, env, std::move(rp));
+  auto* call = owned.get();  // valid while ctx lives, to the end of serve()
   const auto& method = call->info().method;
-  call_context ctx{call};
+  call_context ctx{std::move(owned)};
   try {
     impl_->dispatch(ctx, method, payload);
   } catch (const std::exception& e) {
