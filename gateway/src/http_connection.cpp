@@ -213,10 +213,7 @@ void http_connection::dispatch() {
     }
     timeout = std::min(timeout, *requested);  // shortens, never lengthens
   }
-  deadline_timer_.expires_after(timeout);
-  deadline_timer_.async_wait([self = shared_from_this(), id = request_id_](beast::error_code ec) {
-    self->on_deadline(id, ec);
-  });
+  arm_deadline(std::chrono::steady_clock::now() + timeout);
 
   request_context context{std::chrono::system_clock::now() + timeout, state_->draining.load()};
   try {
@@ -229,9 +226,31 @@ void http_connection::dispatch() {
   }
 }
 
-void http_connection::on_deadline(std::uint64_t request_id, beast::error_code ec) {
-  if (ec || request_id != request_id_ || phase_ != phase::dispatched)
+void http_connection::arm_deadline(std::chrono::steady_clock::time_point deadline) {
+  deadline_ = deadline;
+  // Keep-alive requests come with ever later deadlines: the timer armed for
+  // an earlier one stays, and on_deadline() moves it on when it fires. So a
+  // busy connection sets its timer about once per request_timeout, not once
+  // per request.
+  if (deadline_armed_ && deadline_timer_.expiry() <= deadline)
     return;
+  deadline_armed_ = true;
+  deadline_timer_.expires_at(deadline);  // cancels a later wait, if any
+  deadline_timer_.async_wait(
+    [self = shared_from_this(), deadline](beast::error_code ec) { self->on_deadline(deadline, ec); });
+}
+
+void http_connection::on_deadline(std::chrono::steady_clock::time_point armed_for,
+                                  beast::error_code ec) {
+  if (ec || armed_for != deadline_timer_.expiry())
+    return;  // cancelled, or re-armed for an earlier deadline
+  deadline_armed_ = false;
+  if (phase_ != phase::dispatched)
+    return;
+  if (std::chrono::steady_clock::now() < deadline_) {
+    arm_deadline(deadline_);  // armed for an earlier request of this connection
+    return;
+  }
   write_response(
     problem_response(504, "the call did not complete before its deadline", target_path()));
 }
@@ -266,7 +285,6 @@ void http_connection::refuse(unsigned status, std::string detail, bool close) {
 }
 
 void http_connection::write_response(http_response response) {
-  deadline_timer_.cancel();
   phase_ = phase::writing;
   response_ = std::move(response);
   response_.version(version_);

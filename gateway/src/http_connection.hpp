@@ -76,7 +76,10 @@ private:
   void on_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
   void dispatch();
-  void on_deadline(std::uint64_t request_id, boost::beast::error_code ec);
+  /// The request being served must be answered by `deadline` (504).
+  void arm_deadline(std::chrono::steady_clock::time_point deadline);
+  void on_deadline(std::chrono::steady_clock::time_point armed_for,
+                   boost::beast::error_code ec);
   void refuse(unsigned status, std::string detail, bool close);
   void write_response(http_response response);
   void on_written(boost::beast::error_code ec, std::size_t bytes);
@@ -97,6 +100,8 @@ private:
   http_response response_;
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   std::optional<request_in_progress> in_progress_;
+  std::chrono::steady_clock::time_point deadline_;  // of the request being served
+  bool deadline_armed_ = false;  // a wait on deadline_timer_ is pending
   phase phase_ = phase::awaiting_request;
   std::uint64_t id_ = 0;           // in server_state::connections
   std::uint64_t request_id_ = 0;   // of the request being served

@@ -155,7 +155,7 @@ bool http_server::drain(std::chrono::steady_clock::time_point deadline) {
   open.clear();
   std::unique_lock lock{state.progress_mutex};
   return state.progress_changed.wait_until(lock, deadline,
-                                           [&] { return state.requests_in_progress == 0; });
+                                           [&] { return state.requests_in_progress.load() == 0; });
 }
 
 void http_server::stop() {

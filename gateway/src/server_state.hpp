@@ -35,10 +35,12 @@ struct server_state {
   std::shared_mutex responses_mutex;
   bool accepting_responses = true;
 
-  // Requests read and not yet answered; drain() waits for zero.
+  // Requests read and not yet answered; drain() waits for zero. The count
+  // is atomic so that the I/O threads take no lock per request; the mutex
+  // only orders the last decrement's notify with drain()'s wait.
+  std::atomic<std::size_t> requests_in_progress{0};
   std::mutex progress_mutex;
   std::condition_variable progress_changed;
-  std::size_t requests_in_progress = 0;
 
   // Live connections, so that drain() can close the idle ones.
   std::mutex connections_mutex;
@@ -50,14 +52,14 @@ struct server_state {
 class request_in_progress {
 public:
   explicit request_in_progress(server_state& state) : state_(&state) {
-    std::lock_guard lock{state_->progress_mutex};
-    ++state_->requests_in_progress;
+    state_->requests_in_progress.fetch_add(1);
   }
 
   ~request_in_progress() {
-    std::lock_guard lock{state_->progress_mutex};
-    if (--state_->requests_in_progress == 0)
+    if (state_->requests_in_progress.fetch_sub(1) == 1 && state_->draining.load()) {
+      std::lock_guard lock{state_->progress_mutex};
       state_->progress_changed.notify_all();
+    }
   }
 
   request_in_progress(const request_in_progress&) = delete;
