@@ -46,6 +46,17 @@ public:
     return reply;
   }
 
+  troupe::reply<CallCount> Relay(troupe::call_context& ctx, const RelayRequest& request) override {
+    ++calls_;
+    auto answer = ctx.make_promise<CallCount>();
+    KeyedRequest get;
+    get.set_key(request.target());
+    FaultyKeyedClient{ctx}.Get(request.target(), get).then(
+      [answer](CallCount count) { answer.deliver(count); },
+      [answer](troupe::status error) { answer.deliver(std::move(error)); });
+    return answer;
+  }
+
 private:
   std::int32_t calls_ = 0;
 };

@@ -268,3 +268,33 @@ TEST_CASE("a keyed activation restarts with fresh state after a failure",
   REQUIRE(after.code == 0);
   CHECK(int_field("test.faulty.v1.CallCount", after.payload, "calls") == 1);
 }
+
+TEST_CASE("a keyed handler calls keys of its own shard, itself included, "
+          "without blocking it", "[runtime][keyed]") {
+  temp_dir dir;
+  auto cfg = config_with({test_module("faulty")}, dir);
+  cfg.keyed_shards = 1;  // every key in one shard: the calls go to itself
+  node n{cfg};
+  n.start();
+  const std::string svc = "test.faulty.v1.FaultyKeyed";
+  auto relay = [&](const std::string& key, const std::string& target) {
+    auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+      "test.faulty.v1.RelayRequest");
+    REQUIRE(desc != nullptr);
+    std::unique_ptr<google::protobuf::Message> msg{
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
+    msg->GetReflection()->SetString(msg.get(), desc->FindFieldByName("target"), target);
+    return call(n, svc, "Relay", key, msg->SerializeAsString());
+  };
+
+  // a -> b: b's first call.
+  auto r = relay("a", "b");
+  REQUIRE(r.code == 0);
+  CHECK(int_field("test.faulty.v1.CallCount", r.payload, "calls") == 1);
+  // a -> a: the relay is a's 2nd call, the Get it makes its 3rd; a's handler
+  // returned a promise, so the shard serves the Get meanwhile.
+  r = relay("a", "a");
+  REQUIRE(r.code == 0);
+  CHECK(int_field("test.faulty.v1.CallCount", r.payload, "calls") == 3);
+  CHECK(n.services().find(svc)->stats->active_actors.load() == 2);
+}
