@@ -49,6 +49,20 @@ public:
   troupe::reply<CallCount> Relay(troupe::call_context& ctx, const RelayRequest& request) override {
     ++calls_;
     auto answer = ctx.make_promise<CallCount>();
+    if (request.slow_millis() > 0) {
+      SlowRequest slow;
+      slow.set_millis(request.slow_millis());
+      // The continuation uses this object: it must never run after a restart
+      // replaced it.
+      FaultyClient{ctx}.Slow(slow).then(
+        [this, answer](SlowReply) {
+          CallCount count;
+          count.set_calls(calls_);
+          answer.deliver(count);
+        },
+        [answer](troupe::status error) { answer.deliver(std::move(error)); });
+      return answer;
+    }
     KeyedRequest get;
     get.set_key(request.target());
     FaultyKeyedClient{ctx}.Get(request.target(), get).then(

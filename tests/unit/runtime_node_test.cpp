@@ -269,6 +269,19 @@ TEST_CASE("a keyed activation restarts with fresh state after a failure",
   CHECK(int_field("test.faulty.v1.CallCount", after.payload, "calls") == 1);
 }
 
+/// A serialized test.faulty.v1.RelayRequest.
+std::string relay_request(const std::string& target, std::int32_t slow_millis = 0) {
+  auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+    "test.faulty.v1.RelayRequest");
+  REQUIRE(desc != nullptr);
+  std::unique_ptr<google::protobuf::Message> msg{
+    google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
+  auto* reflection = msg->GetReflection();
+  reflection->SetString(msg.get(), desc->FindFieldByName("target"), target);
+  reflection->SetInt32(msg.get(), desc->FindFieldByName("slow_millis"), slow_millis);
+  return msg->SerializeAsString();
+}
+
 TEST_CASE("a keyed handler calls keys of its own shard, itself included, "
           "without blocking it", "[runtime][keyed]") {
   temp_dir dir;
@@ -278,13 +291,7 @@ TEST_CASE("a keyed handler calls keys of its own shard, itself included, "
   n.start();
   const std::string svc = "test.faulty.v1.FaultyKeyed";
   auto relay = [&](const std::string& key, const std::string& target) {
-    auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
-      "test.faulty.v1.RelayRequest");
-    REQUIRE(desc != nullptr);
-    std::unique_ptr<google::protobuf::Message> msg{
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
-    msg->GetReflection()->SetString(msg.get(), desc->FindFieldByName("target"), target);
-    return call(n, svc, "Relay", key, msg->SerializeAsString());
+    return call(n, svc, "Relay", key, relay_request(target));
   };
 
   // a -> b: b's first call.
@@ -297,4 +304,34 @@ TEST_CASE("a keyed handler calls keys of its own shard, itself included, "
   REQUIRE(r.code == 0);
   CHECK(int_field("test.faulty.v1.CallCount", r.payload, "calls") == 3);
   CHECK(n.services().find(svc)->stats->active_actors.load() == 2);
+}
+
+TEST_CASE("a continuation of a service object that was restarted since is "
+          "dropped, and its caller answered", "[runtime][supervision]") {
+  temp_dir dir;
+  node n{config_with({test_module("faulty")}, dir)};
+  n.start();
+  const std::string svc = "test.faulty.v1.FaultyKeyed";
+  // Key a's Relay waits 300 ms for Faulty.Slow, holding a continuation that
+  // refers to a's service object; meanwhile a's Fail drops that object.
+  envelope env;
+  env.service = svc;
+  env.method = "Relay";
+  env.key = "a";
+  env.payload = relay_request("", 300);
+  env.deadline_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           (std::chrono::system_clock::now() + 10s).time_since_epoch())
+                           .count();
+  auto done = std::make_shared<std::promise<reply_envelope>>();
+  auto relayed = done->get_future();
+  n.call(std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
+  auto req = payload("test.faulty.v1.KeyedRequest", "", 0);
+  CHECK(call(n, svc, "Fail", "a", req).code == static_cast<int>(status_code::internal));
+  REQUIRE(relayed.wait_for(15s) == std::future_status::ready);
+  auto r = relayed.get();
+  CHECK(r.code == static_cast<int>(status_code::internal));
+  // The fresh object serves on.
+  auto after = call(n, svc, "Get", "a", req);
+  REQUIRE(after.code == 0);
+  CHECK(int_field("test.faulty.v1.CallCount", after.payload, "calls") == 1);
 }
