@@ -7,11 +7,10 @@
 
 #include <memory>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 
 #include "activation.hpp"
 #include "activation_host.hpp"
+#include "string_map.hpp"
 
 namespace troupe::runtime {
 
@@ -31,18 +30,9 @@ protected:
   void on_idle_check() override;
 
 private:
-  struct key_hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-
   // Activations are referred to by address from the calls they serve, so
   // they live on the heap and stay put when the table rehashes.
-  std::unordered_map<std::string, std::unique_ptr<activation>, key_hash,
-                     std::equal_to<>>
-    activations_;
+  string_map<std::unique_ptr<activation>> activations_;
   bool idle_check_armed_ = false;
 };
 

@@ -7,11 +7,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
 
+#include "string_map.hpp"
 #include "troupe/runtime/service_table.hpp"
 #include "troupe/status.hpp"
 
@@ -38,15 +38,7 @@ public:
   std::vector<caf::actor> all_actors() const;
 
 private:
-  struct string_hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  std::unordered_map<std::string, std::unique_ptr<service_host>, string_hash,
-                     std::equal_to<>>
-    hosts_;
+  string_map<std::unique_ptr<service_host>> hosts_;
 };
 
 } // namespace troupe::runtime

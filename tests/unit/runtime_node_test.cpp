@@ -78,10 +78,10 @@ std::int32_t int_field(const std::string& type, const std::string& bytes,
   return msg->GetReflection()->GetInt32(*msg, desc->FindFieldByName(field));
 }
 
-/// node::call from this thread, waiting (bounded) for the reply.
-reply_envelope call(node& n, const std::string& service, const std::string& method,
-                    const std::string& key, std::string body,
-                    std::chrono::milliseconds timeout = 10s) {
+/// node::call from this thread; the future gets the reply.
+std::future<reply_envelope> call_async(node& n, const std::string& service,
+                                       const std::string& method, const std::string& key,
+                                       std::string body, std::chrono::milliseconds timeout) {
   envelope env;
   env.service = service;
   env.method = method;
@@ -93,6 +93,14 @@ reply_envelope call(node& n, const std::string& service, const std::string& meth
   auto done = std::make_shared<std::promise<reply_envelope>>();
   auto result = done->get_future();
   n.call(std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
+  return result;
+}
+
+/// node::call from this thread, waiting (bounded) for the reply.
+reply_envelope call(node& n, const std::string& service, const std::string& method,
+                    const std::string& key, std::string body,
+                    std::chrono::milliseconds timeout = 10s) {
+  auto result = call_async(n, service, method, key, std::move(body), timeout);
   REQUIRE(result.wait_for(timeout + 5s) == std::future_status::ready);
   return result.get();
 }
@@ -314,17 +322,7 @@ TEST_CASE("a continuation of a service object that was restarted since is "
   const std::string svc = "test.faulty.v1.FaultyKeyed";
   // Key a's Relay waits 300 ms for Faulty.Slow, holding a continuation that
   // refers to a's service object; meanwhile a's Fail drops that object.
-  envelope env;
-  env.service = svc;
-  env.method = "Relay";
-  env.key = "a";
-  env.payload = relay_request("", 300);
-  env.deadline_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           (std::chrono::system_clock::now() + 10s).time_since_epoch())
-                           .count();
-  auto done = std::make_shared<std::promise<reply_envelope>>();
-  auto relayed = done->get_future();
-  n.call(std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
+  auto relayed = call_async(n, svc, "Relay", "a", relay_request("", 300), 10s);
   auto req = payload("test.faulty.v1.KeyedRequest", "", 0);
   CHECK(call(n, svc, "Fail", "a", req).code == static_cast<int>(status_code::internal));
   REQUIRE(relayed.wait_for(15s) == std::future_status::ready);
