@@ -1,6 +1,7 @@
 #include "http_connection.hpp"
 
 #include <charconv>
+#include <ctime>
 #include <string_view>
 
 #include <boost/asio/dispatch.hpp>
@@ -28,6 +29,10 @@ namespace {
 /// client still sends, so that the close does not reset the connection
 /// before the client has read our last response (RFC 9112 9.6).
 constexpr std::chrono::seconds linger_time{2};
+
+/// The Server header: the product, no version (RFC 9110 10.2.4 advises
+/// against details that help attackers).
+constexpr const char* server_name = "troupe";
 
 /// Bytes asked for by the read that waits for a request's first byte.
 constexpr std::size_t first_read_size = 4096;
@@ -284,10 +289,27 @@ void http_connection::refuse(unsigned status, std::string detail, bool close) {
   write_response(problem_response(status, detail, target_path()));
 }
 
+const std::string& http_connection::date_text() {
+  // RFC 9110 6.6.1: an origin server with a clock sends Date. Formatted once a
+  // second per connection, like nginx caches it per worker.
+  auto now = std::time(nullptr);
+  if (now != date_second_) {
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    char text[40];
+    auto length = std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    date_text_.assign(text, length);
+    date_second_ = now;
+  }
+  return date_text_;
+}
+
 void http_connection::write_response(http_response response) {
   phase_ = phase::writing;
   response_ = std::move(response);
   response_.version(version_);
+  response_.set(http::field::date, date_text());
+  response_.set(http::field::server, server_name);
   response_.keep_alive(keep_alive_ && !close_after_response_ && !state_->draining.load());
   response_.prepare_payload();
   if (head_request_) {

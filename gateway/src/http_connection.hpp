@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -87,6 +88,8 @@ private:
   void discard_until_closed();
   void close_now();
   std::string target_path() const;
+  /// The Date header's value for now (IMF-fixdate).
+  const std::string& date_text();
 
   std::shared_ptr<server_state> state_;
   http_stream stream_;
@@ -111,6 +114,8 @@ private:
   bool head_request_ = false;
   bool close_after_response_ = false;
   std::string peer_;  // "address:port", for logs
+  std::time_t date_second_ = 0;  // date_text_ is for this second
+  std::string date_text_;
 };
 
 } // namespace troupe::gateway::detail

@@ -2,6 +2,7 @@
 // modules, called over real sockets. Every route of the counter and the
 // greeter, the health checks, the admin API, keep-alive, pipelining,
 // concurrent calls on one key and keyed activations.
+#include <ctime>
 #include <map>
 #include <set>
 #include <thread>
@@ -329,6 +330,29 @@ TEST_CASE("keep-alive: several requests are answered on one connection",
   // An error response does not end the connection either.
   require_problem(round_trip(conn, make_request("GET", "/v1/no/such/route")), 404);
   REQUIRE(counter_value(round_trip(conn, get_request("kept"))) == 5);
+}
+
+TEST_CASE("responses carry Date (IMF-fixdate) and Server", "[routes]") {
+  node_process node{example_modules()};
+  auto r = http_call(node.port(), "GET", "/v1/counters/dated");
+  require_json_ok(r);
+  auto date = r.header("date");
+  INFO("Date: " << date);
+  // "Thu, 26 Nov 2026 07:30:00 GMT"
+  std::tm parsed{};
+  const char* end = ::strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parsed);
+  REQUIRE(end != nullptr);
+  CHECK(*end == '\0');
+  CHECK(date.size() == 29);
+  auto sent = ::timegm(&parsed);
+  auto now = std::time(nullptr);
+  CHECK(sent <= now);
+  CHECK(sent >= now - 60);
+  CHECK(r.header("server") == "troupe");
+  // Errors too.
+  auto e = http_call(node.port(), "GET", "/v1/no/such/route");
+  CHECK(e.status == 404);
+  CHECK_FALSE(e.header("date").empty());
 }
 
 TEST_CASE("keep-alive: Connection: close ends the connection after the response",
