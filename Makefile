@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench-gateway bench-dispatch clean
+.PHONY: all deps configure build test demo bench-gateway bench-dispatch bench-activations clean
 
 all: build
 
@@ -28,6 +28,9 @@ bench-gateway: build
 
 bench-dispatch: build
 	@$(BUILD_DIR)/bench/dispatch/troupe_bench_dispatch
+
+bench-activations: build
+	@$(BUILD_DIR)/bench/activations/troupe_bench_activations
 
 clean:
 	@rm -rf $(BUILD_DIR)
