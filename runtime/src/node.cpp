@@ -159,7 +159,9 @@ void node::impl::load_modules() {
 }
 
 void node::impl::spawn_services() {
-  auto shards = config.keyed_shards > 0 ? config.keyed_shards : scheduler_threads();
+  // Several shards per thread: a handler that blocks (it must not) holds up
+  // only its own shard's keys, and the other shards run on the other threads.
+  auto shards = config.keyed_shards > 0 ? config.keyed_shards : 4 * scheduler_threads();
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();

@@ -18,7 +18,7 @@ struct node_config {
   log_level level = log_level::info;
   std::chrono::milliseconds idle_timeout{60'000};  // keyed actors, default
   std::size_t scheduler_threads = 0;         // 0: one per core
-  std::size_t keyed_shards = 0;              // 0: one per scheduler thread
+  std::size_t keyed_shards = 0;              // per keyed service; 0: 4 per scheduler thread
 };
 
 } // namespace troupe::runtime
