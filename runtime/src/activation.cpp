@@ -62,12 +62,6 @@ public:
     return done_.load();
   }
 
-  /// The handler returned without answering: the answer comes later.
-  void keep_for_later() {
-    if (!done_.load())
-      reply_.keep_for_later();
-  }
-
   void call_raw(std::string_view service, std::string_view method,
                 std::string_view key, std::string payload,
                 std::chrono::system_clock::time_point deadline,
@@ -156,7 +150,6 @@ void activation::receive(envelope& env, reply_to rp) {
                                    "the service instance is restarting"}));
         break;
       }
-      rp.keep_for_later();
       stash_->emplace_back(std::move(env), std::move(rp));
       break;
     case mode::gave_up:
@@ -187,7 +180,6 @@ void activation::serve(envelope& env, reply_to rp) {
     handle_failure(method.c_str(), "unknown exception");
     call->fail(status{status_code::internal, "the handler failed"});
   }
-  call->keep_for_later();
 }
 
 void activation::handle_failure(const char* where, const char* what) {

@@ -16,16 +16,10 @@ activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
 
 caf::behavior activation_host::make_behavior() {
   return {
-    [this](envelope& env) -> caf::result<reply_envelope> {
-      inline_answer answer;
-      route(env, reply_to{this, &answer});
-      if (answer.value)
-        return std::move(*answer.value);
-      if (answer.kept_for_later)
-        return caf::delegated<reply_envelope>{};
-      // Unreachable unless an answer path forgot keep_for_later(): the
-      // caller must not wait forever.
-      return to_reply(status{status_code::internal, "the call was lost"});
+    [this](envelope& env) {
+      // Taking the promise marks the request answered; the activation
+      // delivers it.
+      route(env, reply_to{make_response_promise()});
     },
     [this](local_call& call) { route(call.env, reply_to{std::move(call.done)}); },
     [this](restart_atom, const std::string& key, std::uint64_t incarnation) {
@@ -43,11 +37,7 @@ caf::behavior activation_host::make_behavior() {
 }
 
 void activation_host::route(envelope& env, reply_to reply) {
-  if (auto* a = activation_for(env.key))
-    a->receive(env, std::move(reply));
-  else
-    reply.deliver(to_reply(status{status_code::unavailable,
-                                  "the service instance is stopping"}));
+  activation_for(env.key).receive(env, std::move(reply));
 }
 
 template <class F>

@@ -67,9 +67,8 @@ public:
   void schedule_restart(activation& a, std::chrono::milliseconds delay);
 
 protected:
-  /// The activation that serves `key` now, created if needed; nullptr when
-  /// the call must be refused (the host answers unavailable).
-  virtual activation* activation_for(const std::string& key) = 0;
+  /// The activation that serves `key` now, created if needed.
+  virtual activation& activation_for(const std::string& key) = 0;
 
   /// The activation serving `key`, if there is one; never creates one.
   virtual activation* find_activation(const std::string& key) noexcept = 0;

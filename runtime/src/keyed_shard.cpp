@@ -9,10 +9,10 @@ keyed_shard::keyed_shard(caf::actor_config& cfg, host_context ctx)
   // nop
 }
 
-activation* keyed_shard::activation_for(const std::string& key) {
+activation& keyed_shard::activation_for(const std::string& key) {
   auto i = activations_.find(key);
   if (i != activations_.end())
-    return i->second.get();
+    return *i->second;
   auto& slot = activations_[key];
   slot = std::make_unique<activation>(*this, entry(), key);
   entry().stats->active_actors.fetch_add(1, std::memory_order_relaxed);
@@ -21,7 +21,7 @@ activation* keyed_shard::activation_for(const std::string& key) {
     idle_check_armed_ = true;
     arm_idle_check(entry().idle_timeout);
   }
-  return slot.get();
+  return *slot;
 }
 
 activation* keyed_shard::find_activation(const std::string& key) noexcept {

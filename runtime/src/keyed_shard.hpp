@@ -25,7 +25,7 @@ public:
   }
 
 protected:
-  activation* activation_for(const std::string& key) override;
+  activation& activation_for(const std::string& key) override;
   activation* find_activation(const std::string& key) noexcept override;
   void on_idle_check() override;
 

@@ -15,8 +15,9 @@ caf::behavior stateless_instance::make_behavior() {
   return activation_host::make_behavior();
 }
 
-activation* stateless_instance::activation_for(const std::string&) {
-  return activation_ ? &*activation_ : nullptr;
+activation& stateless_instance::activation_for(const std::string&) {
+  // Created in make_behavior(), which CAF runs before the first message.
+  return *activation_;
 }
 
 activation* stateless_instance::find_activation(const std::string&) noexcept {

@@ -1,9 +1,9 @@
 // The gateway's HTTP/1.1 server, on Boost.Beast: asynchronous, keep-alive,
 // pipelined requests answered in order (the next request is read only after
 // the previous response is written), `io_threads` threads each running its
-// own io_context, each connection served by one of them. It knows nothing of routes: every whole request
-// goes to the request_handler; the server itself answers only what precedes
-// routing:
+// own io_context, each connection served by one of them. It knows nothing of
+// routes: every whole request goes to the request_handler; the server itself
+// answers only what precedes routing:
 //   400  malformed request line or header fields (then closes), or a bad
 //        X-Troupe-Timeout-Ms
 //   413  body over max_body_bytes (Content-Length checked before the body is
