@@ -2,6 +2,7 @@
 // (application/problem+json with type, title, status and detail), from a real
 // `troupe node` over real sockets.
 #include <sstream>
+#include <thread>
 
 #include "integration/itest_helpers.hpp"
 
@@ -300,6 +301,33 @@ TEST_CASE("errors: a call past its deadline answers 504", "[errors][504]") {
     node_process node{all_modules({"--request-timeout", "300ms"})};
     auto r = http_call(node.port(), "POST", "/v1/faulty/slow", R"({"millis": 2000})",
                        {"X-Troupe-Timeout-Ms: 60000"});
+    require_problem(r, 504);
+  }
+}
+
+TEST_CASE("errors: each request on a keep-alive connection keeps its own deadline",
+          "[errors][504][keepalive]") {
+  // The connection's deadline timer stays armed for an earlier request's
+  // deadline; a later request must neither inherit it nor miss its own.
+  SECTION("a shorter deadline than the one armed still answers 504") {
+    node_process node{all_modules()};
+    raw_connection conn{node.port()};
+    REQUIRE(counter_value(round_trip(conn, add_request("k", 1))) == 1);  // 15 s deadline
+    auto r = round_trip(conn, make_request("POST", "/v1/faulty/slow", R"({"millis": 2000})",
+                                           {"X-Troupe-Timeout-Ms: 200"}));
+    require_problem(r, 504);
+  }
+  SECTION("the earlier request's deadline passing does not end a later call") {
+    node_process node{all_modules({"--request-timeout", "1500ms"})};
+    raw_connection conn{node.port()};
+    REQUIRE(counter_value(round_trip(conn, add_request("k", 1))) == 1);
+    // The timer armed for the first request fires 500 ms into this call,
+    // 1 s before its own deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds{1000});
+    auto r = round_trip(conn, make_request("POST", "/v1/faulty/slow", R"({"millis": 800})"));
+    require_json_ok(r);
+    // And the later request's own deadline still holds.
+    r = round_trip(conn, make_request("POST", "/v1/faulty/slow", R"({"millis": 3000})"));
     require_problem(r, 504);
   }
 }
