@@ -127,16 +127,20 @@ void print_service_definitions(const pb::ServiceDescriptor* service,
             "\n"
             "void $service$Base::dispatch(::troupe::call_context& ctx,\n"
             "    std::string_view method, std::string_view payload) {\n");
-  for (int i = 0; i < service->method_count(); ++i)
-    out.Print(method_variables(service->method(i)),
+  for (int i = 0; i < service->method_count(); ++i) {
+    auto method_vars = method_variables(service->method(i));
+    method_vars["index"] = std::to_string(i);
+    out.Print(method_vars,
               "  if (method == \"$rpc$\") {\n"
-              "    $request$ request;\n"
+              "    auto& request =\n"
+              "        ::troupe::detail::reusable_request<$request$>(ctx, $index$);\n"
               "    if (!::troupe::detail::parse_request(ctx, payload, request))\n"
               "      return;\n"
               "    auto reply = $handler$(ctx, request);\n"
-              "    std::move(reply).complete(*ctx.state());\n"
+              "    std::move(reply).complete(ctx.state());\n"
               "    return;\n"
               "  }\n");
+  }
   out.Print("  ::troupe::detail::unknown_method(ctx, method);\n"
             "}\n");
   const char* key_parameter = is_keyed(service) ? "std::string_view key, " : "";

@@ -19,10 +19,8 @@ module_registrar::~module_registrar() = default;
 
 namespace detail {
 
-call_state::~call_state() = default;
-
 void unknown_method(call_context& ctx, std::string_view method) {
-  ctx.state()->fail(
+  ctx.state().fail(
     status{status_code::unimplemented,
            "service " + ctx.service() + " has no method " + std::string{method}});
 }

@@ -80,11 +80,10 @@ bool activate_keys(troupe::runtime::node& node, const std::string& prefix, std::
       ++outstanding;
     }
     troupe::runtime::envelope env;
-    env.service = service_name;
     env.method = "Get";
     env.key = prefix + std::to_string(i);
     env.payload = get_request(env.key);
-    node.call(std::move(env), [&](troupe::runtime::reply_envelope r) {
+    node.call(service_name, std::move(env), [&](troupe::runtime::reply_envelope r) {
       std::lock_guard lock{m};
       if (r.code != 0)
         ++failed;

@@ -2,10 +2,11 @@
 // envelope, against raw CAF request().then between two actors, in one run.
 //
 // Troupe side: a node loads the counter example; a driver actor in the node's
-// actor system sends envelope{demo.counter.v1.Counter, Get, "bench"} to the
-// actor node.resolve() names (the key's shard, which delegates to the key's
-// activation: the real path, one hop more than the anchor) and receives a
-// reply_envelope.
+// actor system sends envelope{Get, key "bench", GetRequest bytes} to the actor
+// node.resolve("demo.counter.v1.Counter", "bench") names (the shard hosting
+// the key's activation, as every resolved call goes) and receives a
+// reply_envelope. The counter's handler parses the request and serializes
+// its reply: the whole typed path.
 // Anchor: a second, plain actor system with the same number of scheduler
 // threads; a server actor answers (key, payload) with a reply of the same
 // size as the counter's.
@@ -336,7 +337,6 @@ int main(int argc, char** argv) {
   // Add 42 to the counter (activating the key) so that Get has a value to
   // answer; this call is not measured.
   troupe::runtime::envelope add;
-  add.service = service_name;
   add.method = "Add";
   add.key = "bench";
   add.payload = string_field_1("bench") + std::string{"\x10\x2a", 2};  // delta 42
@@ -359,7 +359,6 @@ int main(int argc, char** argv) {
   }
 
   troupe::runtime::envelope get;
-  get.service = service_name;
   get.method = "Get";
   get.key = "bench";
   get.payload = string_field_1("bench");

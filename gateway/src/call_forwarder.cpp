@@ -52,7 +52,6 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
   }
 
   runtime::envelope env;
-  env.service = call.service->name;
   env.method = call.method->name();
   if (call.service->kind == runtime::service_kind::keyed) {
     env.key = call.key && !call.key->empty() ? *call.key : key_field(**message);
@@ -72,7 +71,7 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
     std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline.time_since_epoch())
       .count();
 
-  node_.call(std::move(env), [respond, codec = &codec_, output = call.method->output_type(),
+  node_.call(call.service->name, std::move(env), [respond, codec = &codec_, output = call.method->output_type(),
                               instance = std::string{call.instance}](
                                runtime::reply_envelope reply) {
     // On an actor-system thread: only hand over; the JSON is printed on the

@@ -5,6 +5,7 @@
 
 #include "activation_host.hpp"
 #include "reply_mapping.hpp"
+#include "served_call.hpp"
 #include "troupe/call_context.hpp"
 
 namespace troupe::runtime {
@@ -13,78 +14,8 @@ namespace {
 
 constexpr size_t max_stash = 10'000;
 
-/// One call as the handler sees it, and where its answer goes. Lives as
-/// long as the handler, its continuations or a promise hold it, which they do
-/// only while the activation lives: a restart or passivation drops them with
-/// the service object.
-class served_call final : public detail::call_state {
-public:
-  served_call(activation* self, envelope& env, reply_to reply)
-    : self_(self), reply_(std::move(reply)) {
-    info_.service = std::move(env.service);
-    info_.method = std::move(env.method);
-    info_.key = std::move(env.key);
-    info_.principal = std::move(env.principal);
-    info_.traceparent = std::move(env.traceparent);
-    info_.deadline = std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-        std::chrono::nanoseconds{env.deadline_unix_ns})};
-  }
-
-  ~served_call() override {
-    // Nothing else refers to the call any more: a plain load is enough.
-    if (!done_.load(std::memory_order_relaxed))
-      reply_.deliver(to_reply(status{status_code::internal,
-                                     "the handler dropped its promise unanswered"}));
-  }
-
-  const detail::call_info& info() const noexcept override {
-    return info_;
-  }
-  const std::string& instance() const noexcept override {
-    return self_->instance_name();
-  }
-  const std::string& node() const noexcept override {
-    return self_->node_name();
-  }
-
-  void ok(std::string payload) override {
-    if (!done_.exchange(true))
-      reply_.deliver(reply_envelope{0, std::move(payload), {}});
-  }
-
-  void fail(status error) override {
-    if (!done_.exchange(true))
-      reply_.deliver(to_reply(error));
-  }
-
-  bool done() const noexcept override {
-    return done_.load();
-  }
-
-  void call_raw(std::string_view service, std::string_view method,
-                std::string_view key, std::string payload,
-                std::chrono::system_clock::time_point deadline,
-                detail::raw_callback done) override {
-    envelope env;
-    env.service = std::string{service};
-    env.method = std::string{method};
-    env.key = std::string{key};
-    env.payload = std::move(payload);
-    env.traceparent = info_.traceparent;
-    env.principal = info_.principal;
-    env.deadline_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             deadline.time_since_epoch())
-                             .count();
-    self_->call_service(std::move(env), std::move(done));
-  }
-
-private:
-  activation* self_;
-  reply_to reply_;
-  std::atomic<bool> done_{false};
-  detail::call_info info_;
-};
+/// Requests larger than this do not stay behind in the host's request slots.
+constexpr size_t max_kept_request = 64 * 1024;
 
 } // namespace
 
@@ -121,7 +52,7 @@ bool activation::start_service() {
   return false;
 }
 
-void activation::receive(envelope& env, reply_to rp) {
+void activation::receive(envelope& env, reply_to&& rp) {
   ++received_;
   auto& stats = *entry_->stats;
   stats.calls.fetch_add(1, std::memory_order_relaxed);
@@ -158,28 +89,30 @@ void activation::receive(envelope& env, reply_to rp) {
   }
 }
 
-void activation::serve(envelope& env, reply_to rp) {
+void activation::serve(envelope& env, reply_to&& rp) {
   // A coarse clock (a few ms) is enough to drop calls that waited too long,
   // and costs a fraction of a precise one on every call.
   if (env.deadline_unix_ns != 0 && unix_coarse_now_ns() > env.deadline_unix_ns) {
     rp.deliver(to_reply(deadline_passed()));
     return;
   }
+  // The handler may move the envelope's fields away (see served_call::share):
+  // keep the request bytes here.
   std::string payload = std::move(env.payload);
-  auto owned = std::make_shared<served_call>(this, env, std::move(rp));
-  auto* call = owned.get();  // valid while ctx lives, to the end of serve()
-  const auto& method = call->info().method;
-  call_context ctx{std::move(owned)};
+  served_call call{*this, env, std::move(rp)};
+  call_context ctx{call};
   try {
-    impl_->dispatch(ctx, method, payload);
+    impl_->dispatch(ctx, env.method, payload);
   } catch (const std::exception& e) {
     // Supervision first: whoever sees the 500 sees the restart counted.
-    handle_failure(method.c_str(), e.what());
-    call->fail(status{status_code::internal, "the handler failed"});
+    handle_failure(ctx.method().c_str(), e.what());
+    call.fail(status{status_code::internal, "the handler failed"});
   } catch (...) {
-    handle_failure(method.c_str(), "unknown exception");
-    call->fail(status{status_code::internal, "the handler failed"});
+    handle_failure(ctx.method().c_str(), "unknown exception");
+    call.fail(status{status_code::internal, "the handler failed"});
   }
+  if (payload.size() > max_kept_request)
+    host_->release_request_slots();
 }
 
 void activation::handle_failure(const char* where, const char* what) {
@@ -261,9 +194,10 @@ void activation::answer_stash(const status& st) {
   stash_.reset();
 }
 
-void activation::call_service(envelope env, detail::raw_callback done) {
+void activation::call_service(std::string_view service, envelope env,
+                              detail::raw_callback done) {
   ++pending_calls_;
-  host_->call_service(*this, std::move(env), std::move(done));
+  host_->call_service(*this, service, std::move(env), std::move(done));
 }
 
 } // namespace troupe::runtime

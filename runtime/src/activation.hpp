@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "messages.hpp"
@@ -38,7 +39,7 @@ public:
 
   /// Serves one call now, stashes it during a back-off, or refuses it when
   /// the service has failed. Every call is answered through `reply`.
-  void receive(envelope& env, reply_to reply);
+  void receive(envelope& env, reply_to&& reply);
 
   /// The back-off after the failure of `incarnation` ended: start afresh.
   void restart(std::uint64_t incarnation);
@@ -69,6 +70,14 @@ public:
 
   const std::string& node_name() const noexcept;
 
+  const std::string& service_name() const noexcept {
+    return entry_->name;
+  }
+
+  activation_host& host() const noexcept {
+    return *host_;
+  }
+
   /// Which service object is current; bumped on every restart.
   std::uint64_t incarnation() const noexcept {
     return incarnation_;
@@ -77,7 +86,7 @@ public:
   // -- used by the calls this activation serves ------------------------------
 
   /// Sends a request on behalf of a handler; `done` runs on the host.
-  void call_service(envelope env, detail::raw_callback done);
+  void call_service(std::string_view service, envelope env, detail::raw_callback done);
 
   /// A call made through call_service() was answered or expired.
   void call_finished() noexcept {
@@ -88,7 +97,7 @@ private:
   enum class mode : std::uint8_t { running, backing_off, gave_up };
   using stashed_call = std::pair<envelope, reply_to>;
 
-  void serve(envelope& env, reply_to reply);
+  void serve(envelope& env, reply_to&& reply);
   bool start_service();
   void handle_failure(const char* where, const char* what);
   void answer_stash(const status& st);

@@ -36,7 +36,7 @@ caf::behavior activation_host::make_behavior() {
   };
 }
 
-void activation_host::route(envelope& env, reply_to reply) {
+void activation_host::route(envelope& env, reply_to&& reply) {
   activation_for(env.key).receive(env, std::move(reply));
 }
 
@@ -50,8 +50,8 @@ void activation_host::resume(const call_origin& origin, F&& f) {
   }
 }
 
-void activation_host::call_service(activation& caller, envelope env,
-                                   detail::raw_callback done) {
+void activation_host::call_service(activation& caller, std::string_view service,
+                                   envelope env, detail::raw_callback done) {
   call_origin origin{caller.key(), caller.incarnation()};
   auto answer_later = [&](status st) {
     // Answer on a later turn of this actor, as a reply would arrive.
@@ -60,7 +60,7 @@ void activation_host::call_service(activation& caller, envelope env,
            resume(origin, [&] { done(std::move(st), {}); });
          }});
   };
-  auto target = ctx_.directory->resolve(env.service, env.key);
+  auto target = ctx_.directory->resolve(service, env.key);
   if (!target.error.is_ok()) {
     answer_later(std::move(target.error));
     return;
@@ -85,6 +85,18 @@ void activation_host::call_service(activation& caller, envelope env,
         if (deadlines_.complete(id))
           resume(origin, [&] { (*shared_done)(to_status(err), {}); });
       });
+}
+
+std::unique_ptr<google::protobuf::MessageLite>&
+activation_host::request_slot(int method_index) {
+  auto index = static_cast<size_t>(method_index);
+  if (index >= requests_.size())
+    requests_.resize(index + 1);
+  return requests_[index];
+}
+
+void activation_host::release_request_slots() noexcept {
+  requests_.clear();
 }
 
 void activation_host::schedule_restart(activation& a, std::chrono::milliseconds delay) {

@@ -11,9 +11,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
+#include <google/protobuf/message_lite.h>
 
 #include "deadline_queue.hpp"
 #include "messages.hpp"
@@ -61,10 +65,19 @@ public:
   /// Sends `env` for a handler of `caller`; `done` runs later on this actor
   /// with the answer, or deadline_exceeded at the envelope's deadline,
   /// unless the caller's service object was restarted in between.
-  void call_service(activation& caller, envelope env, detail::raw_callback done);
+  void call_service(activation& caller, std::string_view service, envelope env,
+                    detail::raw_callback done);
 
   /// Restarts `a`'s service object after `delay`.
   void schedule_restart(activation& a, std::chrono::milliseconds delay);
+
+  /// The request message of method `method_index` kept for reuse by the
+  /// handlers of this host (see detail::call_state::request_slot).
+  std::unique_ptr<google::protobuf::MessageLite>& request_slot(int method_index);
+
+  /// Drops the kept requests: after a large one, so that a host does not hold
+  /// its memory for good.
+  void release_request_slots() noexcept;
 
 protected:
   /// The activation that serves `key` now, created if needed.
@@ -86,7 +99,7 @@ private:
     std::uint64_t incarnation;
   };
 
-  void route(envelope& env, reply_to reply);
+  void route(envelope& env, reply_to&& reply);
 
   /// Runs `f` as a continuation of the activation that made a call.
   template <class F>
@@ -97,6 +110,7 @@ private:
   host_context ctx_;
   deadline_queue deadlines_;  // of the calls the activations' handlers made
   std::uint64_t incarnations_ = 0;
+  std::vector<std::unique_ptr<google::protobuf::MessageLite>> requests_;
 };
 
 } // namespace troupe::runtime

@@ -201,13 +201,13 @@ void node::start() {
                                  {"file.path", m.path}});
 }
 
-void node::call(envelope env, call_callback done) {
+void node::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *impl_;
   if (!d.running.load()) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
     return;
   }
-  auto target = d.directory.resolve(env.service, env.key);
+  auto target = d.directory.resolve(service, env.key);
   if (!target.error.is_ok()) {
     done(to_reply(target.error));
     return;

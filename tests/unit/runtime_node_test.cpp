@@ -83,7 +83,6 @@ std::future<reply_envelope> call_async(node& n, const std::string& service,
                                        const std::string& method, const std::string& key,
                                        std::string body, std::chrono::milliseconds timeout) {
   envelope env;
-  env.service = service;
   env.method = method;
   env.key = key;
   env.payload = std::move(body);
@@ -92,7 +91,7 @@ std::future<reply_envelope> call_async(node& n, const std::string& service,
                            .count();
   auto done = std::make_shared<std::promise<reply_envelope>>();
   auto result = done->get_future();
-  n.call(std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
+  n.call(service, std::move(env), [done](reply_envelope r) { done->set_value(std::move(r)); });
   return result;
 }
 

@@ -62,34 +62,69 @@ private:
   std::chrono::system_clock::time_point deadline_;
 };
 
-/// A cheap handle: copy it into continuations that make further calls.
+/// What a handler knows of its call, and the means to answer it later or to
+/// call other services. Copy it into continuations that make further calls:
+/// copies share the call (the first copy of a handler's context moves the
+/// call's state to the heap, so handlers that answer at once allocate
+/// nothing).
 class call_context {
 public:
-  explicit call_context(std::shared_ptr<detail::call_state> state)
-    : state_(std::move(state)) {
+  /// The context a handler gets: refers to `state` without owning it.
+  explicit call_context(detail::call_state& state) noexcept : state_(&state) {
+  }
+
+  explicit call_context(std::shared_ptr<detail::call_state> state) noexcept
+    : owner_(std::move(state)), state_(owner_.get()) {
+  }
+
+  call_context(const call_context& other)
+    : owner_(other.state_->share()), state_(owner_.get()) {
+  }
+
+  // Moving a handler's own context must not hand out a reference to a state
+  // that ends with the handler: a move from it shares, as a copy does.
+  call_context(call_context&& other)
+    : owner_(other.owner_ ? std::move(other.owner_) : other.state_->share()),
+      state_(owner_.get()) {
+  }
+
+  call_context& operator=(const call_context& other) {
+    if (this != &other) {
+      owner_ = other.state_->share();
+      state_ = owner_.get();
+    }
+    return *this;
+  }
+
+  call_context& operator=(call_context&& other) {
+    if (this != &other) {
+      owner_ = other.owner_ ? std::move(other.owner_) : other.state_->share();
+      state_ = owner_.get();
+    }
+    return *this;
   }
 
   /// The fully qualified name of the service being called.
   const std::string& service() const noexcept {
-    return state_->info().service;
+    return state_->service();
   }
   const std::string& method() const noexcept {
-    return state_->info().method;
+    return state_->method();
   }
   /// The actor key of a keyed service; empty for stateless services.
   const std::string& key() const noexcept {
-    return state_->info().key;
+    return state_->key();
   }
   /// The authenticated caller; empty for anonymous calls.
   const std::string& principal() const noexcept {
-    return state_->info().principal;
+    return state_->principal();
   }
   /// W3C trace context of the call ("traceparent" header value).
   const std::string& traceparent() const noexcept {
-    return state_->info().traceparent;
+    return state_->traceparent();
   }
   std::chrono::system_clock::time_point deadline() const noexcept {
-    return state_->info().deadline;
+    return state_->deadline();
   }
   /// The actor serving this call, e.g. "node-1/demo.greeter.v1.Greeter#2".
   const std::string& instance() const noexcept {
@@ -103,7 +138,7 @@ public:
   /// later, typically from the continuation of call().
   template <class Response>
   promise<Response> make_promise() const {
-    return promise<Response>{state_};
+    return promise<Response>{state_->share()};
   }
 
   /// Calls `method` of `service`; `key` addresses a keyed service's actor and is
@@ -113,22 +148,24 @@ public:
   pending<Response> call(std::string_view service, std::string_view method,
                          std::string_view key, const Request& request,
                          std::chrono::milliseconds timeout = {}) const {
-    auto deadline = state_->info().deadline;
+    auto deadline = state_->deadline();
     if (timeout.count() > 0)
       deadline = std::min(deadline, std::chrono::system_clock::now() + timeout);
     std::string payload;
     request.SerializeToString(&payload);
-    return pending<Response>{state_,           std::string{service},
+    return pending<Response>{state_->share(),     std::string{service},
                              std::string{method}, std::string{key},
-                             std::move(payload), deadline};
+                             std::move(payload),  deadline};
   }
 
-  const std::shared_ptr<detail::call_state>& state() const noexcept {
-    return state_;
+  /// The call itself, for generated code.
+  detail::call_state& state() const noexcept {
+    return *state_;
   }
 
 private:
-  std::shared_ptr<detail::call_state> state_;
+  std::shared_ptr<detail::call_state> owner_;  // empty in a handler's own context
+  detail::call_state* state_;
 };
 
 } // namespace troupe

@@ -4,6 +4,7 @@
 // one virtual function per rpc, and the author derives from that.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,13 +35,23 @@ public:
 
 namespace detail {
 
+/// The request message generated dispatch code parses method number
+/// `method_index`'s calls into: kept by the serving actor between calls.
+template <class Request>
+Request& reusable_request(call_context& ctx, int method_index) {
+  auto& slot = ctx.state().request_slot(method_index);
+  if (!slot)
+    slot = std::make_unique<Request>();
+  return static_cast<Request&>(*slot);
+}
+
 /// Parses a request for generated dispatch code; answers invalid_argument
 /// when the bytes are not a valid message.
 template <class Request>
 bool parse_request(call_context& ctx, std::string_view payload, Request& out) {
   if (out.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
     return true;
-  ctx.state()->fail(
+  ctx.state().fail(
     status{status_code::invalid_argument, "malformed request message"});
   return false;
 }

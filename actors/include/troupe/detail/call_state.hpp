@@ -1,5 +1,5 @@
 // The runtime's side of one call as the SDK sees it. Implemented by the node
-// (runtime/src/activation.cpp); module code reaches it only through
+// (runtime/src/served_call.cpp); module code reaches it only through
 // troupe::call_context and the code protoc-gen-troupe generates.
 #pragma once
 
@@ -11,30 +11,36 @@
 
 #include "troupe/status.hpp"
 
+namespace google::protobuf {
+class MessageLite;
+} // namespace google::protobuf
+
 namespace troupe::detail {
 
 /// Gets the serialized response (or the error) of a call a handler made.
 using raw_callback = std::function<void(status, std::string payload)>;
 
-/// What a handler may know about the call it is serving.
-struct call_info {
-  std::string service;
-  std::string method;
-  std::string key;
-  std::string principal;
-  std::string traceparent;
-  std::chrono::system_clock::time_point deadline;
-};
-
-/// One call being served. Shared by the handler's call_context, its copies
-/// and the promises made from it; the last of them to go answers `internal`
-/// if the call was never answered, so a dropped promise never leaves a caller
-/// waiting.
+/// One call being served.
+///
+/// Most handlers answer before they return, so the runtime serves a call from
+/// a state that lives only as long as the handler runs and allocates nothing.
+/// Whatever must outlive the handler — a promise, a copy of the call_context,
+/// a call to another service — takes a share(): the state then moves to the
+/// heap, shared by everything that holds it, and the last holder to go answers
+/// `internal` if the call was never answered, so a dropped promise never
+/// leaves a caller waiting.
 class call_state {
 public:
-  virtual ~call_state();
-
-  virtual const call_info& info() const noexcept = 0;
+  /// The fully qualified name of the service being called.
+  virtual const std::string& service() const noexcept = 0;
+  virtual const std::string& method() const noexcept = 0;
+  /// The actor key of a keyed service; empty for stateless services.
+  virtual const std::string& key() const noexcept = 0;
+  /// The authenticated caller; empty for anonymous calls.
+  virtual const std::string& principal() const noexcept = 0;
+  /// W3C trace context of the call ("traceparent" header value).
+  virtual const std::string& traceparent() const noexcept = 0;
+  virtual std::chrono::system_clock::time_point deadline() const noexcept = 0;
 
   /// Which actor serves the call, e.g. "node-1/demo.greeter.v1.Greeter#2".
   virtual const std::string& instance() const noexcept = 0;
@@ -56,6 +62,22 @@ public:
                         std::chrono::system_clock::time_point deadline,
                         raw_callback done)
     = 0;
+
+  /// Where generated dispatch code keeps the request message of method
+  /// number `method_index` between calls, empty the first time. Protobuf
+  /// keeps a cleared message's memory, so a reused request parses without
+  /// allocating. The actor serving the call owns the slot and runs one handler
+  /// at a time: a handler's request is valid until the handler returns.
+  virtual std::unique_ptr<google::protobuf::MessageLite>& request_slot(int method_index)
+    = 0;
+
+  /// A shared owner of this call that may outlive the handler. Called on the
+  /// actor serving the call, while its handler runs or later.
+  virtual std::shared_ptr<call_state> share() = 0;
+
+protected:
+  // Owned by the runtime: a handler's frame or a shared_ptr from share().
+  ~call_state() = default;
 };
 
 } // namespace troupe::detail

@@ -9,8 +9,10 @@
 
 namespace troupe::runtime {
 
+/// A call to one service. The service is not named: an envelope goes to an
+/// actor that serves one service, found by resolving (service, key) first,
+/// so the name would only be copied and freed on every hop.
 struct envelope {
-  std::string service;      // fully qualified proto service name
   std::string method;       // rpc name, e.g. "Add"
   std::string key;          // actor key of a keyed service; empty otherwise
   std::string payload;      // serialized request message
@@ -27,7 +29,7 @@ struct reply_envelope {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, envelope& x) {
-  return f(caf::meta::type_name("troupe.envelope"), x.service, x.method, x.key,
+  return f(caf::meta::type_name("troupe.envelope"), x.method, x.key,
            x.payload, x.traceparent, x.principal, x.deadline_unix_ns);
 }
 

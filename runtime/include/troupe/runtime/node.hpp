@@ -47,14 +47,15 @@ public:
   /// startup_error; after a throw nothing is left running.
   void start();
 
-  /// Sends `env` to the service it names. Safe from any thread. `done` runs
+  /// Sends `env` to `service` (to the actor of env.key for a keyed
+  /// service). Safe from any thread. `done` runs
   /// at most once: on the calling thread for an immediate refusal
   /// (unavailable, invalid_argument), otherwise on the serving actor's thread
   /// with the reply or an error (deadline_exceeded when the call was dequeued
   /// past its deadline, internal, ...). A handler still busy at the deadline
   /// answers late, and a call whose actor stops first (node shutdown) is never
   /// answered: callers keep their own deadline timer, as the gateway does.
-  void call(envelope env, call_callback done);
+  void call(std::string_view service, envelope env, call_callback done);
 
   /// Passivates actors and stops the actor system. Idempotent.
   void stop();
