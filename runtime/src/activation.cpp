@@ -99,7 +99,7 @@ void activation::serve(envelope& env, reply_to&& rp) {
   // The handler may move the envelope's fields away (see served_call::share):
   // keep the request bytes here.
   std::string payload = std::move(env.payload);
-  served_call call{*this, env, std::move(rp)};
+  served_call call{*this, env, rp};
   call_context ctx{call};
   try {
     impl_->dispatch(ctx, env.method, payload);

@@ -41,7 +41,7 @@ public:
   explicit reply_to(completion done) : done_(std::move(done.fn)) {
   }
 
-  void deliver(reply_envelope r) {
+  void deliver(reply_envelope&& r) {
     if (done_) {
       auto fn = std::move(done_);
       done_ = nullptr;

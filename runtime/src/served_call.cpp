@@ -10,27 +10,50 @@
 
 namespace troupe::runtime {
 
-served_call::served_call(activation& self, envelope& env, reply_to&& reply)
-  : self_(&self), env_(&env), reply_(std::move(reply)), answered_(false) {
+namespace {
+
+/// A served call after its frame was shared: owns what the frame pointed to.
+class shared_call final : public served_call {
+public:
+  shared_call(activation& self, envelope&& env, reply_to&& reply, bool answered)
+    : served_call(self, answered), env_copy_(std::move(env)), reply_copy_(std::move(reply)) {
+    env_ = &env_copy_;
+    reply_ = &reply_copy_;
+  }
+
+  ~shared_call() {
+    // Before the members go: the last holder dropped an unanswered call.
+    answer_dropped();
+  }
+
+private:
+  envelope env_copy_;
+  reply_to reply_copy_;
+};
+
+} // namespace
+
+served_call::served_call(activation& self, envelope& env, reply_to& reply) noexcept
+  : env_(&env), reply_(&reply), self_(&self), answered_(false), on_heap_(false) {
   // nop
 }
 
-served_call::served_call(activation& self, envelope env, reply_to reply,
-                         bool answered)
-  : self_(&self),
-    owned_env_(std::move(env)),
-    env_(&owned_env_),
-    reply_(std::move(reply)),
-    answered_(answered) {
+served_call::served_call(activation& self, bool answered) noexcept
+  : self_(&self), answered_(answered), on_heap_(true) {
   // nop
 }
 
 served_call::~served_call() {
-  // A shared frame left its answer to the heap copy. Nothing else refers to
-  // this call any more: a plain load is enough.
-  if (!heap_ && !answered_.load(std::memory_order_relaxed))
-    reply_.deliver(
-      to_reply(status{status_code::internal, "the handler dropped its promise unanswered"}));
+  // A shared frame left its answer to the heap copy; the heap copy answered
+  // in its own destructor.
+  if (!heap_ && !on_heap_)
+    answer_dropped();
+}
+
+void served_call::answer_dropped() {
+  // Nothing else refers to the call any more: a plain load is enough.
+  if (!answered_.load(std::memory_order_relaxed))
+    answer(to_reply(status{status_code::internal, "the handler dropped its promise unanswered"}));
 }
 
 std::chrono::system_clock::time_point served_call::deadline() const noexcept {
@@ -51,9 +74,9 @@ const std::string& served_call::node() const noexcept {
   return self_->node_name();
 }
 
-void served_call::answer(reply_envelope r) {
+void served_call::answer(reply_envelope&& r) {
   if (!answered_.exchange(true, std::memory_order_acq_rel))
-    reply_.deliver(std::move(r));
+    reply_->deliver(std::move(r));
 }
 
 void served_call::ok(std::string payload) {
@@ -89,9 +112,9 @@ served_call::request_slot(int method_index) {
 std::shared_ptr<detail::call_state> served_call::share() {
   if (heap_)
     return heap_;
-  if (env_ == &owned_env_)  // the heap copy itself
+  if (on_heap_)
     return shared_from_this();
-  heap_ = std::make_shared<served_call>(*self_, std::move(*env_), std::move(reply_),
+  heap_ = std::make_shared<shared_call>(*self_, std::move(*env_), std::move(*reply_),
                                         answered_.load(std::memory_order_relaxed));
   return heap_;
 }

@@ -22,17 +22,14 @@ namespace troupe::runtime {
 
 class activation;
 
-class served_call final : public detail::call_state,
-                          public std::enable_shared_from_this<served_call> {
+class served_call : public detail::call_state,
+                    public std::enable_shared_from_this<served_call> {
 public:
-  /// A frame for `env`, which must outlive it (the handler's run); a share()
-  /// moves the envelope's fields to the heap copy. `self` serves the call and
+  /// A frame for `env` and `reply`, which must outlive it (the handler's
+  /// run); a share() moves both to the heap copy. `self` serves the call and
   /// outlives every share of it: a restart or passivation drops the handlers'
   /// continuations and promises first.
-  served_call(activation& self, envelope& env, reply_to&& reply);
-
-  /// The heap copy that frame.share() makes.
-  served_call(activation& self, envelope env, reply_to reply, bool answered);
+  served_call(activation& self, envelope& env, reply_to& reply) noexcept;
 
   /// Answers `internal` if nobody answered and nobody else holds the call:
   /// a handler that dropped its promise never leaves its caller waiting.
@@ -73,6 +70,16 @@ public:
 
   std::shared_ptr<call_state> share() override;
 
+protected:
+  /// For the heap copy, which points env_ and reply_ at its own.
+  served_call(activation& self, bool answered) noexcept;
+
+  /// Answers `internal` unless answered.
+  void answer_dropped();
+
+  envelope* env_ = nullptr;   // the mailbox's envelope, or the heap copy's
+  reply_to* reply_ = nullptr;
+
 private:
   /// This call, or its heap copy once the frame was shared.
   const served_call& current() const noexcept {
@@ -83,13 +90,11 @@ private:
   }
 
   /// Delivers `r` unless the call was answered already.
-  void answer(reply_envelope r);
+  void answer(reply_envelope&& r);
 
   activation* self_;
-  envelope owned_env_;  // the heap copy's envelope; empty in a frame
-  envelope* env_;       // the mailbox's envelope, or owned_env_
-  reply_to reply_;
   std::atomic<bool> answered_;
+  bool on_heap_;
   std::shared_ptr<served_call> heap_;  // a frame's copy, once shared
 };
 

@@ -23,6 +23,10 @@ public:
     throw std::runtime_error{"faulty: secret internals /srv/faulty 0xdeadbeef"};
   }
 
+  troupe::reply<OkReply> Forget(troupe::call_context& ctx, const Empty&) override {
+    return ctx.make_promise<OkReply>();
+  }
+
   troupe::reply<SlowReply> Slow(troupe::call_context&, const SlowRequest& request) override {
     auto millis = std::clamp(request.millis(), 0, 5000);
     std::this_thread::sleep_for(std::chrono::milliseconds{millis});
@@ -68,6 +72,24 @@ public:
     FaultyKeyedClient{ctx}.Get(request.target(), get).then(
       [answer](CallCount count) { answer.deliver(count); },
       [answer](troupe::status error) { answer.deliver(std::move(error)); });
+    return answer;
+  }
+
+  troupe::reply<CallInfo> Describe(troupe::call_context& ctx, const KeyedRequest&) override {
+    ++calls_;
+    troupe::call_context copy = ctx;
+    auto answer = copy.make_promise<CallInfo>();
+    CallInfo info;
+    // Through the handler's own context and through the copy: both must see
+    // the one call.
+    info.set_service(ctx.service());
+    info.set_method(copy.method());
+    info.set_key(ctx.key());
+    info.set_instance(copy.instance());
+    answer.deliver(info);
+    CallInfo late;
+    late.set_key("answered twice");
+    answer.deliver(late);  // ignored: the first answer stands
     return answer;
   }
 

@@ -78,6 +78,16 @@ std::int32_t int_field(const std::string& type, const std::string& bytes,
   return msg->GetReflection()->GetInt32(*msg, desc->FindFieldByName(field));
 }
 
+std::string string_field(const std::string& type, const std::string& bytes,
+                         const std::string& field) {
+  auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  REQUIRE(desc != nullptr);
+  std::unique_ptr<google::protobuf::Message> msg{
+    google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
+  REQUIRE(msg->ParseFromString(bytes));
+  return msg->GetReflection()->GetString(*msg, desc->FindFieldByName(field));
+}
+
 /// node::call from this thread; the future gets the reply.
 std::future<reply_envelope> call_async(node& n, const std::string& service,
                                        const std::string& method, const std::string& key,
@@ -331,4 +341,34 @@ TEST_CASE("a continuation of a service object that was restarted since is "
   auto after = call(n, svc, "Get", "a", req);
   REQUIRE(after.code == 0);
   CHECK(int_field("test.faulty.v1.CallCount", after.payload, "calls") == 1);
+}
+
+TEST_CASE("a handler that drops its promise unkept still answers its caller",
+          "[runtime][calls]") {
+  temp_dir dir;
+  node n{config_with({test_module("faulty")}, dir)};
+  n.start();
+  auto r = call(n, "test.faulty.v1.Faulty", "Forget", "", "");
+  CHECK(r.code == static_cast<int>(status_code::internal));
+  CHECK(r.message == "the handler dropped its promise unanswered");
+  // The instance is not restarted for it: nothing threw.
+  CHECK(n.services().find("test.faulty.v1.Faulty")->stats->restarts.load() == 0);
+  CHECK(call(n, "test.faulty.v1.Faulty", "Ok", "", "").code == 0);
+}
+
+TEST_CASE("a copy of a handler's context sees the same call, answered once",
+          "[runtime][calls]") {
+  temp_dir dir;
+  node n{config_with({test_module("faulty")}, dir)};
+  n.start();
+  const std::string svc = "test.faulty.v1.FaultyKeyed";
+  // Twice on one key: the request messages the host keeps are reused.
+  for (int i = 0; i < 2; ++i) {
+    auto r = call(n, svc, "Describe", "k0", "");
+    REQUIRE(r.code == 0);
+    CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "service") == svc);
+    CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "method") == "Describe");
+    CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "key") == "k0");
+    CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "instance") == "unit/" + svc + "[k0]");
+  }
 }
