@@ -7,8 +7,8 @@
 // the key's activation, as every resolved call goes) and receives a
 // reply_envelope. The counter's handler parses the request and serializes
 // its reply: the whole typed path.
-// Anchor: a second, plain actor system with the same number of scheduler
-// threads; a server actor answers (key, payload) with a reply of the same
+// Anchor: a second, plain actor system with the same scheduler settings (see
+// anchor_config); a server actor answers (key, payload) with a reply of the same
 // size as the counter's.
 //
 // Both sides use the same driver: N requests with W of them outstanding,
@@ -37,6 +37,7 @@
 
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/node.hpp"
+#include "troupe/runtime/scheduler_settings.hpp"
 
 namespace {
 
@@ -194,10 +195,14 @@ caf::behavior echo_server(caf::event_based_actor*) {
   };
 }
 
+/// Raw CAF under the node's scheduler settings. Two actor systems share the
+/// process: with CAF's default idle policy the anchor's idle workers keep
+/// polling through the Troupe rounds while the node's sleep through the
+/// anchor's, which skewed the ratio by 0.05-0.1 (docs/benchmarks.md).
 class anchor_config : public caf::actor_system_config {
 public:
   explicit anchor_config(size_t threads) {
-    set("scheduler.max-threads", threads);
+    troupe::runtime::apply_scheduler_settings(*this, threads);
   }
 };
 

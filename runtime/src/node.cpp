@@ -23,6 +23,7 @@
 #include "stateless_instance.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/module_loader.hpp"
+#include "troupe/runtime/scheduler_settings.hpp"
 
 namespace troupe::runtime {
 
@@ -35,18 +36,7 @@ public:
   explicit actor_system_settings(size_t threads) {
     add_message_type<envelope>("troupe.envelope");
     add_message_type<reply_envelope>("troupe.reply_envelope");
-    // CAF's own default is max(cores, 4): more workers than cores only adds
-    // context switches.
-    set("scheduler.max-threads", threads);
-    // Idle workers: after CAF's aggressive polling, sleep on the condition
-    // variable that an enqueue from outside the scheduler (a gateway I/O
-    // thread, the clock) signals, instead of CAF's default of 500 polls with
-    // 50 us naps in between. The naps cost a context switch each and delay
-    // the hand-off from the I/O thread by up to 50 us; on a busy gateway they
-    // took ~15% of its throughput (docs/benchmarks.md). A sleeping worker
-    // still wakes every millisecond to steal work queued behind a busy one.
-    set("work-stealing.moderate-poll-attempts", size_t{0});
-    set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{1}});
+    apply_scheduler_settings(*this, threads);
   }
 };
 
