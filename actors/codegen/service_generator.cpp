@@ -132,11 +132,11 @@ void print_service_definitions(const pb::ServiceDescriptor* service,
     method_vars["index"] = std::to_string(i);
     out.Print(method_vars,
               "  if (method == \"$rpc$\") {\n"
-              "    auto& request =\n"
-              "        ::troupe::detail::reusable_request<$request$>(ctx, $index$);\n"
-              "    if (!::troupe::detail::parse_request(ctx, payload, request))\n"
+              "    const auto* request =\n"
+              "        ::troupe::detail::request_for<$request$>(ctx, payload, $index$);\n"
+              "    if (request == nullptr)\n"
               "      return;\n"
-              "    auto reply = $handler$(ctx, request);\n"
+              "    auto reply = $handler$(ctx, *request);\n"
               "    std::move(reply).complete(ctx.state());\n"
               "    return;\n"
               "  }\n");

@@ -61,11 +61,14 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
       return;
     }
   }
-  if (!(*message)->SerializeToString(&env.payload)) {
+  if (!(*message)->IsInitialized()) {
     respond.send(problem_response(400, "the request lacks required fields",
                                   call.instance));
     return;
   }
+  // The message is of the module's own generated class: the actor uses it
+  // as it is, without a serialization here and a parse there.
+  env.object = std::move(*message);
   env.traceparent = std::string{call.traceparent};
   env.deadline_unix_ns =
     std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline.time_since_epoch())
@@ -80,7 +83,15 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
       auto code = status_code_from_int(reply.code);
       if (code != status_code::ok)
         return problem_response(http_status_for(code), reply.message, instance);
-      auto json = codec->reply_json(*output, reply.payload);
+      // Answered in the form asked: an object, converted through its bytes
+      // (protobuf's JSON printer works from the wire format either way).
+      std::string bytes;
+      const std::string* wire = &reply.payload;
+      if (reply.object != nullptr) {
+        bytes = reply.object->SerializeAsString();
+        wire = &bytes;
+      }
+      auto json = codec->reply_json(*output, *wire);
       if (!json)
         return problem_response(json.error().status, json.error().detail, instance);
       return json_response(std::move(*json));

@@ -79,7 +79,9 @@ void activation_host::call_service(activation& caller, std::string_view service,
       [this, origin, shared_done, id](reply_envelope& r) {
         if (deadlines_.complete(id))
           resume(origin,
-                 [&] { (*shared_done)(to_status(r), std::move(r.payload)); });
+                 [&] { (*shared_done)(to_status(r), detail::raw_response{std::move(r.payload),
+                                                                 std::move(r.object)});
+                 });
       },
       [this, origin, shared_done, id](caf::error& err) {
         if (deadlines_.complete(id))

@@ -32,7 +32,7 @@ status service_failed(const std::string& service) {
 }
 
 reply_envelope to_reply(const status& st) {
-  return reply_envelope{static_cast<std::int32_t>(st.code()), {}, st.message()};
+  return reply_envelope{static_cast<std::int32_t>(st.code()), {}, st.message(), {}};
 }
 
 std::int64_t unix_now_ns() noexcept {

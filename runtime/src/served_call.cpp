@@ -80,7 +80,11 @@ void served_call::answer(reply_envelope&& r) {
 }
 
 void served_call::ok(std::string payload) {
-  current().answer(reply_envelope{0, std::move(payload), {}});
+  current().answer(reply_envelope{0, std::move(payload), {}, {}});
+}
+
+void served_call::ok_object(std::shared_ptr<const google::protobuf::MessageLite> response) {
+  current().answer(reply_envelope{0, {}, {}, std::move(response)});
 }
 
 void served_call::fail(status error) {
@@ -88,14 +92,15 @@ void served_call::fail(status error) {
 }
 
 void served_call::call_raw(std::string_view service, std::string_view method,
-                           std::string_view key, std::string payload,
+                           std::string_view key,
+                           std::shared_ptr<const google::protobuf::MessageLite> request,
                            std::chrono::system_clock::time_point deadline,
                            detail::raw_callback done) {
   const auto& origin = *current().env_;
   envelope env;
   env.method = std::string{method};
   env.key = std::string{key};
-  env.payload = std::move(payload);
+  env.object = std::move(request);
   env.traceparent = origin.traceparent;
   env.principal = origin.principal;
   env.deadline_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(

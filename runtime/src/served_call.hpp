@@ -55,14 +55,23 @@ public:
   const std::string& instance() const noexcept override;
   const std::string& node() const noexcept override;
 
+  const google::protobuf::MessageLite* request_object() const noexcept override {
+    return current().env_->object.get();
+  }
+  bool answers_with_object() const noexcept override {
+    return request_object() != nullptr;
+  }
+
   void ok(std::string payload) override;
+  void ok_object(std::shared_ptr<const google::protobuf::MessageLite> response) override;
   void fail(status error) override;
   bool done() const noexcept override {
     return current().answered_.load(std::memory_order_acquire);
   }
 
   void call_raw(std::string_view service, std::string_view method,
-                std::string_view key, std::string payload,
+                std::string_view key,
+                std::shared_ptr<const google::protobuf::MessageLite> request,
                 std::chrono::system_clock::time_point deadline,
                 detail::raw_callback done) override;
 

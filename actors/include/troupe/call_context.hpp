@@ -8,7 +8,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
+
+#include <google/protobuf/message_lite.h>
 
 #include "troupe/detail/call_state.hpp"
 #include "troupe/reply.hpp"
@@ -25,31 +28,38 @@ public:
   using error_handler = std::function<void(status)>;
 
   pending(std::shared_ptr<detail::call_state> state, std::string service,
-          std::string method, std::string key, std::string payload,
+          std::string method, std::string key,
+          std::shared_ptr<const google::protobuf::MessageLite> request,
           std::chrono::system_clock::time_point deadline)
     : state_(std::move(state)),
       service_(std::move(service)),
       method_(std::move(method)),
       key_(std::move(key)),
-      payload_(std::move(payload)),
+      request_(std::move(request)),
       deadline_(deadline) {
   }
 
   void then(value_handler on_value, error_handler on_error) && {
     auto done = [on_value = std::move(on_value),
-                 on_error = std::move(on_error)](status st, std::string bytes) {
+                 on_error = std::move(on_error)](status st, detail::raw_response r) {
       if (!st.is_ok()) {
         on_error(std::move(st));
         return;
       }
       Response response;
-      if (!response.ParseFromString(bytes)) {
-        on_error(status{status_code::internal, "malformed response"});
-        return;
+      if (r.object != nullptr && typeid(*r.object) == typeid(Response)) {
+        response = static_cast<const Response&>(*r.object);
+      } else {
+        if (r.object != nullptr)  // another class for the type: through its bytes
+          r.payload = r.object->SerializeAsString();
+        if (!response.ParseFromString(r.payload)) {
+          on_error(status{status_code::internal, "malformed response"});
+          return;
+        }
       }
       on_value(std::move(response));
     };
-    state_->call_raw(service_, method_, key_, std::move(payload_), deadline_,
+    state_->call_raw(service_, method_, key_, std::move(request_), deadline_,
                      std::move(done));
   }
 
@@ -58,7 +68,7 @@ private:
   std::string service_;
   std::string method_;
   std::string key_;
-  std::string payload_;
+  std::shared_ptr<const google::protobuf::MessageLite> request_;
   std::chrono::system_clock::time_point deadline_;
 };
 
@@ -151,11 +161,14 @@ public:
     auto deadline = state_->deadline();
     if (timeout.count() > 0)
       deadline = std::min(deadline, std::chrono::system_clock::now() + timeout);
-    std::string payload;
-    request.SerializeToString(&payload);
-    return pending<Response>{state_->share(),     std::string{service},
-                             std::string{method}, std::string{key},
-                             std::move(payload),  deadline};
+    // The callee gets this copy itself when it is in this process (no
+    // serialization, no parse), its bytes otherwise.
+    return pending<Response>{state_->share(),
+                             std::string{service},
+                             std::string{method},
+                             std::string{key},
+                             std::make_shared<const Request>(request),
+                             deadline};
   }
 
   /// The call itself, for generated code.

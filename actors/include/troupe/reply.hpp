@@ -33,8 +33,14 @@ public:
     return !call_->done();
   }
 
-  /// Serializes `value` and answers `call` with it.
-  static void deliver_to(detail::call_state& call, const Response& value) {
+  /// Answers `call` with `value`: the object itself to a caller that takes
+  /// objects (one in this process), its bytes otherwise.
+  template <class Value>
+  static void deliver_to(detail::call_state& call, Value&& value) {
+    if (call.answers_with_object()) {
+      call.ok_object(std::make_shared<const Response>(std::forward<Value>(value)));
+      return;
+    }
     std::string bytes;
     if (!value.SerializeToString(&bytes)) {
       call.fail(status{status_code::internal, "response could not be serialized"});
@@ -65,7 +71,7 @@ public:
   void complete(detail::call_state& call) && {
     switch (value_.index()) {
       case 0:
-        promise<Response>::deliver_to(call, std::get<0>(value_));
+        promise<Response>::deliver_to(call, std::move(std::get<0>(value_)));
         break;
       case 1: {
         auto& err = std::get<1>(value_);

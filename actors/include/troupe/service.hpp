@@ -7,6 +7,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
+
+#include <google/protobuf/message_lite.h>
 
 #include "troupe/call_context.hpp"
 #include "troupe/reply.hpp"
@@ -35,25 +38,31 @@ public:
 
 namespace detail {
 
-/// The request message generated dispatch code parses method number
-/// `method_index`'s calls into: kept by the serving actor between calls.
+/// The request of a call to method number `method_index`, for generated
+/// dispatch code: the object the caller handed over when it is a `Request`,
+/// otherwise `payload` parsed into the message the serving actor keeps for
+/// the method (protobuf keeps a cleared message's memory, so reuse parses
+/// without allocating). Null, with the call answered invalid_argument, when
+/// the bytes are not a valid message. Valid until the handler returns.
 template <class Request>
-Request& reusable_request(call_context& ctx, int method_index) {
-  auto& slot = ctx.state().request_slot(method_index);
+const Request* request_for(call_context& ctx, std::string_view payload, int method_index) {
+  auto& call = ctx.state();
+  std::string converted;
+  if (const auto* object = call.request_object()) {
+    if (typeid(*object) == typeid(Request))
+      return static_cast<const Request*>(object);
+    // Another class for the type (a dynamic message, say): through its bytes.
+    converted = object->SerializeAsString();
+    payload = converted;
+  }
+  auto& slot = call.request_slot(method_index);
   if (!slot)
     slot = std::make_unique<Request>();
-  return static_cast<Request&>(*slot);
-}
-
-/// Parses a request for generated dispatch code; answers invalid_argument
-/// when the bytes are not a valid message.
-template <class Request>
-bool parse_request(call_context& ctx, std::string_view payload, Request& out) {
-  if (out.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
-    return true;
-  ctx.state().fail(
-    status{status_code::invalid_argument, "malformed request message"});
-  return false;
+  auto& request = static_cast<Request&>(*slot);
+  if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+    return &request;
+  call.fail(status{status_code::invalid_argument, "malformed request message"});
+  return nullptr;
 }
 
 /// Answers a method name the generated dispatch does not know.

@@ -17,8 +17,15 @@ class MessageLite;
 
 namespace troupe::detail {
 
-/// Gets the serialized response (or the error) of a call a handler made.
-using raw_callback = std::function<void(status, std::string payload)>;
+/// The response to a call a handler made: its bytes, or the object itself
+/// when the callee is in this process.
+struct raw_response {
+  std::string payload;
+  std::shared_ptr<const google::protobuf::MessageLite> object;
+};
+
+/// Gets the response (or the error) of a call a handler made.
+using raw_callback = std::function<void(status, raw_response)>;
 
 /// One call being served.
 ///
@@ -47,18 +54,30 @@ public:
 
   virtual const std::string& node() const noexcept = 0;
 
-  /// Answers the call. Exactly one of ok() or fail() takes effect; later
-  /// ones are ignored.
+  /// The request as the caller handed it over, when the caller is in this
+  /// process and sent the object itself; null when it sent bytes.
+  virtual const google::protobuf::MessageLite* request_object() const noexcept = 0;
+
+  /// True when the caller takes the response as an object (it sent its
+  /// request as one): answer with ok_object() rather than serializing.
+  virtual bool answers_with_object() const noexcept = 0;
+
+  /// Answers the call. Exactly one of ok(), ok_object() or fail() takes
+  /// effect; later ones are ignored.
   virtual void ok(std::string payload) = 0;
+  virtual void ok_object(std::shared_ptr<const google::protobuf::MessageLite> response) = 0;
   virtual void fail(status error) = 0;
 
   /// True once the call is answered.
   virtual bool done() const noexcept = 0;
 
-  /// Sends a request to another service from the actor serving this call.
-  /// `done` runs later on that actor, never concurrently with its handlers.
+  /// Sends `request` to another service from the actor serving this call.
+  /// The object itself goes to a callee in this process, its bytes to one
+  /// elsewhere. `done` runs later on that actor, never concurrently with its
+  /// handlers.
   virtual void call_raw(std::string_view service, std::string_view method,
-                        std::string_view key, std::string payload,
+                        std::string_view key,
+                        std::shared_ptr<const google::protobuf::MessageLite> request,
                         std::chrono::system_clock::time_point deadline,
                         raw_callback done)
     = 0;

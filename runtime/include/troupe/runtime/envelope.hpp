@@ -1,11 +1,21 @@
 // The message every call travels in, between the gateway and actors and
 // between actors, on one node or (later) across nodes over CAF's BASP.
+//
+// A request or response travels either as bytes (payload) or, between
+// callers and actors of one process, as the message object itself (object):
+// handing over an immutable object costs a reference count where bytes cost
+// a serialization on one side and a parse on the other. An object never
+// crosses a node: serializing an envelope for BASP turns it into its bytes,
+// and the receiver gets payload. A call answers in the form it was asked in,
+// so only a caller that sent an object receives one.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/meta/type_name.hpp>
+#include <google/protobuf/message_lite.h>
 
 namespace troupe::runtime {
 
@@ -15,28 +25,54 @@ namespace troupe::runtime {
 struct envelope {
   std::string method;       // rpc name, e.g. "Add"
   std::string key;          // actor key of a keyed service; empty otherwise
-  std::string payload;      // serialized request message
+  std::string payload;      // serialized request message, unless `object`
   std::string traceparent;  // W3C trace context
   std::string principal;    // authenticated caller; empty when anonymous
   std::int64_t deadline_unix_ns = 0;  // wall clock: deadlines cross nodes
+  // The request itself (of the method's input type), instead of payload.
+  std::shared_ptr<const google::protobuf::MessageLite> object;
 };
 
 struct reply_envelope {
   std::int32_t code = 0;    // troupe::status_code
   std::string payload;      // serialized response message when code == ok
   std::string message;      // error message for the caller otherwise
+  // The response itself, instead of payload, for a caller that sent an object.
+  std::shared_ptr<const google::protobuf::MessageLite> object;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, envelope& x) {
-  return f(caf::meta::type_name("troupe.envelope"), x.method, x.key,
-           x.payload, x.traceparent, x.principal, x.deadline_unix_ns);
+  auto fields = [&](std::string& payload) {
+    return f(caf::meta::type_name("troupe.envelope"), x.method, x.key, payload,
+             x.traceparent, x.principal, x.deadline_unix_ns);
+  };
+  if constexpr (Inspector::reads_state) {
+    // Leaving the process (or printed): the object as its bytes.
+    if (x.object && x.payload.empty()) {
+      auto bytes = x.object->SerializeAsString();
+      return fields(bytes);
+    }
+  } else {
+    x.object.reset();
+  }
+  return fields(x.payload);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_envelope& x) {
-  return f(caf::meta::type_name("troupe.reply_envelope"), x.code, x.payload,
-           x.message);
+  auto fields = [&](std::string& payload) {
+    return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message);
+  };
+  if constexpr (Inspector::reads_state) {
+    if (x.object && x.payload.empty()) {
+      auto bytes = x.object->SerializeAsString();
+      return fields(bytes);
+    }
+  } else {
+    x.object.reset();
+  }
+  return fields(x.payload);
 }
 
 } // namespace troupe::runtime
