@@ -14,8 +14,8 @@
 // Both sides use the same driver: N requests with W of them outstanding,
 // request(target, infinite, ...).then(...) sending the next on each reply.
 // The driver times itself; main only waits for its result. Rounds alternate
-// between the two sides and the median of each is reported, so that drift in
-// the machine's load hits both alike.
+// between the two sides; the ratio reported is the median over the rounds of
+// each round's ratio, so that drift in the machine's speed hits both alike.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -238,8 +238,8 @@ public:
 // -- the command line ---------------------------------------------------------
 
 struct options {
-  std::uint64_t requests = 200'000;
-  std::uint64_t rounds = 3;
+  std::uint64_t requests = 100'000;
+  std::uint64_t rounds = 7;
   std::uint64_t threads = 2;
   std::string module = TROUPE_BENCH_COUNTER_MODULE;
   // "object", "bytes" (Troupe with requests of that form), "troupe" (both)
@@ -496,7 +496,12 @@ int main(int argc, char** argv) {
   for (int row = 0; row < 4; ++row) {
     auto t = median(troupe_rates[row]);
     auto c = median(caf_rates[row % 2]);
-    auto ratio = t / c;
+    // The ratio of each round's adjacent runs, then the median of those:
+    // drift in the machine's speed between rounds cancels out.
+    std::vector<double> ratios;
+    for (size_t r = 0; r < troupe_rates[row].size() && r < caf_rates[row % 2].size(); ++r)
+      ratios.push_back(troupe_rates[row][r] / caf_rates[row % 2][r]);
+    auto ratio = median(ratios);
     const char* names[] = {"object (local caller) / 1", "object (local caller) / 16",
                            "bytes (remote caller) / 1", "bytes (remote caller) / 16"};
     // The goal is for local calls; bytes show what a call from another node

@@ -55,7 +55,7 @@ bool activation::start_service() {
 void activation::receive(envelope& env, reply_to&& rp) {
   ++received_;
   auto& stats = *entry_->stats;
-  stats.calls.fetch_add(1, std::memory_order_relaxed);
+  host_->count_call();
   if (stats.failed.load(std::memory_order_relaxed)) {
     // The whole service failed: no activation serves until an operator
     // resets it, new ones included.

@@ -10,7 +10,7 @@
 namespace troupe::runtime {
 
 activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
-  : caf::event_based_actor(cfg), ctx_(ctx) {
+  : caf::event_based_actor(cfg), ctx_(ctx), calls_(ctx.entry->stats->calls.new_slot()) {
   // nop
 }
 

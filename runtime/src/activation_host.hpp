@@ -57,6 +57,11 @@ public:
     return *ctx_.log;
   }
 
+  /// Counts a call in the service's stats.
+  void count_call() noexcept {
+    calls_->add();
+  }
+
   /// A number no other service object of this host had.
   std::uint64_t next_incarnation() noexcept {
     return ++incarnations_;
@@ -110,6 +115,7 @@ private:
   host_context ctx_;
   deadline_queue deadlines_;  // of the calls the activations' handlers made
   std::uint64_t incarnations_ = 0;
+  std::shared_ptr<sharded_counter::slot> calls_;  // this host's part of stats->calls
   std::vector<std::unique_ptr<google::protobuf::MessageLite>> requests_;
 };
 

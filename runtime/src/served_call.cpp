@@ -75,8 +75,17 @@ const std::string& served_call::node() const noexcept {
 }
 
 void served_call::answer(reply_envelope&& r) {
-  if (!answered_.exchange(true, std::memory_order_acq_rel))
-    reply_->deliver(std::move(r));
+  if (on_heap_) {
+    // Shares may answer from any thread: the first one wins.
+    if (answered_.exchange(true, std::memory_order_acq_rel))
+      return;
+  } else {
+    // A frame is answered on its actor's thread only, while the handler runs.
+    if (answered_.load(std::memory_order_relaxed))
+      return;
+    answered_.store(true, std::memory_order_relaxed);
+  }
+  reply_->deliver(std::move(r));
 }
 
 void served_call::ok(std::string payload) {

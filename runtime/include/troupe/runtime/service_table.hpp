@@ -14,6 +14,7 @@
 
 #include "troupe/module.hpp"
 #include "troupe/runtime/restart_tracker.hpp"
+#include "troupe/runtime/sharded_counter.hpp"
 
 namespace google::protobuf {
 class ServiceDescriptor;
@@ -30,7 +31,7 @@ struct service_stats {
   std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> active_actors{0};  // keyed activations
   std::atomic<std::uint64_t> restarts{0};
-  std::atomic<std::uint64_t> calls{0};
+  sharded_counter calls;  // a slot per actor hosting the service
   std::atomic<std::uint64_t> failures{0};       // handler throws
 };
 
