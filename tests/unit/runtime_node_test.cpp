@@ -68,24 +68,27 @@ std::string payload(const std::string& type, const std::string& field,
   return msg->SerializeAsString();
 }
 
-std::int32_t int_field(const std::string& type, const std::string& bytes,
-                       const std::string& field) {
+/// Parses `bytes` as a message of `type` from the generated pool.
+std::unique_ptr<google::protobuf::Message> parse_as(const std::string& type,
+                                                    const std::string& bytes) {
   auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
   REQUIRE(desc != nullptr);
   std::unique_ptr<google::protobuf::Message> msg{
     google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
   REQUIRE(msg->ParseFromString(bytes));
-  return msg->GetReflection()->GetInt32(*msg, desc->FindFieldByName(field));
+  return msg;
+}
+
+std::int32_t int_field(const std::string& type, const std::string& bytes,
+                       const std::string& field) {
+  auto msg = parse_as(type, bytes);
+  return msg->GetReflection()->GetInt32(*msg, msg->GetDescriptor()->FindFieldByName(field));
 }
 
 std::string string_field(const std::string& type, const std::string& bytes,
                          const std::string& field) {
-  auto* desc = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
-  REQUIRE(desc != nullptr);
-  std::unique_ptr<google::protobuf::Message> msg{
-    google::protobuf::MessageFactory::generated_factory()->GetPrototype(desc)->New()};
-  REQUIRE(msg->ParseFromString(bytes));
-  return msg->GetReflection()->GetString(*msg, desc->FindFieldByName(field));
+  auto msg = parse_as(type, bytes);
+  return msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(field));
 }
 
 /// node::call from this thread; the future gets the reply.

@@ -41,38 +41,37 @@ struct reply_envelope {
   std::shared_ptr<const google::protobuf::MessageLite> object;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, envelope& x) {
-  auto fields = [&](std::string& payload) {
-    return f(caf::meta::type_name("troupe.envelope"), x.method, x.key, payload,
-             x.traceparent, x.principal, x.deadline_unix_ns);
-  };
+/// Inspects a payload as it travels: an object as its bytes when the
+/// inspector reads (serializes or prints); the object dropped when it writes
+/// (deserializes: bytes arrive). `fields` inspects the rest with the payload.
+template <class Inspector, class Fields>
+typename Inspector::result_type
+inspect_payload(std::string& payload,
+                std::shared_ptr<const google::protobuf::MessageLite>& object, Fields fields) {
   if constexpr (Inspector::reads_state) {
-    // Leaving the process (or printed): the object as its bytes.
-    if (x.object && x.payload.empty()) {
-      auto bytes = x.object->SerializeAsString();
+    if (object && payload.empty()) {
+      auto bytes = object->SerializeAsString();
       return fields(bytes);
     }
   } else {
-    x.object.reset();
+    object.reset();
   }
-  return fields(x.payload);
+  return fields(payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, envelope& x) {
+  return inspect_payload<Inspector>(x.payload, x.object, [&](std::string& payload) {
+    return f(caf::meta::type_name("troupe.envelope"), x.method, x.key, payload,
+             x.traceparent, x.principal, x.deadline_unix_ns);
+  });
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_envelope& x) {
-  auto fields = [&](std::string& payload) {
+  return inspect_payload<Inspector>(x.payload, x.object, [&](std::string& payload) {
     return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message);
-  };
-  if constexpr (Inspector::reads_state) {
-    if (x.object && x.payload.empty()) {
-      auto bytes = x.object->SerializeAsString();
-      return fields(bytes);
-    }
-  } else {
-    x.object.reset();
-  }
-  return fields(x.payload);
+  });
 }
 
 } // namespace troupe::runtime
