@@ -56,7 +56,12 @@ private:
 template <class Response>
 class reply {
 public:
-  reply(Response value) : value_(std::in_place_index<0>, std::move(value)) {
+  // Two overloads rather than one by value: `return response;` in a handler
+  // then moves the message once, not twice (a protobuf move constructs and
+  // swaps).
+  reply(Response&& value) : value_(std::in_place_index<0>, std::move(value)) {
+  }
+  reply(const Response& value) : value_(std::in_place_index<0>, value) {
   }
 
   /// An error. An OK status here is a handler bug and reaches the caller as
