@@ -58,9 +58,6 @@ public:
   const google::protobuf::MessageLite* request_object() const noexcept override {
     return current().env_->object.get();
   }
-  bool answers_with_object() const noexcept override {
-    return request_object() != nullptr;
-  }
 
   void ok(std::string payload) override;
   void ok_object(std::shared_ptr<const google::protobuf::MessageLite> response) override;

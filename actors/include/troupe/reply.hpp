@@ -37,7 +37,7 @@ public:
   /// objects (one in this process), its bytes otherwise.
   template <class Value>
   static void deliver_to(detail::call_state& call, Value&& value) {
-    if (call.answers_with_object()) {
+    if (call.request_object() != nullptr) {  // asked with an object
       call.ok_object(std::make_shared<const Response>(std::forward<Value>(value)));
       return;
     }

@@ -55,12 +55,10 @@ public:
   virtual const std::string& node() const noexcept = 0;
 
   /// The request as the caller handed it over, when the caller is in this
-  /// process and sent the object itself; null when it sent bytes.
+  /// process and sent the object itself; null when it sent bytes. A call
+  /// answers in the form it was asked in: with ok_object() when this is set,
+  /// with ok() otherwise.
   virtual const google::protobuf::MessageLite* request_object() const noexcept = 0;
-
-  /// True when the caller takes the response as an object (it sent its
-  /// request as one): answer with ok_object() rather than serializing.
-  virtual bool answers_with_object() const noexcept = 0;
 
   /// Answers the call. Exactly one of ok(), ok_object() or fail() takes
   /// effect; later ones are ignored.
