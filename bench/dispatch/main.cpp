@@ -36,7 +36,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
 
 #include "troupe/runtime/envelope.hpp"
