@@ -75,9 +75,19 @@ public:
     return answer;
   }
 
-  troupe::reply<CallInfo> Describe(troupe::call_context& ctx, const KeyedRequest&) override {
+  troupe::reply<CallInfo> Describe(troupe::call_context& ctx, const KeyedRequest& request) override {
     ++calls_;
     troupe::call_context copy = ctx;
+    if (request.key() == "direct") {
+      // Answered by the return value, through the handler's own context,
+      // after the copy moved the call off the stack.
+      CallInfo info;
+      info.set_service(copy.service());
+      info.set_method(copy.method());
+      info.set_key(copy.key());
+      info.set_instance(copy.instance());
+      return info;
+    }
     auto answer = copy.make_promise<CallInfo>();
     CallInfo info;
     // Through the handler's own context and through the copy: both must see
@@ -87,9 +97,14 @@ public:
     info.set_key(ctx.key());
     info.set_instance(copy.instance());
     answer.deliver(info);
+    // Answered through the copy: the handler's own context must see it, and
+    // a second answer must be ignored. Either failing is a handler failure,
+    // which the test sees in the service's stats.
+    if (ctx.make_promise<CallInfo>().pending() || answer.pending())
+      throw std::logic_error{"faulty-keyed: the call does not know it was answered"};
     CallInfo late;
     late.set_key("answered twice");
-    answer.deliver(late);  // ignored: the first answer stands
+    answer.deliver(late);
     return answer;
   }
 

@@ -374,6 +374,15 @@ TEST_CASE("a copy of a handler's context sees the same call, answered once",
     CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "key") == "k0");
     CHECK(string_field("test.faulty.v1.CallInfo", r.payload, "instance") == "unit/" + svc + "[k0]");
   }
+  // The handler found the call answered through both contexts (it throws
+  // otherwise).
+  CHECK(n.services().find(svc)->stats->failures.load() == 0);
+  // Answered by the handler's return value after the copy: the handler's own
+  // context forwards to the shared call.
+  auto direct = call(n, svc, "Describe", "k1", std::string{"\x0a\x06" "direct", 8});
+  REQUIRE(direct.code == 0);
+  CHECK(string_field("test.faulty.v1.CallInfo", direct.payload, "method") == "Describe");
+  CHECK(string_field("test.faulty.v1.CallInfo", direct.payload, "key") == "k1");
 }
 
 namespace {
