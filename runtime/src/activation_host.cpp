@@ -17,9 +17,12 @@ activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
 caf::behavior activation_host::make_behavior() {
   return {
     [this](envelope& env) {
-      // Taking the promise marks the request answered; the activation
-      // delivers it.
-      route(env, reply_to{make_response_promise()});
+      // A handler that answers before it returns leaves its answer here;
+      // one that answers later took a response promise, and then CAF finds
+      // the request answered and sends nothing for the empty result.
+      caf::message result;
+      route(env, reply_to{&result});
+      return result;
     },
     [this](local_call& call) { route(call.env, reply_to{std::move(call.done)}); },
     [this](restart_atom, const std::string& key, std::uint64_t incarnation) {

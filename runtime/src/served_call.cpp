@@ -128,8 +128,13 @@ std::shared_ptr<detail::call_state> served_call::share() {
     return heap_;
   if (on_heap_)
     return shared_from_this();
+  // Shares may answer after the handler returned. An answered call needs no
+  // promise: taking one would hide the answer the handler left as its result.
+  bool answered = answered_.load(std::memory_order_relaxed);
+  if (!answered)
+    reply_->keep_past_handler(self_->host());
   heap_ = std::make_shared<shared_call>(*self_, std::move(*env_), std::move(*reply_),
-                                        answered_.load(std::memory_order_relaxed));
+                                        answered);
   return heap_;
 }
 
