@@ -81,7 +81,7 @@ void activation::receive(envelope& env, reply_to&& rp) {
                                    "the service instance is restarting"}));
         break;
       }
-      rp.keep_past_handler(*host_);
+      rp.keep_past_handler();
       stash_->emplace_back(std::move(env), std::move(rp));
       break;
     case mode::gave_up:

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "messages.hpp"
+#include "reply_to.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/service_table.hpp"
 #include "troupe/service.hpp"

@@ -16,15 +16,18 @@ activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
 
 caf::behavior activation_host::make_behavior() {
   return {
-    [this](envelope& env) {
-      // A handler that answers before it returns leaves its answer here;
-      // one that answers later took a response promise, and then CAF finds
-      // the request answered and sends nothing for the empty result.
-      caf::message result;
-      route(env, reply_to{&result});
-      return result;
+    [this](envelope& env) -> caf::delegated<reply_envelope> {
+      // The activation answers through reply_to (now, or later through a
+      // response promise): CAF has nothing left to send for this handler.
+      route(env, reply_to{this});
+      return {};
     },
-    [this](local_call& call) { route(call.env, reply_to{std::move(call.done)}); },
+    [this](local_call& call) -> caf::delegated<reply_envelope> {
+      // Answered through its completion; a void result would still cost a
+      // trip through CAF's result visitor.
+      route(call.env, reply_to{std::move(call.done)});
+      return {};
+    },
     [this](restart_atom, const std::string& key, std::uint64_t incarnation) {
       if (auto* a = find_activation(key))
         a->restart(incarnation);

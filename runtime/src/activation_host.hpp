@@ -21,6 +21,7 @@
 
 #include "deadline_queue.hpp"
 #include "messages.hpp"
+#include "reply_to.hpp"
 #include "troupe/detail/call_state.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"

@@ -132,7 +132,7 @@ std::shared_ptr<detail::call_state> served_call::share() {
   // promise: taking one would hide the answer the handler left as its result.
   bool answered = answered_.load(std::memory_order_relaxed);
   if (!answered)
-    reply_->keep_past_handler(self_->host());
+    reply_->keep_past_handler();
   heap_ = std::make_shared<shared_call>(*self_, std::move(*env_), std::move(*reply_),
                                         answered);
   return heap_;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "messages.hpp"
+#include "reply_to.hpp"
 #include "troupe/detail/call_state.hpp"
 #include "troupe/runtime/envelope.hpp"
 

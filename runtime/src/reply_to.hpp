@@ -1,0 +1,68 @@
+// Where the answer to one envelope goes. See reply_to.
+#pragma once
+
+#include <functional>
+
+#include <caf/local_actor.hpp>
+#include <caf/response_promise.hpp>
+
+#include "messages.hpp"
+#include "troupe/runtime/envelope.hpp"
+
+namespace troupe::runtime {
+
+/// Where an envelope's answer goes: the response to the CAF request the host
+/// is handling, or the completion of a local_call.
+///
+/// While the host handles the request, deliver() sends the response itself:
+/// one mailbox element holding the reply_envelope, enqueued at the requester.
+/// CAF's own way (a response promise, or a handler result that its result
+/// visitor answers through one) wraps the reply in a message and then in a
+/// mailbox element: two allocations and a detour through the visitor, about a
+/// third of what a local call costs the serving actor (bench/dispatch,
+/// docs/benchmarks.md). An answer that may come after the handler returned
+/// needs keep_past_handler() first, which takes a response promise.
+class reply_to {
+public:
+  /// The answer to the request `host` is handling now.
+  explicit reply_to(caf::local_actor* host) : host_(host) {
+  }
+  explicit reply_to(completion done) : done_(std::move(done.fn)) {
+  }
+
+  reply_to(reply_to&&) noexcept = default;
+  reply_to& operator=(reply_to&&) noexcept = default;
+
+  void deliver(reply_envelope&& r) {
+    if (host_ != nullptr) {
+      respond_now(*host_, std::move(r));
+      host_ = nullptr;
+    } else if (done_) {
+      auto fn = std::move(done_);
+      done_ = nullptr;
+      fn(std::move(r));
+    } else {
+      rp_.deliver(std::move(r));
+    }
+  }
+
+  /// Makes the reply deliverable after the host's current message handler
+  /// returned (a promise, a stashed call). Call it on the host's thread
+  /// while the request is still the message being handled.
+  void keep_past_handler() {
+    if (host_ != nullptr) {
+      rp_ = host_->make_response_promise();
+      host_ = nullptr;
+    }
+  }
+
+private:
+  /// Answers the request `host` is handling, as a response promise would.
+  static void respond_now(caf::local_actor& host, reply_envelope&& r);
+
+  caf::local_actor* host_ = nullptr;
+  caf::response_promise rp_;
+  std::function<void(reply_envelope)> done_;
+};
+
+} // namespace troupe::runtime
