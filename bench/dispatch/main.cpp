@@ -238,17 +238,18 @@ public:
 
 struct options {
   std::uint64_t requests = 100'000;
-  std::uint64_t rounds = 7;
+  std::uint64_t rounds = 15;
   std::uint64_t threads = 2;
   std::string module = TROUPE_BENCH_COUNTER_MODULE;
   // "object", "bytes" (Troupe with requests of that form), "troupe" (both)
   // or "caf": run one side, for profiling.
   std::string only;
+  bool verbose = false;  // print every round's ratio
 };
 
 constexpr const char* usage =
   "usage: troupe_bench_dispatch [--requests N] [--rounds R] [--threads T] "
-  "[--module PATH] [--only object|bytes|troupe|caf]\n"
+  "[--module PATH] [--only object|bytes|troupe|caf] [--verbose]\n"
   "  env REQUESTS and ROUNDS set the defaults of the first two\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -276,6 +277,10 @@ options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
+    }
+    if (arg == "--verbose") {
+      opts.verbose = true;
+      continue;
     }
     if (i + 1 >= argc)
       usage_error("unknown option or missing value: " + std::string{arg});
@@ -501,6 +506,7 @@ int main(int argc, char** argv) {
     for (size_t r = 0; r < troupe_rates[row].size() && r < caf_rates[row % 2].size(); ++r)
       ratios.push_back(troupe_rates[row][r] / caf_rates[row % 2][r]);
     auto ratio = median(ratios);
+
     const char* names[] = {"object (local caller) / 1", "object (local caller) / 16",
                            "bytes (remote caller) / 1", "bytes (remote caller) / 16"};
     // The goal is for local calls; bytes show what a call from another node
@@ -509,6 +515,12 @@ int main(int argc, char** argv) {
     std::printf("%-36s %12.0f %12.0f %6.2f %6s  %s\n", names[row], t, c, ratio,
                 judged ? ">=0.8" : "-",
                 !judged ? "(info)" : ratio >= dispatch_goal ? "PASS" : "BELOW");
+    if (opts.verbose && !ratios.empty()) {
+      std::printf("%-36s", "  every round's ratio:");
+      for (auto x : ratios)
+        std::printf(" %.2f", x);
+      std::printf("\n");
+    }
   }
   std::printf("mean latency at 1 outstanding: troupe %.2f us (object), %.2f us (bytes), "
               "CAF %.2f us\n",
