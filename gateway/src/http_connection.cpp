@@ -5,12 +5,14 @@
 #include <string_view>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "response_bytes.hpp"
 #include "troupe/gateway/problem.hpp"
 #include "troupe/gateway/uri.hpp"
 #include "troupe/gateway/utf8.hpp"
@@ -312,12 +314,6 @@ void http_connection::write_response(http_response response) {
   response_.set(http::field::server, server_name);
   response_.keep_alive(keep_alive_ && !close_after_response_ && !state_->draining.load());
   response_.prepare_payload();
-  if (head_request_) {
-    // Same header as for GET, no body (RFC 9110 9.3.2).
-    auto length = response_.body().size();
-    response_.body().clear();
-    response_.content_length(length);
-  }
   if (auto status = response_.result_int(); status >= 500) {
     auto method = request_.method_string();
     state_->log.error("http request failed",
@@ -326,8 +322,11 @@ void http_connection::write_response(http_response response) {
                        {"url.path", target_path()},
                        {"client.address", peer_}});
   }
+  // A response to HEAD: the header of a GET, no body (RFC 9110 9.3.2).
+  out_.clear();
+  append_response_bytes(response_, !head_request_, out_);
   stream_.expires_after(state_->config.read_timeout);
-  http::async_write(stream_, response_,
+  net::async_write(stream_, net::buffer(out_),
                     beast::bind_front_handler(&http_connection::on_written, shared_from_this()));
 }
 

@@ -101,6 +101,7 @@ private:
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   http_request request_;
   http_response response_;
+  std::string out_;  // response_'s bytes while they are written; keeps its capacity
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   std::optional<request_in_progress> in_progress_;
   std::chrono::steady_clock::time_point deadline_;  // of the request being served

@@ -365,6 +365,37 @@ TEST_CASE("keep-alive: Connection: close ends the connection after the response"
   REQUIRE(conn.closed_by_peer(std::chrono::seconds{10}));
 }
 
+TEST_CASE("HEAD answers a GET's header without its body", "[routes][keepalive]") {
+  node_process node{example_modules()};
+  raw_connection conn{node.port()};
+  // Pipelined: a body after HEAD's header would be read as the start of the
+  // GET's response.
+  conn.send(make_request("HEAD", "/v1/counters/headed") + get_request("headed"));
+  auto head = conn.read_response(std::chrono::seconds{20}, true);
+  REQUIRE(head.has_value());
+  CHECK(head->status == 200);
+  CHECK(head->body.empty());
+  CHECK(head->header("content-type") == "application/json");
+  auto get = conn.read_response();
+  REQUIRE(get.has_value());
+  REQUIRE(counter_value(*get) == 0);
+  CHECK(head->header("content-length") == std::to_string(get->body.size()));
+  CHECK(get->header("content-length") == std::to_string(get->body.size()));
+}
+
+TEST_CASE("an HTTP/1.0 request gets an HTTP/1.0 response and the connection closes",
+          "[routes][keepalive]") {
+  node_process node{example_modules()};
+  raw_connection conn{node.port()};
+  conn.send("GET /v1/counters/old HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  auto r = conn.read_response();
+  REQUIRE(r.has_value());
+  CHECK(r->version == 10);
+  REQUIRE(counter_value(*r) == 0);
+  CHECK_FALSE(r->keep_alive);
+  CHECK(conn.closed_by_peer(std::chrono::seconds{10}));
+}
+
 TEST_CASE("pipelining: three requests written at once are answered in order",
           "[routes][pipelining]") {
   node_process node{example_modules()};

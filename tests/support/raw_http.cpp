@@ -43,9 +43,10 @@ void raw_connection::send(const std::string& bytes) {
 }
 
 std::optional<http_response>
-raw_connection::read_response(std::chrono::milliseconds timeout) {
+raw_connection::read_response(std::chrono::milliseconds timeout, bool to_head) {
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
+  parser.skip(to_head);
   beast::error_code ec;
   impl_->stream.expires_after(timeout);
   // Run the async read with a timer so that a silent server cannot hang us.
@@ -62,6 +63,7 @@ raw_connection::read_response(std::chrono::milliseconds timeout) {
   auto msg = parser.release();
   http_response r;
   r.status = static_cast<int>(msg.result_int());
+  r.version = msg.version();
   for (auto& field : msg) {
     std::string name{field.name_string()};
     for (auto& c : name)

@@ -14,6 +14,7 @@ namespace troupe::test {
 
 struct http_response {
   int status = 0;
+  unsigned version = 0;  // 11 for HTTP/1.1
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   bool keep_alive = false;
@@ -37,8 +38,10 @@ public:
   void send(const std::string& bytes);
 
   /// Reads one response; nullopt when the peer closed or `timeout` passed.
+  /// `to_head`: the response answers a HEAD request, so it has no body
+  /// whatever its Content-Length says.
   std::optional<http_response> read_response(
-    std::chrono::milliseconds timeout = std::chrono::seconds{20});
+    std::chrono::milliseconds timeout = std::chrono::seconds{20}, bool to_head = false);
 
   /// True when the server closes the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds{20});
