@@ -83,15 +83,14 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
       auto code = status_code_from_int(reply.code);
       if (code != status_code::ok)
         return problem_response(http_status_for(code), reply.message, instance);
-      // Answered in the form asked: an object, converted through its bytes
-      // (protobuf's JSON printer works from the wire format either way).
-      std::string bytes;
-      const std::string* wire = &reply.payload;
-      if (reply.object != nullptr) {
-        bytes = reply.object->SerializeAsString();
-        wire = &bytes;
-      }
-      auto json = codec->reply_json(*output, *wire);
+      // Answered in the form asked: the module's response object, printed
+      // as it is; bytes only from a module built without full reflection.
+      const auto* object = dynamic_cast<const pb::Message*>(reply.object.get());
+      auto json = object != nullptr && object->GetDescriptor() == output
+                    ? codec->reply_json(*object)
+                    : codec->reply_json(*output, reply.object != nullptr
+                                                   ? reply.object->SerializeAsString()
+                                                   : reply.payload);
       if (!json)
         return problem_response(json.error().status, json.error().detail, instance);
       return json_response(std::move(*json));

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <google/protobuf/descriptor.h>
+
 #include "troupe/gateway/admin_api.hpp"
 #include "troupe/gateway/call_forwarder.hpp"
 #include "troupe/gateway/http_server.hpp"
@@ -160,6 +162,11 @@ void gateway::start() {
   if (auto added = add_service_routes(routes, d.node.services().entries()); !added)
     throw std::runtime_error("gateway: " + added.error());
   d.routes = std::move(routes);
+  // Before the I/O threads share the transcoder: every reply type a route or
+  // the admin API's call endpoint may print.
+  for (const auto& service : d.node.services().entries())
+    for (int i = 0; i < service->descriptor->method_count(); ++i)
+      d.codec.add_reply_type(*service->descriptor->method(i)->output_type());
 
   auto server = std::make_unique<http_server>(
     d.config,
