@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <utility>
 
 #include <caf/local_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -30,8 +31,19 @@ public:
   explicit reply_to(completion done) : done_(std::move(done.fn)) {
   }
 
-  reply_to(reply_to&&) noexcept = default;
-  reply_to& operator=(reply_to&&) noexcept = default;
+  // A moved-from reply_to delivers nowhere (not to the host's current
+  // request, which is no longer the one it was made for).
+  reply_to(reply_to&& other) noexcept
+    : host_(std::exchange(other.host_, nullptr)),
+      rp_(std::move(other.rp_)),
+      done_(std::exchange(other.done_, nullptr)) {
+  }
+  reply_to& operator=(reply_to&& other) {
+    host_ = std::exchange(other.host_, nullptr);
+    rp_ = std::move(other.rp_);
+    done_ = std::exchange(other.done_, nullptr);
+    return *this;
+  }
 
   void deliver(reply_envelope&& r) {
     if (host_ != nullptr) {
