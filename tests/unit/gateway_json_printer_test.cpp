@@ -1060,6 +1060,24 @@ TEST_CASE("json printer: which types it prints", "[gateway][json]") {
   CHECK_FALSE(json_printer_supports(*pb::Timestamp::descriptor()));
   CHECK_FALSE(json_printer_supports(*pb::Empty::descriptor()));
 
+  // The transcoder keeps protobuf's converter for such a reply type, which
+  // prints a Timestamp in RFC 3339, from the object as from its bytes.
+  {
+    transcoder codec;
+    const auto& type = pool.type("troupe.json_test_wkt.WithTimestamp");
+    codec.add_reply_type(type);
+    auto reply = pool.make(type);
+    auto* when = reply->GetReflection()->MutableMessage(reply.get(), type.FindFieldByName("f"));
+    when->GetReflection()->SetInt64(when, when->GetDescriptor()->FindFieldByName("seconds"),
+                                    1'700'000'000);
+    auto from_object = codec.reply_json(*reply);
+    REQUIRE(from_object.has_value());
+    CHECK(*from_object == R"({"f":"2023-11-14T22:13:20Z"})");
+    auto from_bytes = codec.reply_json(type, reply->SerializeAsString());
+    REQUIRE(from_bytes.has_value());
+    CHECK(*from_bytes == *from_object);
+  }
+
   pool.build(R"pb(
     name: "troupe/json_test_proto2.proto"
     package: "troupe.json_test_proto2"
