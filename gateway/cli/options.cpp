@@ -86,7 +86,7 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("request-timeout", po::value<std::string>(), "default call deadline (default 15s)")
     ("shutdown-timeout", po::value<std::string>(), "how long SIGTERM waits for in-flight calls (default 10s)")
     ("max-body-bytes", po::value<std::string>(), "largest request body (default 1048576)")
-    ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per core)")
+    ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per two cores)")
     ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)");
   // clang-format on
   std::ostringstream help;

@@ -12,7 +12,7 @@ namespace troupe::gateway {
 struct gateway_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;                  // 0: any free port
-  std::size_t io_threads = 0;                 // 0: one per core
+  std::size_t io_threads = 0;                 // 0: one per two cores (at least 1)
   std::size_t max_body_bytes = 1 << 20;       // 413 above
   std::size_t max_header_bytes = 16 << 10;    // 431 above
   std::chrono::milliseconds request_timeout{15'000};   // default deadline (504)
