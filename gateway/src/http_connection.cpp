@@ -128,6 +128,18 @@ void http_connection::read_header() {
   phase_ = phase::reading;
   if (!in_progress_)
     in_progress_.emplace(*state_);
+  // A small request usually arrives whole in one read: Beast's parser takes
+  // it from the buffer here, where an async_read_header would find it in the
+  // buffer too but answer through a composed operation and a posted
+  // completion (~1 200 instructions of a request's ~26 000 on this thread).
+  // Anything short of a whole header goes the asynchronous way.
+  if (beast::error_code ec; parse_buffered(ec)) {
+    if (ec)
+      on_read_error(ec);
+    else if (parser_->is_header_done())
+      on_header({}, 0);
+    return;
+  }
   stream_.expires_after(state_->config.read_timeout);
   http::async_read_header(
     stream_, buffer_, *parser_,
@@ -157,12 +169,36 @@ void http_connection::on_header(beast::error_code ec, std::size_t) {
 }
 
 void http_connection::read_body() {
+  if (beast::error_code ec; !parser_->is_done() && parse_buffered(ec) && ec) {
+    on_read_error(ec);
+    return;
+  }
   if (parser_->is_done()) {
     dispatch();
     return;
   }
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_connection::on_body, shared_from_this()));
+}
+
+bool http_connection::parse_buffered(beast::error_code& ec) {
+  bool progressed = false;
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    auto used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      break;  // the rest is yet to come
+    }
+    if (ec)
+      return true;
+    if (used == 0)
+      break;
+    progressed = true;
+    if (!parser_->is_header_done())
+      break;
+  }
+  return progressed && parser_->is_header_done();
 }
 
 void http_connection::on_body(beast::error_code ec, std::size_t) {

@@ -340,6 +340,26 @@ TEST_CASE("robustness: a request trickled in small pieces is answered correctly"
   good.check_node_serves();
 }
 
+TEST_CASE("robustness: a client that expects 100-continue gets it before it sends "
+          "the body",
+          "[robustness]") {
+  node_process node{{"--module", counter_module()}};
+  raw_connection conn{node.port()};
+  const std::string body = R"({"delta": 6})";
+  // The header alone: the body follows only after the interim response.
+  conn.send("POST /v1/counters/continued:add HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+              "Content-Length: "
+            + std::to_string(body.size()) + "\r\n\r\n");
+  auto interim = conn.read_response(10s);
+  REQUIRE(interim.has_value());
+  CHECK(interim->status == 100);
+  conn.send(body);
+  auto r = conn.read_response();
+  REQUIRE(r.has_value());
+  REQUIRE(counter_value(*r) == 6);
+}
+
 TEST_CASE("robustness: pipelined requests followed by garbage are answered, then "
           "rejected",
           "[robustness]") {
