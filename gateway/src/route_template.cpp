@@ -1,5 +1,7 @@
 #include "troupe/gateway/route_template.hpp"
 
+#include <algorithm>
+
 #include "troupe/gateway/uri.hpp"
 
 namespace troupe::gateway {
@@ -12,6 +14,8 @@ expected<request_path, std::string> request_path::parse(std::string_view raw_pat
   raw_path.remove_prefix(1);
   if (raw_path.empty())
     return result;  // "/": no segments
+  // One allocation for the segments rather than one per doubling.
+  result.segments.reserve(static_cast<size_t>(std::count(raw_path.begin(), raw_path.end(), '/')) + 1);
   std::string_view last;
   while (true) {
     auto slash = raw_path.find('/');
