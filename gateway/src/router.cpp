@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 
 #include <google/protobuf/descriptor.h>
 
@@ -41,6 +42,10 @@ expected<void, std::string> router::add(http::verb verb, std::string_view path_t
                         + name_of(existing.verb) + " "
                         + existing.path.text() + " of " + describe(existing.target));
   routes_.push_back({verb, std::move(*parsed), std::move(target)});
+  auto length = routes_.back().path.segments().size();
+  if (by_length_.size() <= length)
+    by_length_.resize(length + 1);
+  by_length_[length].push_back(routes_.size() - 1);
   return {};
 }
 
@@ -54,7 +59,11 @@ route_match router::match(http::verb verb, std::string_view raw_path) const {
   }
   std::set<http::verb> other_verbs;
   path_bindings scratch;
-  for (const auto& candidate : routes_) {
+  const auto length = path->segments.size();
+  auto candidates = length < by_length_.size() ? std::span<const std::size_t>{by_length_[length]}
+                                               : std::span<const std::size_t>{};
+  for (auto index : candidates) {
+    const auto& candidate = routes_[index];
     scratch.clear();
     if (!candidate.path.match(*path, scratch))
       continue;

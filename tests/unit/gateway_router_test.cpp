@@ -247,3 +247,36 @@ TEST_CASE("gateway router: {key} of a stateless service must name a field",
   auto r = build(services);
   CHECK_FALSE(method_of(r.match(verb::get, "/v1/counters/k")).key_in_path);
 }
+
+TEST_CASE("gateway router: many routes of many lengths each match their own paths",
+          "[gateway][router]") {
+  // Routes are looked up among the templates of the path's own length; the
+  // paths below exercise every length, and lengths with no route at all.
+  router r;
+  REQUIRE(add_builtin_routes(r).has_value());
+  for (int length = 1; length <= 6; ++length)
+    for (int i = 0; i < 50; ++i) {
+      std::string path = "/r" + std::to_string(i);
+      for (int s = 1; s < length; ++s)
+        path += s == length - 1 ? "/{key}" : "/s" + std::to_string(s);
+      REQUIRE(r.add(verb::get, path, builtin_endpoint::healthz).has_value());
+    }
+  for (int length = 1; length <= 6; ++length)
+    for (int i : {0, 17, 49}) {
+      std::string path = "/r" + std::to_string(i);
+      for (int s = 1; s < length; ++s)
+        path += s == length - 1 ? "/k" + std::to_string(length) : "/s" + std::to_string(s);
+      INFO(path);
+      auto m = r.match(verb::get, path);
+      REQUIRE(m.result == route_match::outcome::found);
+      CHECK(m.matched->path.segments().size() == static_cast<size_t>(length));
+      CHECK(m.matched->path.text().rfind("/r" + std::to_string(i) + (length > 1 ? "/" : ""), 0)
+            == 0);
+      if (length > 1)
+        CHECK(m.bindings == path_bindings{{"key", "k" + std::to_string(length)}});
+    }
+  CHECK(r.match(verb::get, "/r0/s1/s2/s3/s4/s5/s6/s7/s8").result
+        == route_match::outcome::not_found);  // longer than every template
+  CHECK(r.match(verb::get, "/r50").result == route_match::outcome::not_found);
+  CHECK(r.match(verb::post, "/r3/k").result == route_match::outcome::method_not_allowed);
+}

@@ -86,6 +86,10 @@ public:
 
 private:
   std::vector<route> routes_;
+  // Indices into routes_ by the number of path segments, in the order added:
+  // a path is matched only against templates of its own length, so a
+  // request costs a few template matches however many routes there are.
+  std::vector<std::vector<std::size_t>> by_length_;
 };
 
 /// Adds every built-in route.
