@@ -133,7 +133,7 @@ void http_connection::read_header() {
   // buffer too but answer through a composed operation and a posted
   // completion (~1 200 instructions of a request's ~26 000 on this thread).
   // Anything short of a whole header goes the asynchronous way.
-  if (beast::error_code ec; parse_buffered(ec)) {
+  if (beast::error_code ec; parse_buffered(ec, true)) {
     if (ec)
       on_read_error(ec);
     else if (parser_->is_header_done())
@@ -169,7 +169,7 @@ void http_connection::on_header(beast::error_code ec, std::size_t) {
 }
 
 void http_connection::read_body() {
-  if (beast::error_code ec; !parser_->is_done() && parse_buffered(ec) && ec) {
+  if (beast::error_code ec; !parser_->is_done() && parse_buffered(ec, false) && ec) {
     on_read_error(ec);
     return;
   }
@@ -181,9 +181,10 @@ void http_connection::read_body() {
                    beast::bind_front_handler(&http_connection::on_body, shared_from_this()));
 }
 
-bool http_connection::parse_buffered(beast::error_code& ec) {
+bool http_connection::parse_buffered(beast::error_code& ec, bool header_only) {
   bool progressed = false;
-  while (buffer_.size() > 0 && !parser_->is_done()) {
+  while (buffer_.size() > 0 && !parser_->is_done()
+         && !(header_only && parser_->is_header_done())) {
     auto used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
     if (ec == http::error::need_more) {
@@ -363,7 +364,7 @@ void http_connection::write_response(http_response response) {
   append_response_bytes(response_, !head_request_, out_);
   stream_.expires_after(state_->config.read_timeout);
   net::async_write(stream_, net::buffer(out_),
-                    beast::bind_front_handler(&http_connection::on_written, shared_from_this()));
+                   beast::bind_front_handler(&http_connection::on_written, shared_from_this()));
 }
 
 void http_connection::on_written(beast::error_code ec, std::size_t) {

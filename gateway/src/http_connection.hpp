@@ -74,10 +74,12 @@ private:
   void read_header();
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void read_body();
-  /// Feeds the parser what the buffer holds. True when that completed the
-  /// header (and perhaps more) or failed (`ec` set); false when the header
-  /// is still incomplete and must be read.
-  bool parse_buffered(boost::beast::error_code& ec);
+  /// Feeds the parser what the buffer holds, stopping after the header when
+  /// `header_only` (the body's bytes stay buffered, so that on_header sees
+  /// whether the client already sent some). True when the header is
+  /// complete and some bytes were parsed, or on failure (`ec` set); false
+  /// when the header is still incomplete and must be read.
+  bool parse_buffered(boost::beast::error_code& ec, bool header_only);
   void on_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
   void dispatch();

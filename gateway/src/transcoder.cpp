@@ -12,8 +12,8 @@
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
 
-#include "troupe/gateway/json_printer.hpp"
 #include "troupe/gateway/field_path.hpp"
+#include "troupe/gateway/json_printer.hpp"
 #include "troupe/gateway/utf8.hpp"
 
 namespace troupe::gateway {
