@@ -11,6 +11,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/stubs/strutil.h>
 
 namespace troupe::gateway {
 
@@ -216,24 +217,13 @@ void append_float(float value, std::string& out) {
   out.append(digits, result.ptr);
 }
 
+// Standard base64 with padding: protobuf's own encoder, which its JSON
+// converter uses too.
 void append_base64(std::string_view bytes, std::string& out) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string encoded;
+  pb::Base64Escape(pb::StringPiece{bytes.data(), bytes.size()}, &encoded);
   out.push_back('"');
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::size_t left = bytes.size();
-  for (; left >= 3; left -= 3, p += 3) {
-    const std::uint32_t group = (p[0] << 16) | (p[1] << 8) | p[2];
-    const char quad[4] = {alphabet[group >> 18], alphabet[(group >> 12) & 63],
-                          alphabet[(group >> 6) & 63], alphabet[group & 63]};
-    out.append(quad, 4);
-  }
-  if (left > 0) {
-    const std::uint32_t group = (p[0] << 16) | (left == 2 ? p[1] << 8 : 0);
-    const char quad[4] = {alphabet[group >> 18], alphabet[(group >> 12) & 63],
-                          left == 2 ? alphabet[(group >> 6) & 63] : '=', '='};
-    out.append(quad, 4);
-  }
+  out.append(encoded);
   out.push_back('"');
 }
 
