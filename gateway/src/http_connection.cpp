@@ -133,11 +133,14 @@ void http_connection::read_header() {
   // buffer too but answer through a composed operation and a posted
   // completion (~1 200 instructions of a request's ~26 000 on this thread).
   // Anything short of a whole header goes the asynchronous way.
-  if (beast::error_code ec; parse_buffered(ec, true)) {
-    if (ec)
-      on_read_error(ec);
-    else if (parser_->is_header_done())
-      on_header({}, 0);
+  beast::error_code ec;
+  parse_buffered(ec, true);
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  if (parser_->is_header_done()) {
+    on_header({}, 0);
     return;
   }
   stream_.expires_after(state_->config.read_timeout);
@@ -169,7 +172,9 @@ void http_connection::on_header(beast::error_code ec, std::size_t) {
 }
 
 void http_connection::read_body() {
-  if (beast::error_code ec; !parser_->is_done() && parse_buffered(ec, false) && ec) {
+  beast::error_code ec;
+  parse_buffered(ec, false);
+  if (ec) {
     on_read_error(ec);
     return;
   }
@@ -181,25 +186,18 @@ void http_connection::read_body() {
                    beast::bind_front_handler(&http_connection::on_body, shared_from_this()));
 }
 
-bool http_connection::parse_buffered(beast::error_code& ec, bool header_only) {
-  bool progressed = false;
+void http_connection::parse_buffered(beast::error_code& ec, bool header_only) {
   while (buffer_.size() > 0 && !parser_->is_done()
          && !(header_only && parser_->is_header_done())) {
     auto used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
     if (ec == http::error::need_more) {
       ec = {};
-      break;  // the rest is yet to come
+      return;  // the rest is yet to come
     }
-    if (ec)
-      return true;
-    if (used == 0)
-      break;
-    progressed = true;
-    if (!parser_->is_header_done())
-      break;
+    if (ec || used == 0)
+      return;
   }
-  return progressed && parser_->is_header_done();
 }
 
 void http_connection::on_body(beast::error_code ec, std::size_t) {

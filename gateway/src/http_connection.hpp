@@ -76,10 +76,9 @@ private:
   void read_body();
   /// Feeds the parser what the buffer holds, stopping after the header when
   /// `header_only` (the body's bytes stay buffered, so that on_header sees
-  /// whether the client already sent some). True when the header is
-  /// complete and some bytes were parsed, or on failure (`ec` set); false
-  /// when the header is still incomplete and must be read.
-  bool parse_buffered(boost::beast::error_code& ec, bool header_only);
+  /// whether the client already sent some). Sets `ec` on malformed input;
+  /// the parser's state tells how far it got.
+  void parse_buffered(boost::beast::error_code& ec, bool header_only);
   void on_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
   void dispatch();
