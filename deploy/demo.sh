@@ -5,7 +5,7 @@
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/$build/gateway/troupe"
+bin="$root/$build/program/troupe"
 data="$root/.troupe-demo/node-1"
 mkdir -p "$data"
 
@@ -21,7 +21,7 @@ cat <<EOT
     curl -s localhost:8080/v1/greetings/Ada
     curl -s -X POST localhost:8080/v1/greetings/Ada:counted
     curl -s localhost:8080/admin/v1/services
-    $build/gateway/troupe shell --url http://127.0.0.1:8080
+    $build/program/troupe shell --url http://127.0.0.1:8080
       troupe> services
       troupe> describe demo.counter.v1.Counter
       troupe> call demo.counter.v1.Counter Add apples {"delta": 2}

@@ -32,7 +32,7 @@ duration=${DURATION:-5s}
 rounds=${ROUNDS:-3}
 warmup=2s
 goal=0.5
-troupe_bin=$build/gateway/troupe
+troupe_bin=$build/program/troupe
 module=$build/examples/libcounter.so
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 

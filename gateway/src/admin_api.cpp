@@ -1,4 +1,4 @@
-#include "troupe/gateway/admin_api.hpp"
+#include "admin_api.hpp"
 
 #include <chrono>
 
@@ -6,7 +6,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "troupe/admin.pb.h"
-#include "troupe/gateway/problem.hpp"
+#include "problem.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/node.hpp"
 #include "troupe/version.hpp"

@@ -1,4 +1,4 @@
-#include "troupe/gateway/builtin_endpoint.hpp"
+#include "builtin_endpoint.hpp"
 
 #include <array>
 

@@ -1,10 +1,10 @@
-#include "troupe/gateway/call_forwarder.hpp"
+#include "call_forwarder.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
-#include "troupe/gateway/problem.hpp"
-#include "troupe/gateway/status_mapping.hpp"
+#include "problem.hpp"
+#include "status_mapping.hpp"
 #include "troupe/runtime/node.hpp"
 #include "troupe/status.hpp"
 

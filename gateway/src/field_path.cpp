@@ -1,4 +1,4 @@
-#include "troupe/gateway/field_path.hpp"
+#include "field_path.hpp"
 
 #include <google/protobuf/descriptor.h>
 

@@ -5,13 +5,13 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include "troupe/gateway/admin_api.hpp"
-#include "troupe/gateway/call_forwarder.hpp"
-#include "troupe/gateway/http_server.hpp"
-#include "troupe/gateway/problem.hpp"
-#include "troupe/gateway/router.hpp"
-#include "troupe/gateway/transcoder.hpp"
-#include "troupe/gateway/uri.hpp"
+#include "admin_api.hpp"
+#include "call_forwarder.hpp"
+#include "http_server.hpp"
+#include "problem.hpp"
+#include "router.hpp"
+#include "transcoder.hpp"
+#include "uri.hpp"
 #include "troupe/runtime/node.hpp"
 
 namespace troupe::gateway {

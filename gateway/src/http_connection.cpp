@@ -13,9 +13,9 @@
 #include <boost/beast/http/write.hpp>
 
 #include "response_bytes.hpp"
-#include "troupe/gateway/problem.hpp"
-#include "troupe/gateway/uri.hpp"
-#include "troupe/gateway/utf8.hpp"
+#include "problem.hpp"
+#include "uri.hpp"
+#include "utf8.hpp"
 #include "troupe/runtime/logger.hpp"
 
 namespace troupe::gateway::detail {

@@ -24,7 +24,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "server_state.hpp"
-#include "troupe/gateway/http_message.hpp"
+#include "http_message.hpp"
 
 namespace troupe::gateway::detail {
 

@@ -1,4 +1,4 @@
-#include "troupe/gateway/http_server.hpp"
+#include "http_server.hpp"
 
 #include <system_error>
 #include <thread>

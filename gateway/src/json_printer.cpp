@@ -1,4 +1,4 @@
-#include "troupe/gateway/json_printer.hpp"
+#include "json_printer.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,11 +1,11 @@
-#include "troupe/gateway/problem.hpp"
+#include "problem.hpp"
 
 #include <google/protobuf/util/json_util.h>
 
 #include <boost/beast/http/status.hpp>
 
 #include "troupe/admin.pb.h"
-#include "troupe/gateway/utf8.hpp"
+#include "utf8.hpp"
 
 namespace troupe::gateway {
 

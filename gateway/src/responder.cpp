@@ -1,4 +1,4 @@
-#include "troupe/gateway/responder.hpp"
+#include "responder.hpp"
 
 #include <boost/asio/post.hpp>
 

@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "troupe/gateway/http_message.hpp"
+#include "http_message.hpp"
 
 namespace troupe::gateway::detail {
 

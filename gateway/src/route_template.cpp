@@ -1,8 +1,8 @@
-#include "troupe/gateway/route_template.hpp"
+#include "route_template.hpp"
 
 #include <algorithm>
 
-#include "troupe/gateway/uri.hpp"
+#include "uri.hpp"
 
 namespace troupe::gateway {
 

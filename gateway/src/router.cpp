@@ -1,4 +1,4 @@
-#include "troupe/gateway/router.hpp"
+#include "router.hpp"
 
 #include <algorithm>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include <google/protobuf/descriptor.h>
 
-#include "troupe/gateway/field_path.hpp"
+#include "field_path.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/service_table.hpp"
 

@@ -12,7 +12,7 @@
 #include <unordered_map>
 
 #include "troupe/gateway/gateway_config.hpp"
-#include "troupe/gateway/http_server.hpp"
+#include "http_server.hpp"
 
 namespace troupe::gateway::detail {
 

@@ -1,4 +1,4 @@
-#include "troupe/gateway/status_mapping.hpp"
+#include "status_mapping.hpp"
 
 namespace troupe::gateway {
 

@@ -1,4 +1,4 @@
-#include "troupe/gateway/transcoder.hpp"
+#include "transcoder.hpp"
 
 #include <charconv>
 #include <cstdint>
@@ -12,9 +12,9 @@
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
 
-#include "troupe/gateway/field_path.hpp"
-#include "troupe/gateway/json_printer.hpp"
-#include "troupe/gateway/utf8.hpp"
+#include "field_path.hpp"
+#include "json_printer.hpp"
+#include "utf8.hpp"
 
 namespace troupe::gateway {
 

@@ -1,4 +1,4 @@
-#include "troupe/gateway/uri.hpp"
+#include "uri.hpp"
 
 namespace troupe::gateway {
 

@@ -1,4 +1,4 @@
-#include "troupe/gateway/utf8.hpp"
+#include "utf8.hpp"
 
 namespace troupe::gateway {
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "options.hpp"
+#include "program/options.hpp"
 
 using namespace std::chrono_literals;
 using troupe::cli::parse_duration;

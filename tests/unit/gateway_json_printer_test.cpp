@@ -36,9 +36,9 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/wrappers.pb.h>
 
-#include "troupe/gateway/json_printer.hpp"
+#include "gateway/src/json_printer.hpp"
 #include "gateway_test.pb.h"
-#include "troupe/gateway/transcoder.hpp"
+#include "gateway/src/transcoder.hpp"
 
 using namespace troupe::gateway;
 namespace pb = google::protobuf;

@@ -4,9 +4,9 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "troupe/admin.pb.h"
-#include "troupe/gateway/problem.hpp"
-#include "troupe/gateway/status_mapping.hpp"
-#include "troupe/gateway/utf8.hpp"
+#include "gateway/src/problem.hpp"
+#include "gateway/src/status_mapping.hpp"
+#include "gateway/src/utf8.hpp"
 
 using namespace troupe::gateway;
 using troupe::status_code;

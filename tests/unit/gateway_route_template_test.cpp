@@ -2,8 +2,8 @@
 // percent-decoding, custom verbs, and the request-target helpers.
 #include <catch2/catch.hpp>
 
-#include "troupe/gateway/route_template.hpp"
-#include "troupe/gateway/uri.hpp"
+#include "gateway/src/route_template.hpp"
+#include "gateway/src/uri.hpp"
 
 using namespace troupe::gateway;
 

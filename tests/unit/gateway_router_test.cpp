@@ -5,7 +5,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "gateway_test.pb.h"
-#include "troupe/gateway/router.hpp"
+#include "gateway/src/router.hpp"
 #include "troupe/runtime/service_table.hpp"
 
 using namespace troupe::gateway;

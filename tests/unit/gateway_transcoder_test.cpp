@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway_test.pb.h"
-#include "troupe/gateway/transcoder.hpp"
+#include "gateway/src/transcoder.hpp"
 
 using namespace troupe::gateway;
 namespace test = troupe::gateway_test;

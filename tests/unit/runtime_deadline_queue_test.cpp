@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "deadline_queue.hpp"  // runtime/src: internal
+#include "runtime/src/deadline_queue.hpp"
 
 using troupe::runtime::deadline_queue;
 

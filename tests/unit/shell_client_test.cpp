@@ -19,10 +19,10 @@
 #include <catch2/catch.hpp>
 #include <google/protobuf/util/json_util.h>
 
-#include "troupe/shell/admin_api.hpp"
-#include "troupe/shell/admin_client.hpp"
+#include "shell/src/admin_api.hpp"
+#include "shell/src/admin_client.hpp"
 #include "troupe/shell/shell.hpp"
-#include "troupe/shell/shell_session.hpp"
+#include "shell/src/shell_session.hpp"
 
 using namespace troupe::shell;
 namespace admin = troupe::admin::v1;

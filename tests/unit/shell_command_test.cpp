@@ -2,9 +2,9 @@
 // and which lines are refused before anything is sent.
 #include <catch2/catch.hpp>
 
-#include "troupe/shell/command.hpp"
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/word_reader.hpp"
+#include "shell/src/command.hpp"
+#include "shell/src/errors.hpp"
+#include "shell/src/word_reader.hpp"
 
 using namespace troupe::shell;
 using words = std::vector<std::string>;

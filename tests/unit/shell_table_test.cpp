@@ -1,9 +1,9 @@
 // How the shell lays out what the admin API returns.
 #include <catch2/catch.hpp>
 
-#include "troupe/shell/json_text.hpp"
-#include "troupe/shell/text_table.hpp"
-#include "troupe/shell/views.hpp"
+#include "shell/src/json_text.hpp"
+#include "shell/src/text_table.hpp"
+#include "shell/src/views.hpp"
 
 using namespace troupe::shell;
 namespace admin = troupe::admin::v1;

@@ -1,9 +1,9 @@
 // The node URL the shell is given, and what it puts into request targets.
 #include <catch2/catch.hpp>
 
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/service_names.hpp"
-#include "troupe/shell/url.hpp"
+#include "shell/src/errors.hpp"
+#include "shell/src/service_names.hpp"
+#include "shell/src/url.hpp"
 
 using namespace troupe::shell;
 

@@ -1,5 +1,5 @@
 // What a node is started with. Filled from flags and the INI config file by
-// `troupe node` (gateway/cli); the runtime only reads it.
+// `troupe node` (program/); the runtime only reads it.
 #pragma once
 
 #include <chrono>

@@ -18,9 +18,9 @@
 
 #include <boost/beast/http/verb.hpp>
 
-#include "troupe/gateway/builtin_endpoint.hpp"
-#include "troupe/gateway/expected.hpp"
-#include "troupe/gateway/route_template.hpp"
+#include "builtin_endpoint.hpp"
+#include "expected.hpp"
+#include "route_template.hpp"
 
 namespace google::protobuf {
 class MethodDescriptor;

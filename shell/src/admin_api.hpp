@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "troupe/admin.pb.h"
-#include "troupe/shell/admin_client.hpp"
+#include "admin_client.hpp"
 
 namespace troupe::shell {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "troupe/gateway/expected.hpp"
+#include "expected.hpp"
 
 namespace google::protobuf {
 class Descriptor;

@@ -1,5 +1,5 @@
 // `troupe shell`: the cluster admin shell. The command-line front end
-// (gateway/cli/) fills shell_options from its flags and calls run_shell.
+// (program/) fills shell_options from its flags and calls run_shell.
 #pragma once
 
 #include <chrono>

@@ -16,11 +16,11 @@
 
 #include <string>
 
-#include "troupe/gateway/builtin_endpoint.hpp"
-#include "troupe/gateway/call_forwarder.hpp"
-#include "troupe/gateway/http_server.hpp"
-#include "troupe/gateway/route_template.hpp"
-#include "troupe/gateway/uri.hpp"
+#include "builtin_endpoint.hpp"
+#include "call_forwarder.hpp"
+#include "http_server.hpp"
+#include "route_template.hpp"
+#include "uri.hpp"
 
 namespace troupe::runtime {
 class node;

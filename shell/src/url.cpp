@@ -1,9 +1,9 @@
-#include "troupe/shell/url.hpp"
+#include "url.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-#include "troupe/shell/errors.hpp"
+#include "errors.hpp"
 
 namespace troupe::shell {
 

@@ -1,8 +1,8 @@
-#include "troupe/shell/word_reader.hpp"
+#include "word_reader.hpp"
 
 #include <algorithm>
 
-#include "troupe/shell/errors.hpp"
+#include "errors.hpp"
 
 namespace troupe::shell {
 

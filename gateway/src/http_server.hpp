@@ -26,8 +26,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "troupe/gateway/gateway_config.hpp"
-#include "troupe/gateway/http_message.hpp"
-#include "troupe/gateway/responder.hpp"
+#include "http_message.hpp"
+#include "responder.hpp"
 
 namespace troupe::runtime {
 class logger;

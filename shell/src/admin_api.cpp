@@ -1,8 +1,8 @@
-#include "troupe/shell/admin_api.hpp"
+#include "admin_api.hpp"
 
 #include <google/protobuf/util/json_util.h>
 
-#include "troupe/shell/url.hpp"
+#include "url.hpp"
 
 namespace troupe::shell {
 

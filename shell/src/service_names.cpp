@@ -1,9 +1,9 @@
-#include "troupe/shell/service_names.hpp"
+#include "service_names.hpp"
 
 #include <algorithm>
 #include <vector>
 
-#include "troupe/shell/errors.hpp"
+#include "errors.hpp"
 
 namespace troupe::shell {
 

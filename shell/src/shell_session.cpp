@@ -1,13 +1,13 @@
-#include "troupe/shell/shell_session.hpp"
+#include "shell_session.hpp"
 
 #include <exception>
 #include <variant>
 
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/json_text.hpp"
-#include "troupe/shell/service_names.hpp"
-#include "troupe/shell/text_table.hpp"
-#include "troupe/shell/views.hpp"
+#include "errors.hpp"
+#include "json_text.hpp"
+#include "service_names.hpp"
+#include "text_table.hpp"
+#include "views.hpp"
 
 namespace troupe::shell {
 

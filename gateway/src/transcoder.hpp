@@ -29,9 +29,9 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "troupe/gateway/expected.hpp"
-#include "troupe/gateway/route_template.hpp"
-#include "troupe/gateway/uri.hpp"
+#include "expected.hpp"
+#include "route_template.hpp"
+#include "uri.hpp"
 
 namespace google::protobuf {
 class Descriptor;

@@ -12,7 +12,7 @@
 #include <functional>
 #include <memory>
 
-#include "troupe/gateway/http_message.hpp"
+#include "http_message.hpp"
 
 namespace troupe::gateway {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "troupe/gateway/http_server.hpp"
-#include "troupe/gateway/transcoder.hpp"
+#include "http_server.hpp"
+#include "transcoder.hpp"
 
 namespace google::protobuf {
 class MethodDescriptor;

@@ -1,10 +1,10 @@
-#include "troupe/shell/command.hpp"
+#include "command.hpp"
 
 #include <algorithm>
 
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/json_text.hpp"
-#include "troupe/shell/word_reader.hpp"
+#include "errors.hpp"
+#include "json_text.hpp"
+#include "word_reader.hpp"
 
 namespace troupe::shell {
 

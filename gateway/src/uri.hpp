@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "troupe/gateway/expected.hpp"
+#include "expected.hpp"
 
 namespace troupe::gateway {
 

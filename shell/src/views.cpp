@@ -1,9 +1,9 @@
-#include "troupe/shell/views.hpp"
+#include "views.hpp"
 
 #include <utility>
 #include <vector>
 
-#include "troupe/shell/text_table.hpp"
+#include "text_table.hpp"
 
 namespace troupe::shell {
 

@@ -6,11 +6,11 @@
 
 #include <unistd.h>
 
-#include "troupe/shell/admin_api.hpp"
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/line_editor.hpp"
-#include "troupe/shell/shell_session.hpp"
-#include "troupe/shell/url.hpp"
+#include "admin_api.hpp"
+#include "errors.hpp"
+#include "line_editor.hpp"
+#include "shell_session.hpp"
+#include "url.hpp"
 
 namespace troupe::shell {
 

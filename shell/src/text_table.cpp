@@ -1,4 +1,4 @@
-#include "troupe/shell/text_table.hpp"
+#include "text_table.hpp"
 
 #include <algorithm>
 

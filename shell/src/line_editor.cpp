@@ -1,4 +1,4 @@
-#include "troupe/shell/line_editor.hpp"
+#include "line_editor.hpp"
 
 #include <cstdio>  // libedit's header uses FILE without including it
 #include <cstdlib>
@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "troupe/shell/command.hpp"
+#include "command.hpp"
 
 namespace troupe::shell {
 

@@ -5,8 +5,8 @@
 #include <ostream>
 #include <string_view>
 
-#include "troupe/shell/admin_api.hpp"
-#include "troupe/shell/command.hpp"
+#include "admin_api.hpp"
+#include "command.hpp"
 
 namespace troupe::shell {
 

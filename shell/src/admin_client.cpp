@@ -1,6 +1,6 @@
 #include <utility>  // before Boost.Asio: its 1.74 headers miss it under C++20
 
-#include "troupe/shell/admin_client.hpp"
+#include "admin_client.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>

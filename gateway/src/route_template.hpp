@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "route_grammar.hpp"  // actors/route: the grammar itself
-#include "troupe/gateway/expected.hpp"
+#include "expected.hpp"
 
 namespace troupe::gateway {
 

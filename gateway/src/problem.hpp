@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "troupe/gateway/http_message.hpp"
+#include "http_message.hpp"
 
 namespace troupe::gateway {
 

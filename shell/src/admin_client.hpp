@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "troupe/shell/errors.hpp"
-#include "troupe/shell/url.hpp"
+#include "errors.hpp"
+#include "url.hpp"
 
 namespace troupe::shell {
 

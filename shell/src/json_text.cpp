@@ -1,4 +1,4 @@
-#include "troupe/shell/json_text.hpp"
+#include "json_text.hpp"
 
 #include <memory>
 
