@@ -37,6 +37,12 @@ call_forwarder::call_forwarder(runtime::node& node, const transcoder& codec)
   : node_(node), codec_(codec) {
 }
 
+void call_forwarder::serve_io_threads(std::size_t io_threads) {
+  callers_.clear();
+  for (std::size_t i = 0; i < io_threads; ++i)
+    callers_.push_back(node_.make_caller());
+}
+
 void call_forwarder::forward(const forwarded_call& call, const request_context& context,
                              responder respond) const {
   if (context.draining) {
@@ -74,7 +80,7 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
     std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline.time_since_epoch())
       .count();
 
-  node_.call(call.service->name, std::move(env), [respond, codec = &codec_, output = call.method->output_type(),
+  callers_.at(context.io_thread).call(call.service->name, std::move(env), [respond, codec = &codec_, output = call.method->output_type(),
                               instance = std::string{call.instance}](
                                runtime::reply_envelope reply) {
     // On an actor-system thread: only hand over; the JSON is printed on the

@@ -9,16 +9,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_server.hpp"
 #include "transcoder.hpp"
+#include "troupe/runtime/node.hpp"
 
 namespace google::protobuf {
 class MethodDescriptor;
 } // namespace google::protobuf
 
 namespace troupe::runtime {
-class node;
 struct service_entry;
 } // namespace troupe::runtime
 
@@ -42,14 +43,22 @@ public:
   /// Both must outlive the forwarder.
   call_forwarder(runtime::node& node, const transcoder& codec);
 
-  /// Runs on an I/O thread and returns at once; the response follows through
-  /// `respond` when the node replies. Refuses with 503 while draining.
+  /// Set-up, before the forwarder is shared: calls will come from
+  /// `io_threads` I/O threads, each with a caller of its own.
+  void serve_io_threads(std::size_t io_threads);
+
+  /// Runs on I/O thread number context.io_thread and returns at once; the
+  /// response follows through `respond` when the node replies. Refuses with
+  /// 503 while draining.
   void forward(const forwarded_call& call, const request_context& context,
                responder respond) const;
 
 private:
   runtime::node& node_;
   const transcoder& codec_;
+  // One per I/O thread, each used by its thread only: a caller resolves
+  // through its own view of the node's directory, so no call takes a lock.
+  mutable std::vector<runtime::node::caller> callers_;
 };
 
 } // namespace troupe::gateway

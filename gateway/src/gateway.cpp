@@ -179,6 +179,7 @@ void gateway::start() {
   } catch (const std::system_error& e) {
     throw std::runtime_error(std::string{"gateway: "} + e.what());
   }
+  d.forwarder.serve_io_threads(server->io_threads());
   d.admin = std::make_unique<admin_api>(d.node, d.forwarder, endpoint_text(bound));
   server->start();
   d.server = std::move(server);

@@ -58,9 +58,10 @@ bool is_disconnect(const beast::error_code& ec) {
 
 } // namespace
 
-http_connection::http_connection(http_socket socket, std::shared_ptr<server_state> state)
+http_connection::http_connection(http_socket socket, std::shared_ptr<server_state> state,
+                                 std::size_t io_thread)
   : state_(std::move(state)), stream_(std::move(socket)),
-    deadline_timer_(stream_.get_executor()) {
+    deadline_timer_(stream_.get_executor()), io_thread_(io_thread) {
   beast::error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec)
@@ -257,7 +258,8 @@ void http_connection::dispatch() {
   }
   arm_deadline(std::chrono::steady_clock::now() + timeout);
 
-  request_context context{std::chrono::system_clock::now() + timeout, state_->draining.load()};
+  request_context context{std::chrono::system_clock::now() + timeout, state_->draining.load(),
+                          io_thread_};
   try {
     state_->handler(request_, context, responder{state_, weak_from_this(), request_id_});
   } catch (const std::exception& e) {

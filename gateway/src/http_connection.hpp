@@ -39,8 +39,10 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
 public:
   using executor_type = io_executor;
 
-  /// `socket` belongs to the io_context of the thread that serves it.
-  http_connection(http_socket socket, std::shared_ptr<server_state> state);
+  /// `socket` belongs to the io_context of I/O thread number `io_thread`,
+  /// which serves it.
+  http_connection(http_socket socket, std::shared_ptr<server_state> state,
+                  std::size_t io_thread);
   ~http_connection();
 
   http_connection(const http_connection&) = delete;
@@ -112,6 +114,7 @@ private:
   std::chrono::steady_clock::time_point deadline_;  // of the request being served
   bool deadline_armed_ = false;  // a wait on deadline_timer_ is pending
   phase phase_ = phase::awaiting_request;
+  std::size_t io_thread_;
   std::uint64_t id_ = 0;           // in server_state::connections
   std::uint64_t request_id_ = 0;   // of the request being served
   std::uint64_t requests_served_ = 0;

@@ -54,9 +54,10 @@ struct http_server::impl {
 
   void accept() {
     // Round robin over the I/O threads.
-    auto& target = *workers[next_worker++ % workers.size()];
-    acceptor.async_accept(target.io.get_executor(), [this](boost::system::error_code ec,
-                                                           detail::http_socket socket) {
+    auto index = next_worker++ % workers.size();
+    auto& target = *workers[index];
+    acceptor.async_accept(target.io.get_executor(), [this, index](boost::system::error_code ec,
+                                                                  detail::http_socket socket) {
       if (!acceptor.is_open())
         return;  // drain() or stop()
       if (ec) {
@@ -69,7 +70,7 @@ struct http_server::impl {
         });
         return;
       }
-      std::make_shared<detail::http_connection>(std::move(socket), state)->start();
+      std::make_shared<detail::http_connection>(std::move(socket), state, index)->start();
       accept();
     });
   }
@@ -88,6 +89,10 @@ http_server::http_server(gateway_config config, request_handler handler, runtime
 
 http_server::~http_server() {
   stop();
+}
+
+std::size_t http_server::io_threads() const noexcept {
+  return impl_->workers.size();
 }
 
 tcp::endpoint http_server::listen() {

@@ -43,6 +43,9 @@ struct request_context {
   std::chrono::system_clock::time_point deadline;
   /// drain() was called: the node is shutting down.
   bool draining = false;
+  /// Which I/O thread runs the handler (0 .. io_threads() - 1), for state
+  /// a handler keeps per thread to share nothing between them.
+  std::size_t io_thread = 0;
 };
 
 /// Runs on an I/O thread once per request. Must not block; answers through
@@ -68,6 +71,9 @@ public:
 
   /// Starts the I/O threads and accepting connections. Call after listen().
   void start();
+
+  /// How many I/O threads serve requests (config.io_threads, or the default).
+  std::size_t io_threads() const noexcept;
 
   /// The bound address; meaningful after listen().
   boost::asio::ip::tcp::endpoint local_endpoint() const;

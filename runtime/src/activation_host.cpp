@@ -5,12 +5,14 @@
 
 #include "activation.hpp"
 #include "reply_mapping.hpp"
-#include "service_directory.hpp"
 
 namespace troupe::runtime {
 
 activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
-  : caf::event_based_actor(cfg), ctx_(ctx), calls_(ctx.entry->stats->calls.new_slot()) {
+  : caf::event_based_actor(cfg),
+    ctx_(ctx),
+    directory_(*ctx.directories),
+    calls_(ctx.entry->stats->calls.new_slot()) {
   // nop
 }
 
@@ -42,6 +44,10 @@ caf::behavior activation_host::make_behavior() {
   };
 }
 
+void activation_host::on_exit() {
+  directory_.release();
+}
+
 void activation_host::route(envelope& env, reply_to&& reply) {
   activation_for(env.key).receive(env, std::move(reply));
 }
@@ -66,7 +72,7 @@ void activation_host::call_service(activation& caller, std::string_view service,
            resume(origin, [&] { done(std::move(st), {}); });
          }});
   };
-  auto target = ctx_.directory->resolve(service, env.key);
+  auto target = directory_.get().resolve(service, env.key);
   if (!target.error.is_ok()) {
     answer_later(std::move(target.error));
     return;

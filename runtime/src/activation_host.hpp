@@ -23,20 +23,23 @@
 #include "messages.hpp"
 #include "reply_to.hpp"
 #include "troupe/detail/call_state.hpp"
+#include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"
+#include "troupe/runtime/published.hpp"
+#include "troupe/runtime/state_store.hpp"
 #include "troupe/runtime/service_table.hpp"
 
 namespace troupe::runtime {
 
 class activation;
-class service_directory;
 
 /// What a host needs from its node; the pointers outlive the host.
 struct host_context {
   const service_entry* entry = nullptr;
   const std::string* node_name = nullptr;
-  const service_directory* directory = nullptr;
+  const published<directory>* directories = nullptr;  // where its handlers' calls go
+  state_store* state = nullptr;
   logger* log = nullptr;
 };
 
@@ -45,6 +48,9 @@ public:
   activation_host(caf::actor_config& cfg, host_context ctx);
 
   caf::behavior make_behavior() override;
+
+  /// Lets go of the directory: it holds every host's handle, this one's too.
+  void on_exit() override;
 
   // -- used by the activations -----------------------------------------------
 
@@ -114,6 +120,7 @@ private:
   void arm_deadline_timer();
 
   host_context ctx_;
+  published<directory>::reader directory_;
   deadline_queue deadlines_;  // of the calls the activations' handlers made
   std::uint64_t incarnations_ = 0;
   std::shared_ptr<sharded_counter::slot> calls_;  // this host's part of stats->calls

@@ -54,6 +54,7 @@ void keyed_shard::on_exit() {
   entry().stats->active_actors.fetch_sub(activations_.size(),
                                          std::memory_order_relaxed);
   activations_.clear();
+  activation_host::on_exit();
 }
 
 } // namespace troupe::runtime

@@ -19,9 +19,10 @@
 #include "keyed_shard.hpp"
 #include "messages.hpp"
 #include "reply_mapping.hpp"
-#include "service_directory.hpp"
+#include "local_directory.hpp"
 #include "stateless_instance.hpp"
 #include "troupe/options.pb.h"
+#include "troupe/runtime/memory_state_store.hpp"
 #include "troupe/runtime/module_loader.hpp"
 #include "troupe/runtime/scheduler_settings.hpp"
 
@@ -84,8 +85,10 @@ restart_policy policy_from(const troupe::RestartPolicy& p) {
 } // namespace
 
 struct node::impl {
-  explicit impl(node_config cfg)
-    : config(std::move(cfg)), log(config.name, config.level) {
+  impl(node_config cfg, std::shared_ptr<state_store> store)
+    : config(std::move(cfg)),
+      log(config.name, config.level),
+      state(store ? std::move(store) : std::make_shared<memory_state_store>()) {
   }
 
   node_config config;
@@ -97,8 +100,12 @@ struct node::impl {
   service_table services;
   std::unique_ptr<data_dir_lock> lock;
   std::unique_ptr<actor_system_settings> caf_config;
+  std::shared_ptr<state_store> state;
   std::unique_ptr<caf::actor_system> system;
-  service_directory directory;
+  // The actors read the directory from their first message on: it exists
+  // (empty) before they are spawned, and the local one is published after.
+  published<directory> directories{std::make_shared<runtime::local_directory>()};
+  std::shared_ptr<const runtime::local_directory> local;
   std::atomic<bool> running{false};
   std::chrono::system_clock::time_point started_at;
 
@@ -152,10 +159,11 @@ void node::impl::spawn_services() {
   // Several shards per thread: a handler that blocks (it must not) holds up
   // only its own shard's keys, and the other shards run on the other threads.
   auto shards = config.keyed_shards > 0 ? config.keyed_shards : 4 * scheduler_threads();
+  auto built = std::make_shared<runtime::local_directory>();
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
-    host_context ctx{entry.get(), &config.name, &directory, &log};
+    host_context ctx{entry.get(), &config.name, &directories, state.get(), &log};
     if (entry->kind == service_kind::keyed) {
       for (size_t i = 0; i < shards; ++i)
         host->actors.push_back(system->spawn<keyed_shard>(ctx));
@@ -164,11 +172,14 @@ void node::impl::spawn_services() {
         host->actors.push_back(system->spawn<stateless_instance>(
           ctx, config.name + "/" + entry->name + "#" + std::to_string(i)));
     }
-    directory.add(std::move(host));
+    built->add(std::move(host));
   }
+  local = built;
+  directories.publish(std::move(built));
 }
 
-node::node(node_config config) : impl_(std::make_unique<impl>(std::move(config))) {
+node::node(node_config config, std::shared_ptr<state_store> state)
+  : impl_(std::make_unique<impl>(std::move(config), std::move(state))) {
   // nop
 }
 
@@ -191,13 +202,16 @@ void node::start() {
                                  {"file.path", m.path}});
 }
 
-void node::call(std::string_view service, envelope env, call_callback done) {
-  auto& d = *impl_;
-  if (!d.running.load()) {
+namespace {
+
+/// Sends `env` to where `dir` says `service` (and env.key) is served.
+void send_call(const std::atomic<bool>& running, const directory& dir,
+               std::string_view service, envelope env, call_callback done) {
+  if (!running.load(std::memory_order_relaxed)) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
     return;
   }
-  auto target = d.directory.resolve(service, env.key);
+  auto target = dir.resolve(service, env.key);
   if (!target.error.is_ok()) {
     done(to_reply(target.error));
     return;
@@ -205,14 +219,47 @@ void node::call(std::string_view service, envelope env, call_callback done) {
   caf::anon_send(target.actor, local_call{std::move(env), completion{std::move(done)}});
 }
 
+} // namespace
+
+void node::call(std::string_view service, envelope env, call_callback done) {
+  auto& d = *impl_;
+  send_call(d.running, *d.directories.load(), service, std::move(env), std::move(done));
+}
+
+node::caller::caller(node& owner) : node_(&owner), view_(owner.impl_->directories) {
+}
+
+void node::caller::call(std::string_view service, envelope env, call_callback done) {
+  send_call(node_->impl_->running, view_.get(), service, std::move(env), std::move(done));
+}
+
+node::caller node::make_caller() {
+  return caller{*this};
+}
+
+void node::publish_directory(std::shared_ptr<const directory> next) {
+  impl_->directories.publish(std::move(next));
+}
+
+std::shared_ptr<const directory> node::local_directory() const {
+  return impl_->local;
+}
+
+state_store& node::state() noexcept {
+  return *impl_->state;
+}
+
 void node::stop() {
   auto& d = *impl_;
   if (!d.system)
     return;
   d.running = false;
-  for (auto& a : d.directory.all_actors())
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  d.directory = service_directory{};
+  if (d.local)
+    for (auto& a : d.local->all_actors())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // The directories hold actor handles: drop them before the system goes.
+  d.directories.publish(std::make_shared<runtime::local_directory>());
+  d.local.reset();
   d.system->await_all_actors_done();
   d.system.reset();
   d.caf_config.reset();
@@ -249,7 +296,7 @@ bool node::reset_service(const std::string& name) {
 }
 
 caf::actor node::resolve(std::string_view service, std::string_view key) const {
-  return impl_->directory.resolve(service, key).actor;
+  return impl_->directories.load()->resolve(service, key).actor;
 }
 
 caf::actor_system& node::system() {

@@ -28,6 +28,7 @@ void stateless_instance::on_exit() {
   if (activation_)
     activation_->stop(status{status_code::unavailable, "the service instance stopped"});
   activation_.reset();
+  activation_host::on_exit();
 }
 
 } // namespace troupe::runtime

@@ -1,6 +1,11 @@
 // A Troupe node: the actor system, the loaded modules and the services they
 // registered, supervised. Knows nothing of HTTP: the gateway calls into it
-// through call().
+// through a caller (or call()).
+//
+// What the node does not implement itself it is handed by the program, which
+// composes it at start: the state store its activations keep state in (in
+// memory unless one is given), and — through publish_directory() — where
+// calls go when this node is one of a cluster.
 #pragma once
 
 #include <chrono>
@@ -13,10 +18,13 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/node_config.hpp"
+#include "troupe/runtime/published.hpp"
 #include "troupe/runtime/service_table.hpp"
+#include "troupe/runtime/state_store.hpp"
 
 namespace troupe::runtime {
 
@@ -37,7 +45,8 @@ using call_callback = std::function<void(reply_envelope)>;
 
 class node {
 public:
-  explicit node(node_config config);
+  /// `state` keeps the activations' state; null: a memory_state_store.
+  explicit node(node_config config, std::shared_ptr<state_store> state = nullptr);
   ~node();
 
   node(const node&) = delete;
@@ -55,7 +64,39 @@ public:
   /// past its deadline, internal, ...). A handler still busy at the deadline
   /// answers late, and a call whose actor stops first (node shutdown) is never
   /// answered: callers keep their own deadline timer, as the gateway does.
+  ///
+  /// Reads the current directory under a mutex: for occasional callers. A
+  /// thread that calls all the time holds a caller instead.
   void call(std::string_view service, envelope env, call_callback done);
+
+  /// Calls into the node from one thread at a time (a gateway I/O thread),
+  /// resolving through its own view of the directory without a lock. Made by
+  /// make_caller() after start(); must not outlive the node.
+  class caller {
+  public:
+    /// As node::call().
+    void call(std::string_view service, envelope env, call_callback done);
+
+  private:
+    friend class node;
+    explicit caller(node& owner);
+
+    node* node_;
+    published<directory>::reader view_;
+  };
+
+  caller make_caller();
+
+  /// Where calls go from now on: every resolve after this returns uses
+  /// `next` (a cluster's directory, which hands out local_directory()'s
+  /// actors for what this node serves). Any thread, after start().
+  void publish_directory(std::shared_ptr<const directory> next);
+
+  /// The directory of the services this node hosts; valid after start().
+  std::shared_ptr<const directory> local_directory() const;
+
+  /// The store the activations keep their state in.
+  state_store& state() noexcept;
 
   /// Passivates actors and stops the actor system. Idempotent.
   void stop();

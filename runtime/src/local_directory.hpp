@@ -1,6 +1,8 @@
-// Where a call for (service, key) goes on this node: one of a stateless
-// service's instances, round robin, or the shard that owns a keyed service's
-// key. Built at start, read-only afterwards; safe from any thread.
+// The node-local directory: where a call for (service, key) goes among the
+// services this node hosts — one of a stateless service's instances, round
+// robin, or the shard that owns a keyed service's key. Built once the
+// services are spawned and immutable afterwards (the round-robin cursor
+// aside), so any thread may resolve through it.
 #pragma once
 
 #include <atomic>
@@ -12,27 +14,23 @@
 #include <caf/actor.hpp>
 
 #include "string_map.hpp"
+#include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/service_table.hpp"
-#include "troupe/status.hpp"
 
 namespace troupe::runtime {
 
+/// The actors hosting one service on this node.
 struct service_host {
   const service_entry* entry = nullptr;
   std::vector<caf::actor> actors;  // stateless: instances; keyed: shards
   mutable std::atomic<std::uint64_t> next{0};
 };
 
-struct call_target {
-  status error;  // not ok: no target, answer the caller with this
-  caf::actor actor;
-};
-
-class service_directory {
+class local_directory final : public directory {
 public:
   void add(std::unique_ptr<service_host> host);
 
-  call_target resolve(std::string_view service, std::string_view key) const;
+  call_target resolve(std::string_view service, std::string_view key) const override;
 
   /// Every actor of every service, for shutdown.
   std::vector<caf::actor> all_actors() const;

@@ -1,15 +1,15 @@
-#include "service_directory.hpp"
+#include "local_directory.hpp"
 
 #include "reply_mapping.hpp"
 
 namespace troupe::runtime {
 
-void service_directory::add(std::unique_ptr<service_host> host) {
+void local_directory::add(std::unique_ptr<service_host> host) {
   auto name = host->entry->name;
   hosts_.emplace(std::move(name), std::move(host));
 }
 
-call_target service_directory::resolve(std::string_view service,
+call_target local_directory::resolve(std::string_view service,
                                        std::string_view key) const {
   auto i = hosts_.find(service);
   if (i == hosts_.end())
@@ -36,7 +36,7 @@ call_target service_directory::resolve(std::string_view service,
   return {status{}, host.actors[n % host.actors.size()]};
 }
 
-std::vector<caf::actor> service_directory::all_actors() const {
+std::vector<caf::actor> local_directory::all_actors() const {
   std::vector<caf::actor> result;
   for (auto& [name, host] : hosts_)
     result.insert(result.end(), host->actors.begin(), host->actors.end());

@@ -1,0 +1,58 @@
+// Where actor state lives between activations. An activation of a keyed
+// service loads its key's state when it starts and saves it after a handler
+// changed it, before the reply goes out. The runtime declares the store; the
+// node's default keeps state in memory (memory_state_store: gone with the
+// process), persistence/ implements it on RocksDB, and the program hands the
+// node the one to use.
+//
+// Asynchronous: a store does its work on threads of its own (or at once, when
+// it has nothing to wait for) and calls back on any thread, possibly before
+// the call returns. A callback only hands the result over — sends it to the
+// actor that asked — and never blocks.
+//
+// Versions: a stored value carries the version of the write that stored it,
+// counting from 1. A write names the version it replaces (0: nothing stored),
+// and the store refuses it with `aborted` when that is not the stored version,
+// so two writers of one key (two activations after a failover, a replica
+// applying writes out of order) can never overwrite each other silently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "troupe/status.hpp"
+
+namespace troupe::runtime {
+
+/// One key's state as stored.
+struct stored_state {
+  std::uint64_t version = 0;  // 0: nothing stored
+  std::string bytes;          // the serialized state message
+};
+
+class state_store {
+public:
+  using load_callback = std::function<void(status, stored_state)>;
+  /// ok: the write is as durable as the store promises.
+  using write_callback = std::function<void(status)>;
+
+  virtual ~state_store();
+
+  /// The state of `key` in `service`'s namespace; version 0 when none.
+  virtual void load(std::string_view service, std::string_view key, load_callback done) = 0;
+
+  /// Stores `bytes` as version `replaces + 1`. Fails with aborted when the
+  /// stored version is not `replaces`, resource_exhausted when the store is
+  /// full, unavailable when it cannot write now; the stored state is then
+  /// unchanged.
+  virtual void save(std::string_view service, std::string_view key, std::uint64_t replaces,
+                    std::string bytes, write_callback done)
+    = 0;
+
+  /// Removes the state of `key` (nothing stored is not an error).
+  virtual void erase(std::string_view service, std::string_view key, write_callback done) = 0;
+};
+
+} // namespace troupe::runtime

@@ -1,0 +1,7 @@
+#include "troupe/runtime/directory.hpp"
+
+namespace troupe::runtime {
+
+directory::~directory() = default;
+
+} // namespace troupe::runtime
