@@ -7,6 +7,7 @@
 #include <google/protobuf/io/printer.h>
 
 #include "cpp_names.hpp"
+#include "http_rule.hpp"
 #include "troupe/options.pb.h"
 
 namespace troupe::codegen {
@@ -24,16 +25,10 @@ bool is_keyed(const pb::ServiceDescriptor* service) {
 std::string route_comment(const pb::MethodDescriptor* method) {
   if (!method->options().HasExtension(http))
     return "no HTTP route; callable from other services";
-  const auto& rule = method->options().GetExtension(http);
-  switch (rule.pattern_case()) {
-    case HttpRule::kGet: return "GET " + rule.get();
-    case HttpRule::kPut: return "PUT " + rule.put();
-    case HttpRule::kPost: return "POST " + rule.post();
-    case HttpRule::kDelete: return "DELETE " + rule.delete_();
-    case HttpRule::kPatch: return "PATCH " + rule.patch();
-    case HttpRule::PATTERN_NOT_SET: break;
-  }
-  return {};
+  auto pattern = troupe::route::pattern_of(method->options().GetExtension(http));
+  if (!pattern)
+    return {};
+  return std::string{pattern->verb} + " " + pattern->path;
 }
 
 variables service_variables(const pb::ServiceDescriptor* service) {

@@ -7,6 +7,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "http_rule.hpp"
 #include "route_grammar.hpp"
 #include "troupe/options.pb.h"
 
@@ -27,23 +28,6 @@ std::string at(const Descriptor* where, std::string message) {
     return message;
   return std::to_string(location.start_line + 1) + ":"
          + std::to_string(location.start_column + 1) + ": " + message;
-}
-
-struct http_route {
-  std::string verb;  // "GET", "POST", ...; empty when no pattern is set
-  std::string path;
-};
-
-http_route route_of(const HttpRule& rule) {
-  switch (rule.pattern_case()) {
-    case HttpRule::kGet: return {"GET", rule.get()};
-    case HttpRule::kPut: return {"PUT", rule.put()};
-    case HttpRule::kPost: return {"POST", rule.post()};
-    case HttpRule::kDelete: return {"DELETE", rule.delete_()};
-    case HttpRule::kPatch: return {"PATCH", rule.patch()};
-    case HttpRule::PATTERN_NOT_SET: break;
-  }
-  return {};
 }
 
 /// Follows a dotted field path from `message` to a singular scalar field.
@@ -80,13 +64,13 @@ bool is_reserved_member(std::string_view name) {
 std::string check_route(const pb::MethodDescriptor* method, ServiceKind kind,
                         route_set& routes) {
   const auto& rule = method->options().GetExtension(http);
-  auto route = route_of(rule);
-  if (route.verb.empty())
+  auto route = troupe::route::pattern_of(rule);
+  if (!route)
     return "(troupe.http) sets no verb; give one of get, put, post, delete, patch "
            "with a path";
-  auto shown = "route \"" + route.verb + " " + route.path + "\"";
+  auto shown = "route \"" + std::string{route->verb} + " " + route->path + "\"";
   std::string error;
-  auto parsed = troupe::route::parse_template(route.path, error);
+  auto parsed = troupe::route::parse_template(route->path, error);
   if (!parsed)
     return shown + ": " + error;
   std::vector<std::string> bindings;
@@ -103,13 +87,13 @@ std::string check_route(const pb::MethodDescriptor* method, ServiceKind kind,
     return shown + " of a KEYED service must bind the actor key with {key}";
   const auto& body = rule.body();
   if (!body.empty()) {
-    if (route.verb == "GET" || route.verb == "DELETE")
+    if (route->verb == "GET" || route->verb == "DELETE")
       return shown + " cannot take a body (body: \"" + body + "\")";
     if (body != "*" && method->input_type()->FindFieldByName(body) == nullptr)
       return "body \"" + body + "\" is neither \"*\" nor a field of "
              + method->input_type()->full_name();
   }
-  if (!routes.emplace(route.verb, route.path).second)
+  if (!routes.emplace(std::string{route->verb}, route->path).second)
     return shown + " is already the route of another rpc";
   return {};
 }

@@ -1,6 +1,7 @@
 // The admin API: JSON resources under /admin/v1/ (proto/troupe/admin.proto,
-// printed by protobuf's JSON mapping with every field shown), read and
-// driven by `troupe shell`:
+// printed by protobuf's JSON mapping with every field shown; see
+// admin_resources.hpp), read and driven by `troupe shell`. One handler per
+// endpoint:
 //   GET  /admin/v1/node                         NodeInfo
 //   GET  /admin/v1/nodes                        NodeList (this node, until
 //                                               clustering arrives)
@@ -14,7 +15,9 @@
 //        answer (any rpc, routed or not; key required for keyed services)
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "builtin_endpoint.hpp"
 #include "call_forwarder.hpp"
@@ -27,14 +30,16 @@ class node;
 struct service_entry;
 } // namespace troupe::runtime
 
-namespace troupe::admin::v1 {
-class ServiceInfo;
-} // namespace troupe::admin::v1
-
 namespace troupe::gateway {
 
-/// The admin view of one service.
-admin::v1::ServiceInfo service_info(const runtime::service_entry& service);
+/// What an admin endpoint's handler gets of its request.
+struct admin_request {
+  const http_request& http;
+  std::string_view path;  // the request path: the instance of problem documents
+  const path_bindings& bindings;
+  std::span<const query_parameter> query;
+  const request_context& context;
+};
 
 class admin_api {
 public:
@@ -42,13 +47,22 @@ public:
   /// the gateway's bound address ("127.0.0.1:8080").
   admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address);
 
-  /// Serves one of the admin_* endpoints. `path` is the request path (the
-  /// problem documents' instance); `query` its parsed query.
-  void serve(builtin_endpoint endpoint, const http_request& request, std::string_view path,
-             const path_bindings& bindings, std::span<const query_parameter> query,
-             const request_context& context, responder respond) const;
+  /// Serves `endpoint`, one of the admin_* endpoints.
+  void serve(builtin_endpoint endpoint, const admin_request& request, responder respond) const;
 
 private:
+  void get_node(const admin_request& request, responder respond) const;
+  void get_nodes(const admin_request& request, responder respond) const;
+  void get_modules(const admin_request& request, responder respond) const;
+  void get_services(const admin_request& request, responder respond) const;
+  void get_service(const admin_request& request, responder respond) const;
+  void reset_service(const admin_request& request, responder respond) const;
+  void call_method(const admin_request& request, responder respond) const;
+
+  /// The service the path names; null, with a 404 sent, when there is none.
+  const runtime::service_entry* find_service(const admin_request& request,
+                                             const responder& respond) const;
+
   runtime::node& node_;
   const call_forwarder& forwarder_;
   std::string http_address_;

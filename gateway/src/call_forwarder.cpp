@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include "json_response.hpp"
 #include "problem.hpp"
 #include "status_mapping.hpp"
 #include "troupe/runtime/node.hpp"
@@ -22,13 +23,6 @@ std::string key_field(const pb::Message& message) {
       || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING)
     return {};
   return message.GetReflection()->GetString(message, field);
-}
-
-http_response json_response(std::string json) {
-  http_response res{http::status::ok, 11};
-  res.set(http::field::content_type, json_content_type);
-  res.body() = std::move(json);
-  return res;
 }
 
 } // namespace

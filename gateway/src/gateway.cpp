@@ -8,6 +8,7 @@
 #include "admin_api.hpp"
 #include "call_forwarder.hpp"
 #include "http_server.hpp"
+#include "json_response.hpp"
 #include "problem.hpp"
 #include "router.hpp"
 #include "transcoder.hpp"
@@ -19,13 +20,6 @@ namespace troupe::gateway {
 namespace http = boost::beast::http;
 
 namespace {
-
-http_response json_response(unsigned status, std::string body) {
-  http_response res{http::int_to_status(status), 11};
-  res.set(http::field::content_type, json_content_type);
-  res.body() = std::move(body);
-  return res;
-}
 
 template <class Field>
 std::string_view header_value(const http_request& request, Field field) {
@@ -117,7 +111,7 @@ struct gateway::impl {
                      responder respond) const {
     switch (endpoint) {
       case builtin_endpoint::healthz:
-        respond.send(json_response(200, R"({"status":"ok"})"));
+        respond.send(json_response(R"({"status":"ok"})"));
         return;
       case builtin_endpoint::readyz:
         if (context.draining) {
@@ -125,11 +119,12 @@ struct gateway::impl {
           res.set(http::field::retry_after, "1");
           respond.send(std::move(res));
         } else {
-          respond.send(json_response(200, R"({"status":"ready"})"));
+          respond.send(json_response(R"({"status":"ready"})"));
         }
         return;
       default:
-        admin->serve(endpoint, request, path, bindings, query, context, std::move(respond));
+        admin->serve(endpoint, admin_request{request, path, bindings, query, context},
+                     std::move(respond));
         return;
     }
   }

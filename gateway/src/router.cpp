@@ -7,6 +7,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "field_path.hpp"
+#include "http_rule.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/service_table.hpp"
 
@@ -177,14 +178,15 @@ add_service_routes(router& r,
       if (!method->options().HasExtension(troupe::http))
         continue;
       const auto& rule = method->options().GetExtension(troupe::http);
-      auto verb_and_path = route_of(rule);
-      if (!verb_and_path)
+      auto pattern = troupe::route::pattern_of(rule);
+      if (!pattern)
         continue;
+      auto verb = http::string_to_verb({pattern->verb.data(), pattern->verb.size()});
       auto fail = [&](const std::string& why) {
         return unexpected("service " + service->name + ", rpc " + method->name() + ": "
                           + why);
       };
-      const std::string& path_text = *verb_and_path->path;
+      const std::string& path_text = pattern->path;
       if (path_text.rfind(admin_path_prefix, 0) == 0
           || path_text == admin_path_prefix.substr(0, admin_path_prefix.size() - 1))
         return fail("route " + path_text + " lies under " + std::string{admin_path_prefix}
@@ -196,9 +198,9 @@ add_service_routes(router& r,
       if (auto checked = check_bindings(*service, *parsed, rule.body(),
                                         target.key_in_path, *method->input_type());
           !checked)
-        return fail("route " + name_of(verb_and_path->verb) + " "
+        return fail("route " + std::string{pattern->verb} + " "
                     + path_text + ": " + checked.error());
-      if (auto added = r.add(verb_and_path->verb, path_text, std::move(target)); !added)
+      if (auto added = r.add(verb, path_text, std::move(target)); !added)
         return unexpected(std::move(added).error());
     }
   }

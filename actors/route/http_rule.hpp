@@ -1,0 +1,40 @@
+// The verb and path template of a troupe.HttpRule (troupe/options.proto),
+// whichever of its get/put/post/delete/patch fields is set. Header only, so
+// that the route-grammar library stays free of protobuf: every reader of the
+// option (protoc-gen-troupe, the gateway's router and admin API) compiles
+// troupe/options.pb.h itself.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "troupe/options.pb.h"
+
+namespace troupe::route {
+
+struct http_pattern {
+  std::string_view verb;    // "GET", "PUT", "POST", "DELETE" or "PATCH"
+  const std::string& path;  // the template, e.g. "/v1/counters/{key}"
+};
+
+/// The rule's pattern; nothing when none of its verbs is set.
+inline std::optional<http_pattern> pattern_of(const troupe::HttpRule& rule) {
+  switch (rule.pattern_case()) {
+    case troupe::HttpRule::kGet:
+      return http_pattern{"GET", rule.get()};
+    case troupe::HttpRule::kPut:
+      return http_pattern{"PUT", rule.put()};
+    case troupe::HttpRule::kPost:
+      return http_pattern{"POST", rule.post()};
+    case troupe::HttpRule::kDelete:
+      return http_pattern{"DELETE", rule.delete_()};
+    case troupe::HttpRule::kPatch:
+      return http_pattern{"PATCH", rule.patch()};
+    case troupe::HttpRule::PATTERN_NOT_SET:
+      break;
+  }
+  return std::nullopt;
+}
+
+} // namespace troupe::route

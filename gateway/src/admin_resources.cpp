@@ -1,0 +1,99 @@
+#include "admin_resources.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <google/protobuf/descriptor.h>
+
+#include "http_rule.hpp"
+#include "troupe/options.pb.h"
+#include "troupe/runtime/node.hpp"
+#include "troupe/version.hpp"
+
+namespace troupe::gateway {
+
+namespace pb = google::protobuf;
+namespace admin_pb = troupe::admin::v1;
+
+namespace {
+
+std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+void add_route(admin_pb::MethodInfo& method, const troupe::HttpRule& rule) {
+  auto pattern = troupe::route::pattern_of(rule);
+  if (!pattern)
+    return;
+  auto* route = method.add_routes();
+  route->set_verb(std::string{pattern->verb});
+  route->set_path(pattern->path);
+  route->set_body(rule.body());
+}
+
+} // namespace
+
+admin_pb::NodeInfo node_info(const runtime::node& node, std::string_view http_address,
+                             bool draining) {
+  admin_pb::NodeInfo info;
+  const auto& config = node.config();
+  auto started = node.started_at();
+  auto now = std::chrono::system_clock::now();
+  info.set_name(config.name);
+  info.set_version(troupe::version_string);
+  info.set_uptime_seconds(
+    std::max<std::int64_t>(0, seconds_since_epoch(now) - seconds_since_epoch(started)));
+  info.set_http_address(std::string{http_address});
+  info.set_data_dir(config.data_dir);
+  info.set_started_at_unix(seconds_since_epoch(started));
+  info.set_status(draining ? "draining" : "serving");
+  return info;
+}
+
+admin_pb::ModuleList module_list(const runtime::node& node) {
+  admin_pb::ModuleList list;
+  for (const auto& module : node.modules()) {
+    auto* info = list.add_modules();
+    info->set_name(module.name);
+    info->set_version(module.version);
+    info->set_path(module.path);
+    for (const auto& service : module.services)
+      info->add_services(service);
+  }
+  return list;
+}
+
+admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
+  admin_pb::ServiceInfo info;
+  info.set_name(service.name);
+  info.set_kind(service.kind == runtime::service_kind::keyed ? "keyed" : "stateless");
+  info.set_module(service.module);
+  const auto& stats = *service.stats;
+  info.set_status(stats.failed.load() ? "failed" : "running");
+  info.set_instances(service.instances);
+  info.set_active_actors(stats.active_actors.load());
+  info.set_idle_timeout_ms(static_cast<std::uint32_t>(service.idle_timeout.count()));
+  info.set_restarts(stats.restarts.load());
+  info.set_calls(stats.calls.load());
+  info.set_failures(stats.failures.load());
+  auto* policy = info.mutable_restart_policy();
+  policy->set_max_restarts(service.policy.max_restarts);
+  policy->set_window_ms(static_cast<std::uint32_t>(service.policy.window.count()));
+  policy->set_backoff_initial_ms(
+    static_cast<std::uint32_t>(service.policy.backoff_initial.count()));
+  policy->set_backoff_max_ms(static_cast<std::uint32_t>(service.policy.backoff_max.count()));
+  if (service.descriptor != nullptr) {
+    for (int i = 0; i < service.descriptor->method_count(); ++i) {
+      const pb::MethodDescriptor* method = service.descriptor->method(i);
+      auto* method_info = info.add_methods();
+      method_info->set_name(method->name());
+      method_info->set_input_type(method->input_type()->full_name());
+      method_info->set_output_type(method->output_type()->full_name());
+      if (method->options().HasExtension(troupe::http))
+        add_route(*method_info, method->options().GetExtension(troupe::http));
+    }
+  }
+  return info;
+}
+
+} // namespace troupe::gateway
