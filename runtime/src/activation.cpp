@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "activation_host.hpp"
+#include "crash_report.hpp"
 #include "reply_mapping.hpp"
 #include "served_call.hpp"
 #include "troupe/call_context.hpp"
@@ -40,6 +41,7 @@ const std::string& activation::node_name() const noexcept {
 
 bool activation::start_service() {
   incarnation_ = host_->next_incarnation();
+  running_call running{entry_->name, "on_activate", key_};
   try {
     impl_ = entry_->definition.factory();
     impl_->on_activate(key_);
@@ -102,6 +104,7 @@ void activation::serve(envelope& env, reply_to&& rp) {
   std::string payload = std::move(env.payload);
   served_call call{*this, env, rp};
   call_context ctx{call};
+  running_call running{entry_->name, env.method, key_};
   try {
     impl_->dispatch(ctx, env.method, payload);
   } catch (const std::exception& e) {
@@ -177,6 +180,7 @@ bool activation::idle_since_last_check() noexcept {
 void activation::stop(const status& for_stashed) {
   if (impl_) {
     try {
+      running_call running{entry_->name, "on_passivate", key_};
       impl_->on_passivate();
     } catch (...) {
       // The activation is going away; nothing useful can be done with the

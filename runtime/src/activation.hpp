@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "crash_report.hpp"
 #include "messages.hpp"
 #include "reply_to.hpp"
 #include "troupe/runtime/envelope.hpp"
@@ -106,6 +107,7 @@ private:
   /// Runs user code (a handler or continuation); a throw is a failure.
   template <class F>
   void guarded(const char* where, F&& f) {
+    running_call running{entry_->name, where, key_};
     try {
       f();
     } catch (const std::exception& e) {

@@ -16,6 +16,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "crash_report.hpp"
 #include "keyed_shard.hpp"
 #include "messages.hpp"
 #include "reply_mapping.hpp"
@@ -189,6 +190,7 @@ node::~node() {
 
 void node::start() {
   auto& d = *impl_;
+  install_crash_report(d.config.name);
   d.lock = std::make_unique<data_dir_lock>(d.config.data_dir);
   d.load_modules();
   d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());

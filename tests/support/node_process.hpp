@@ -57,9 +57,12 @@ public:
   /// Everything the node wrote to stderr so far.
   std::string stderr_text() const;
 
+  /// Waits up to `timeout` for the node to end by itself; its exit status
+  /// (128 + the signal when a signal ended it), or -2 while it still runs.
+  int wait_exit(std::chrono::milliseconds timeout);
+
 private:
   void drain_output();
-  int wait_exit(std::chrono::milliseconds timeout);
 
   pid_t pid_ = -1;
   int exit_status_ = -1;
