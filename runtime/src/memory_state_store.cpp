@@ -31,6 +31,10 @@ std::size_t footprint(std::string_view service, std::string_view key, std::size_
 memory_state_store::memory_state_store(std::size_t max_bytes) : max_bytes_(max_bytes) {
 }
 
+status memory_state_store::open_namespace(std::string_view, const namespace_options&) {
+  return {};
+}
+
 void memory_state_store::load(std::string_view service, std::string_view key,
                               load_callback done) {
   stored_state result;

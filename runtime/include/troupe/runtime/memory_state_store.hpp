@@ -19,6 +19,9 @@ public:
   /// keys included, past `max_bytes`.
   explicit memory_state_store(std::size_t max_bytes = std::size_t{256} << 20);
 
+  /// Every namespace is ready at once; durability options have nothing to do.
+  status open_namespace(std::string_view service, const namespace_options& options) override;
+
   void load(std::string_view service, std::string_view key, load_callback done) override;
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;

@@ -17,6 +17,7 @@
 // applying writes out of order) can never overwrite each other silently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +26,16 @@
 #include "troupe/status.hpp"
 
 namespace troupe::runtime {
+
+/// How a service's state is kept, declared once per service at start.
+struct namespace_options {
+  /// When a write is acknowledged: `sync` once it is on stable storage;
+  /// `batched` once it is in the store's memory, stable within
+  /// `batch_interval` (a crash loses at most that much).
+  enum class durability { sync, batched };
+  durability mode = durability::sync;
+  std::chrono::milliseconds batch_interval{100};
+};
 
 /// One key's state as stored.
 struct stored_state {
@@ -39,6 +50,11 @@ public:
   using write_callback = std::function<void(status)>;
 
   virtual ~state_store();
+
+  /// Prepares `service`'s namespace before its first load or write; at
+  /// start, on the starting thread (it may block). An error stops the start
+  /// (e.g. stored data this service cannot read).
+  virtual status open_namespace(std::string_view service, const namespace_options& options) = 0;
 
   /// The state of `key` in `service`'s namespace; version 0 when none.
   virtual void load(std::string_view service, std::string_view key, load_callback done) = 0;
