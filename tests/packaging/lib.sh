@@ -58,8 +58,11 @@ build_shop() {
 start_node() {
   local data=$1
   shift
+  # Created here: the background job opens them only once it runs.
+  : >"$scratch/node.out"
+  : >"$scratch/node.err"
   env -u LD_LIBRARY_PATH "$@" --http 127.0.0.1:0 --data "$data" \
-    >"$scratch/node.out" 2>"$scratch/node.err" &
+    >>"$scratch/node.out" 2>>"$scratch/node.err" &
   node_pid=$!
   node_url=""
   local i
