@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo bench-gateway bench-dispatch bench-activations clean
+.PHONY: all deps configure build test demo package bench-gateway bench-dispatch bench-activations clean
 
 all: build
 
@@ -22,6 +22,11 @@ test: build
 
 demo: build
 	@bash deploy/demo.sh $(BUILD_DIR)
+
+# $(BUILD_DIR)/troupe_<version>_<arch>.deb: the program and the SDK, for /usr
+# (cmake/TroupePackage.cmake). Install it with `apt install ./$(BUILD_DIR)/troupe_*.deb`.
+package: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 bench-gateway: build
 	@bash bench/gateway/run.sh $(BUILD_DIR)

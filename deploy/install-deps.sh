@@ -14,6 +14,7 @@ packages=(
   libedit-dev                                  # line editing in `troupe shell`
   catch2                                       # unit and integration tests
   nginx-light wrk                              # bench/gateway anchor and load generator
+  file dpkg-dev                                # `make package`: cpack, dpkg-shlibdeps
 )
 
 missing=()

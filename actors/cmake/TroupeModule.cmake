@@ -18,17 +18,17 @@
 # The result is a SHARED library target <name>, written as lib<name>.so into
 # the target's LIBRARY_OUTPUT_DIRECTORY (set CMAKE_LIBRARY_OUTPUT_DIRECTORY
 # before the call to choose it; default: the current binary dir). It links
-# troupe_sdk, which holds the one copy of troupe/options.pb.cc in a process (a
+# Troupe::sdk, which holds the one copy of troupe/options.pb.cc in a process (a
 # module must never compile it: protobuf aborts when a .proto is registered
 # twice; for the same reason two modules loaded into one node may not compile
 # the same .proto). Symbols are hidden except the entry point that
 # TROUPE_MODULE exports. Add more with target_link_libraries(<name> ...).
 #
-# Needs: the targets troupe_sdk and protobuf::protoc, the variable
-# TROUPE_PROTO_DIR, and the plugin, from the target protoc-gen-troupe or the
-# variable TROUPE_PROTOC_GEN_TROUPE (a path). Inside the Troupe tree all exist;
-# a module author's own project gets them by add_subdirectory() of the Troupe
-# sources (or by defining them, e.g. as imported targets) before the call.
+# Needs the targets Troupe::sdk, Troupe::protoc-gen-troupe and
+# protobuf::protoc, and the variable TROUPE_PROTO_DIR (the import root holding
+# troupe/options.proto). A module author's project gets all of them, and this
+# function, from find_package(Troupe) (cmake/TroupeConfig.cmake.in); inside the
+# Troupe tree they are aliases of the targets being built.
 function(troupe_add_module name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "PROTO_ROOT" "PROTOS;SOURCES;IMPORT_DIRS")
   if(arg_UNPARSED_ARGUMENTS)
@@ -37,20 +37,13 @@ function(troupe_add_module name)
   if(NOT arg_PROTOS AND NOT arg_SOURCES)
     message(FATAL_ERROR "troupe_add_module(${name}): give PROTOS and/or SOURCES")
   endif()
-  if(NOT TARGET troupe_sdk)
-    message(FATAL_ERROR "troupe_add_module(${name}): no target troupe_sdk; add the Troupe sources first")
-  endif()
-  if(TARGET protoc-gen-troupe)
-    set(plugin "$<TARGET_FILE:protoc-gen-troupe>")
-    set(plugin_dependency protoc-gen-troupe)
-  elseif(TROUPE_PROTOC_GEN_TROUPE)
-    set(plugin "${TROUPE_PROTOC_GEN_TROUPE}")
-    set(plugin_dependency "${TROUPE_PROTOC_GEN_TROUPE}")
-  elseif(arg_PROTOS)
-    message(FATAL_ERROR "troupe_add_module(${name}): no target protoc-gen-troupe and TROUPE_PROTOC_GEN_TROUPE is not set")
-  endif()
-  if(arg_PROTOS AND NOT TROUPE_PROTO_DIR)
-    message(FATAL_ERROR "troupe_add_module(${name}): TROUPE_PROTO_DIR (where troupe/options.proto lives) is not set")
+  foreach(needed IN ITEMS Troupe::sdk Troupe::protoc-gen-troupe protobuf::protoc)
+    if(NOT TARGET ${needed})
+      message(FATAL_ERROR "troupe_add_module(${name}): no target ${needed}; call find_package(Troupe) first")
+    endif()
+  endforeach()
+  if(NOT TROUPE_PROTO_DIR OR NOT EXISTS "${TROUPE_PROTO_DIR}/troupe/options.proto")
+    message(FATAL_ERROR "troupe_add_module(${name}): TROUPE_PROTO_DIR ('${TROUPE_PROTO_DIR}') does not hold troupe/options.proto")
   endif()
 
   set(proto_root "${CMAKE_CURRENT_SOURCE_DIR}")
@@ -80,11 +73,11 @@ function(troupe_add_module name)
       OUTPUT ${outputs}
       COMMAND "${CMAKE_COMMAND}" -E make_directory "${gen_dir}"
       COMMAND protobuf::protoc
-              "--plugin=protoc-gen-troupe=${plugin}"
+              "--plugin=protoc-gen-troupe=$<TARGET_FILE:Troupe::protoc-gen-troupe>"
               "--cpp_out=${gen_dir}" "--troupe_out=${gen_dir}"
               ${import_flags} "${proto}"
       DEPENDS "${proto}" "${TROUPE_PROTO_DIR}/troupe/options.proto"
-              protobuf::protoc ${plugin_dependency}
+              protobuf::protoc Troupe::protoc-gen-troupe
       COMMENT "protoc-gen-troupe ${relative} (module ${name})"
       VERBATIM)
     list(APPEND generated "${gen_dir}/${base}.pb.cc" "${gen_dir}/${base}.troupe.cc")
@@ -92,7 +85,7 @@ function(troupe_add_module name)
 
   add_library(${name} SHARED ${arg_SOURCES} ${generated})
   target_include_directories(${name} PRIVATE "${gen_dir}")
-  target_link_libraries(${name} PRIVATE troupe_sdk)
+  target_link_libraries(${name} PRIVATE Troupe::sdk)
   # A symbol missing from the module fails its link, not the node's dlopen.
   target_link_options(${name} PRIVATE "LINKER:--no-undefined")
   set_target_properties(${name} PROPERTIES
