@@ -104,8 +104,9 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
 }
 
 admin_api::admin_api(runtime::node& node, const call_forwarder& forwarder,
-                     std::string http_address)
-  : node_(node), forwarder_(forwarder), http_address_(std::move(http_address)) {
+                     std::string http_address, std::chrono::milliseconds request_timeout)
+  : node_(node), forwarder_(forwarder), http_address_(std::move(http_address)),
+    request_timeout_(request_timeout) {
 }
 
 void admin_api::serve(builtin_endpoint endpoint, const http_request& request,
@@ -125,6 +126,7 @@ void admin_api::serve(builtin_endpoint endpoint, const http_request& request,
     info.set_data_dir(config.data_dir);
     info.set_started_at_unix(seconds_since_epoch(started));
     info.set_status(context.draining ? "draining" : "serving");
+    info.set_request_timeout_ms(static_cast<std::uint32_t>(request_timeout_.count()));
     return info;
   };
   auto find_service = [&]() -> const runtime::service_entry* {

@@ -14,6 +14,7 @@
 //        answer (any rpc, routed or not; key required for keyed services)
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "builtin_endpoint.hpp"
@@ -39,8 +40,10 @@ admin::v1::ServiceInfo service_info(const runtime::service_entry& service);
 class admin_api {
 public:
   /// `node` and `forwarder` must outlive the admin API. `http_address` is
-  /// the gateway's bound address ("127.0.0.1:8080").
-  admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address);
+  /// the gateway's bound address ("127.0.0.1:8080"); `request_timeout` its
+  /// default call deadline, which NodeInfo tells clients.
+  admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address,
+            std::chrono::milliseconds request_timeout);
 
   /// Serves one of the admin_* endpoints. `path` is the request path (the
   /// problem documents' instance); `query` its parsed query.
@@ -52,6 +55,7 @@ private:
   runtime::node& node_;
   const call_forwarder& forwarder_;
   std::string http_address_;
+  std::chrono::milliseconds request_timeout_;
 };
 
 } // namespace troupe::gateway
