@@ -141,16 +141,23 @@ TEST_CASE("describe shows kind, policy, methods and routes", "[shell][views]") {
 
 TEST_CASE("JSON is laid out for people", "[shell][json]") {
   CHECK(pretty_json(R"({"value":5})") == "{\n  \"value\": 5\n}");
-  CHECK(pretty_json(R"({"b":[1,"x"],"a":{"c":true}})") ==
+  // Members keep their order: the node prints fields in declaration order.
+  CHECK(pretty_json(R"({"b":[1,"x"],"a":{"d":true,"c":null}})") ==
         "{\n"
-        "  \"a\": {\n"
-        "    \"c\": true\n"
-        "  },\n"
         "  \"b\": [\n"
         "    1,\n"
         "    \"x\"\n"
-        "  ]\n"
+        "  ],\n"
+        "  \"a\": {\n"
+        "    \"d\": true,\n"
+        "    \"c\": null\n"
+        "  }\n"
         "}");
+  CHECK(pretty_json(R"({"message":"Hello, Ada!","instance":"n/G#0"})")
+        == "{\n  \"message\": \"Hello, Ada!\",\n  \"instance\": \"n/G#0\"\n}");
+  // Integers keep every digit; text stays UTF-8.
+  CHECK(pretty_json(R"({"n":9007199254740993,"x":1.5,"s":"caf\u00e9 ✓"})")
+        == "{\n  \"n\": 9007199254740993,\n  \"x\": 1.5,\n  \"s\": \"café ✓\"\n}");
   CHECK(pretty_json(R"({"value":"9007199254740993"})") == "{\n  \"value\": \"9007199254740993\"\n}");
   CHECK(pretty_json("{}") == "{}");
   CHECK(pretty_json("not json") == "not json");
