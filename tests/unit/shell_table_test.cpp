@@ -81,6 +81,27 @@ TEST_CASE("nodes table", "[shell][views]") {
   CHECK(render_nodes(admin::NodeList{}) == "(no nodes)\n");
 }
 
+TEST_CASE("one node, with its request timeout", "[shell][views]") {
+  admin::NodeInfo node;
+  node.set_name("node-1");
+  node.set_version("0.1.0");
+  node.set_http_address("127.0.0.1:8080");
+  node.set_data_dir("/var/lib/troupe");
+  node.set_uptime_seconds(61);
+  node.set_status("serving");
+  node.set_request_timeout_ms(15'000);
+  CHECK(render_node(node) ==
+        "Name:             node-1\n"
+        "Version:          0.1.0\n"
+        "HTTP address:     127.0.0.1:8080\n"
+        "Data directory:   /var/lib/troupe\n"
+        "Uptime:           1m 1s\n"
+        "Status:           serving\n"
+        "Request timeout:  15s\n");
+  node.clear_request_timeout_ms();
+  CHECK_THAT(render_node(node), Catch::EndsWith("Request timeout:  -\n"));
+}
+
 TEST_CASE("modules table", "[shell][views]") {
   admin::ModuleList list;
   auto* module = list.add_modules();
