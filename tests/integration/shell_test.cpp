@@ -143,7 +143,7 @@ TEST_CASE("shell: services, describe, nodes and modules show the node", "[shell]
   }
 }
 
-TEST_CASE("shell: call reaches the actor; add then get gives the value", "[shell]") {
+TEST_CASE("shell: call reaches the actor: add then get gives the value", "[shell]") {
   node_process node{example_modules()};
 
   auto r = shell(node.url(), R"(call Counter Add shell-k1 {"delta": 5})");
