@@ -12,6 +12,7 @@ packages=(
   libssl-dev                                   # TLS, token signatures
   libboost-dev libboost-program-options-dev    # Beast/Asio, CLI and config files
   libedit-dev                                  # line editing in `troupe shell`
+  nlohmann-json3-dev                           # `troupe shell` prints replies keeping their field order
   catch2                                       # unit and integration tests
   nginx-light wrk                              # bench/gateway anchor and load generator
   file dpkg-dev                                # `make package`: cpack, dpkg-shlibdeps

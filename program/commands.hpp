@@ -11,4 +11,7 @@ int run_node(const std::vector<std::string>& args);
 
 int run_shell_command(const std::vector<std::string>& args);
 
+/// Prints "troupe VERSION" on standard output; returns 0.
+int print_version();
+
 } // namespace troupe::cli

@@ -14,11 +14,20 @@ constexpr const char* usage =
   "commands:\n"
   "  node      run a node: actors, modules and the HTTP gateway\n"
   "  shell     connect to a node's admin API (REPL, or -c COMMAND)\n"
-  "  version   print the version\n"
+  "  version   print the version (also: troupe -V, troupe --version)\n"
   "\n"
   "`troupe <command> --help` shows a command's options.\n";
 
 } // namespace
+
+namespace troupe::cli {
+
+int print_version() {
+  std::printf("troupe %s\n", troupe::version_string);
+  return 0;
+}
+
+} // namespace troupe::cli
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -31,10 +40,8 @@ int main(int argc, char** argv) {
     return troupe::cli::run_node(args);
   if (command == "shell")
     return troupe::cli::run_shell_command(args);
-  if (command == "version" || command == "--version") {
-    std::printf("troupe %s\n", troupe::version_string);
-    return 0;
-  }
+  if (command == "version" || command == "--version" || command == "-V")
+    return troupe::cli::print_version();
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(usage, stdout);
     return 0;

@@ -42,6 +42,8 @@ int run_node(const std::vector<std::string>& args) {
     std::fputs(opts.help_text.c_str(), stdout);
     return 0;
   }
+  if (opts.version)
+    return print_version();
   auto signals = block_shutdown_signals();
   runtime::node node{opts.node};
   try {

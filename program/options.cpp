@@ -1,10 +1,14 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <limits>
+#include <filesystem>
+#include <optional>
+#include <sstream>
 
 #include <boost/program_options.hpp>
+
+#include "config_file.hpp"
 
 namespace po = boost::program_options;
 
@@ -34,7 +38,23 @@ runtime::log_level parse_level(const std::string& text) {
                     + text + "'");
 }
 
-void parse_http(const std::string& text, gateway::gateway_config& cfg) {
+// A word on the command line that is not an option. Modules are the likely
+// meaning of a path to a shared library.
+usage_error unexpected_argument(const std::string& word) {
+  const auto name = std::filesystem::path{word}.filename().string();
+  if (name.ends_with(".so") || name.find(".so.") != std::string::npos)
+    return usage_error("unexpected argument '" + word + "': to load a module, use --module "
+                       + word);
+  return usage_error("unexpected argument '" + word
+                     + "': troupe node takes only options (see troupe node --help)");
+}
+
+struct http_address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+http_address parse_http(const std::string& text) {
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
     throw usage_error("--http: expected HOST:PORT (e.g. 127.0.0.1:8080), got '"
@@ -42,9 +62,7 @@ void parse_http(const std::string& text, gateway::gateway_config& cfg) {
   auto host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);  // [::1]:8080
-  cfg.host = host;
-  cfg.port = static_cast<std::uint16_t>(
-    parse_count("http", text.substr(colon + 1), 0, 65535));
+  return {host, static_cast<std::uint16_t>(parse_count("http", text.substr(colon + 1), 0, 65535))};
 }
 
 } // namespace
@@ -72,11 +90,16 @@ std::chrono::milliseconds parse_duration(const std::string& option,
 
 node_options parse_node_options(const std::vector<std::string>& args) {
   node_options result;
-  po::options_description desc{"troupe node options"};
+  // Flags only the command line takes.
+  po::options_description command_line{"troupe node options"};
   // clang-format off
-  desc.add_options()
+  command_line.add_options()
     ("help,h", "show this help")
-    ("config", po::value<std::string>(), "INI file with any of these options (flags win)")
+    ("version,V", "print the version")
+    ("config", po::value<std::string>(), "INI file with any of the options below (flags win)");
+  // The node's settings, as flags or in the config file.
+  po::options_description settings{"settings (flags, or NAME = VALUE lines in the config file)"};
+  settings.add_options()
     ("name", po::value<std::string>(), "node name (default node-1)")
     ("http", po::value<std::string>(), "gateway address HOST:PORT (default 127.0.0.1:8080; port 0 picks one)")
     ("data", po::value<std::string>(), "data directory (default ./troupe-data)")
@@ -89,68 +112,108 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per two cores)")
     ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)");
   // clang-format on
+  po::options_description all;
+  all.add(command_line).add(settings);
   std::ostringstream help;
-  help << "usage: troupe node [options]\n\n" << desc;
+  help << "usage: troupe node [options]\n\n"
+       << command_line << '\n'
+       << settings << '\n'
+       << "In the config file, relative paths (module, data) start from the file's\n"
+          "directory, and module lines add to --module flags.\n";
   result.help_text = help.str();
 
   po::variables_map vm;
+  po::parsed_options flags{&all};
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    flags = po::command_line_parser(args).options(all).run();
+  } catch (const po::error& e) {
+    throw usage_error(e.what());
+  }
+  // Program_options would drop words that are not options, silently.
+  for (const auto& option : flags.options)
+    if (option.position_key >= 0 && !option.value.empty())
+      throw unexpected_argument(option.value.front());
+  std::optional<config_file> file;
+  try {
+    po::store(flags, vm);
+    if (vm.count("help") || vm.count("version")) {
+      result.help = vm.count("help") > 0;
+      result.version = !result.help;
+      return result;
+    }
     if (vm.count("config")) {
-      auto file = vm["config"].as<std::string>();
-      std::ifstream in{file};
-      if (!in)
-        throw usage_error("--config: cannot read '" + file + "'");
-      try {
-        po::store(po::parse_config_file(in, desc, false), vm);
-      } catch (const po::error& e) {
-        throw usage_error("config file " + file + ": " + e.what());
-      }
+      file.emplace(vm["config"].as<std::string>());
+      file->store(settings, {"module", "data"}, vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
     throw usage_error(e.what());
   }
-  if (vm.count("help")) {
-    result.help = true;
-    return result;
-  }
-  auto str = [&](const char* key) { return vm[key].as<std::string>(); };
+
+  // A value's fault is told with where the value came from: the flag names
+  // the option; a line of the file is named too.
+  const auto given_as_flag = [&](const char* key) {
+    return std::any_of(flags.options.begin(), flags.options.end(),
+                       [&](const po::option& o) { return o.string_key == key; });
+  };
+  const auto read = [&](const char* key, auto&& parse) {
+    try {
+      return parse(vm[key].as<std::string>());
+    } catch (const usage_error& e) {
+      if (!file || given_as_flag(key))
+        throw;
+      throw usage_error(file->where(key) + ": " + e.what());
+    }
+  };
+  const auto not_empty = [](const char* option) {
+    return [option](const std::string& text) {
+      if (text.empty())
+        throw usage_error(std::string{"--"} + option + ": must not be empty");
+      return text;
+    };
+  };
+  const auto positive_duration = [](const char* option) {
+    return [option](const std::string& text) {
+      auto value = parse_duration(option, text);
+      if (value.count() == 0)
+        throw usage_error(std::string{"--"} + option + ": must be greater than 0");
+      return value;
+    };
+  };
+  const auto count = [](const char* option, std::uint64_t min, std::uint64_t max) {
+    return [=](const std::string& text) { return parse_count(option, text, min, max); };
+  };
+
   auto& node = result.node;
   auto& gw = result.gateway;
-  if (vm.count("name")) {
-    node.name = str("name");
-    if (node.name.empty())
-      throw usage_error("--name: must not be empty");
+  if (vm.count("name"))
+    node.name = read("name", not_empty("name"));
+  if (vm.count("http")) {
+    auto address = read("http", parse_http);
+    gw.host = std::move(address.host);
+    gw.port = address.port;
   }
-  if (vm.count("http"))
-    parse_http(str("http"), gw);
-  if (vm.count("data")) {
-    node.data_dir = str("data");
-    if (node.data_dir.empty())
-      throw usage_error("--data: must not be empty");
-  }
+  if (vm.count("data"))
+    node.data_dir = read("data", not_empty("data"));
   if (vm.count("module"))
     node.modules = vm["module"].as<std::vector<std::string>>();
   if (vm.count("log-level"))
-    node.level = parse_level(str("log-level"));
+    node.level = read("log-level", parse_level);
   if (vm.count("idle-timeout"))
-    node.idle_timeout = parse_duration("idle-timeout", str("idle-timeout"));
+    node.idle_timeout = read("idle-timeout", positive_duration("idle-timeout"));
   if (vm.count("request-timeout"))
-    gw.request_timeout = parse_duration("request-timeout", str("request-timeout"));
+    gw.request_timeout = read("request-timeout", positive_duration("request-timeout"));
   if (vm.count("shutdown-timeout"))
-    gw.shutdown_timeout = parse_duration("shutdown-timeout", str("shutdown-timeout"));
+    gw.shutdown_timeout = read("shutdown-timeout", [](const std::string& text) {
+      return parse_duration("shutdown-timeout", text);
+    });
   if (vm.count("max-body-bytes"))
-    gw.max_body_bytes = parse_count("max-body-bytes", str("max-body-bytes"), 1,
-                                    std::uint64_t{1} << 30);
+    gw.max_body_bytes =
+      read("max-body-bytes", count("max-body-bytes", 1, std::uint64_t{1} << 30));
   if (vm.count("http-threads"))
-    gw.io_threads = parse_count("http-threads", str("http-threads"), 1, 64);
+    gw.io_threads = read("http-threads", count("http-threads", 1, 64));
   if (vm.count("scheduler-threads"))
-    node.scheduler_threads = parse_count("scheduler-threads", str("scheduler-threads"), 1, 256);
-  if (node.idle_timeout.count() == 0)
-    throw usage_error("--idle-timeout: must be greater than 0");
-  if (gw.request_timeout.count() == 0)
-    throw usage_error("--request-timeout: must be greater than 0");
+    node.scheduler_threads = read("scheduler-threads", count("scheduler-threads", 1, 256));
   return result;
 }
 

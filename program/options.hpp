@@ -1,5 +1,6 @@
 // Parsing of `troupe node` flags and config file into the runtime's and the
-// gateway's settings. Faults become a usage_error whose message is one line.
+// gateway's settings. Faults become a usage_error whose message is one line;
+// a fault in the config file names the file and the line.
 #pragma once
 
 #include <chrono>
@@ -20,12 +21,17 @@ public:
 struct node_options {
   runtime::node_config node;
   gateway::gateway_config gateway;
-  bool help = false;
+  bool help = false;      // --help: print help_text and exit
+  bool version = false;   // --version, -V: print the version and exit
   std::string help_text;
 };
 
 /// Parses `troupe node` arguments (argv without "troupe node"); flags win over
-/// the values of --config FILE.
+/// the values of --config FILE, and `module` lines add to --module flags.
+/// Relative paths (`module`, `data`) in the file start from the file's
+/// directory; on the command line, from the working directory. Arguments
+/// that are not options are refused: `troupe node x.so` is a usage_error
+/// that says to use --module.
 node_options parse_node_options(const std::vector<std::string>& args);
 
 /// "250ms", "15s", "2m", or a plain number of milliseconds.

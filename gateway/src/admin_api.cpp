@@ -29,8 +29,9 @@ const std::string* bound(const path_bindings& bindings, std::string_view name) {
 } // namespace
 
 admin_api::admin_api(runtime::node& node, const call_forwarder& forwarder,
-                     std::string http_address)
-  : node_(node), forwarder_(forwarder), http_address_(std::move(http_address)) {
+                     std::string http_address, std::chrono::milliseconds request_timeout)
+  : node_(node), forwarder_(forwarder), http_address_(std::move(http_address)),
+    request_timeout_(request_timeout) {
 }
 
 void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
@@ -58,12 +59,12 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
 }
 
 void admin_api::get_node(const admin_request& request, responder respond) const {
-  respond.send(json_response(node_info(node_, http_address_, request.context.draining)));
+  respond.send(json_response(node_info(node_, {http_address_, request_timeout_, request.context.draining})));
 }
 
 void admin_api::get_nodes(const admin_request& request, responder respond) const {
   admin_pb::NodeList list;
-  *list.add_nodes() = node_info(node_, http_address_, request.context.draining);
+  *list.add_nodes() = node_info(node_, {http_address_, request_timeout_, request.context.draining});
   respond.send(json_response(list));
 }
 

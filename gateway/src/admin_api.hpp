@@ -15,6 +15,7 @@
 //        answer (any rpc, routed or not; key required for keyed services)
 #pragma once
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,8 +45,10 @@ struct admin_request {
 class admin_api {
 public:
   /// `node` and `forwarder` must outlive the admin API. `http_address` is
-  /// the gateway's bound address ("127.0.0.1:8080").
-  admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address);
+  /// the gateway's bound address ("127.0.0.1:8080"); `request_timeout` its
+  /// default call deadline, which NodeInfo tells clients.
+  admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address,
+            std::chrono::milliseconds request_timeout);
 
   /// Serves `endpoint`, one of the admin_* endpoints.
   void serve(builtin_endpoint endpoint, const admin_request& request, responder respond) const;
@@ -66,6 +69,7 @@ private:
   runtime::node& node_;
   const call_forwarder& forwarder_;
   std::string http_address_;
+  std::chrono::milliseconds request_timeout_;
 };
 
 } // namespace troupe::gateway

@@ -33,8 +33,7 @@ void add_route(admin_pb::MethodInfo& method, const troupe::HttpRule& rule) {
 
 } // namespace
 
-admin_pb::NodeInfo node_info(const runtime::node& node, std::string_view http_address,
-                             bool draining) {
+admin_pb::NodeInfo node_info(const runtime::node& node, const gateway_facts& gateway) {
   admin_pb::NodeInfo info;
   const auto& config = node.config();
   auto started = node.started_at();
@@ -43,10 +42,11 @@ admin_pb::NodeInfo node_info(const runtime::node& node, std::string_view http_ad
   info.set_version(troupe::version_string);
   info.set_uptime_seconds(
     std::max<std::int64_t>(0, seconds_since_epoch(now) - seconds_since_epoch(started)));
-  info.set_http_address(std::string{http_address});
+  info.set_http_address(std::string{gateway.http_address});
   info.set_data_dir(config.data_dir);
   info.set_started_at_unix(seconds_since_epoch(started));
-  info.set_status(draining ? "draining" : "serving");
+  info.set_status(gateway.draining ? "draining" : "serving");
+  info.set_request_timeout_ms(static_cast<std::uint32_t>(gateway.request_timeout.count()));
   return info;
 }
 

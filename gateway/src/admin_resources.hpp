@@ -2,6 +2,7 @@
 // resources of proto/troupe/admin.proto.
 #pragma once
 
+#include <chrono>
 #include <string_view>
 
 #include "troupe/admin.pb.h"
@@ -13,10 +14,15 @@ struct service_entry;
 
 namespace troupe::gateway {
 
-/// The node; `http_address` is the gateway's bound address, `draining`
-/// whether it is shutting down.
-admin::v1::NodeInfo node_info(const runtime::node& node, std::string_view http_address,
-                              bool draining);
+/// What the gateway adds to the node's own description.
+struct gateway_facts {
+  std::string_view http_address;               // the bound address, "127.0.0.1:8080"
+  std::chrono::milliseconds request_timeout;   // the default call deadline
+  bool draining = false;                       // shutting down
+};
+
+/// The node as its gateway serves it.
+admin::v1::NodeInfo node_info(const runtime::node& node, const gateway_facts& gateway);
 
 /// The modules the node loaded, in load order.
 admin::v1::ModuleList module_list(const runtime::node& node);

@@ -175,7 +175,8 @@ void gateway::start() {
     throw std::runtime_error(std::string{"gateway: "} + e.what());
   }
   d.forwarder.serve_io_threads(server->io_threads());
-  d.admin = std::make_unique<admin_api>(d.node, d.forwarder, endpoint_text(bound));
+  d.admin = std::make_unique<admin_api>(d.node, d.forwarder, endpoint_text(bound),
+                                        d.config.request_timeout);
   server->start();
   d.server = std::move(server);
   d.node.log().info("gateway listening",

@@ -117,11 +117,12 @@ admin::v1::ServiceInfo admin_api::reset(std::string_view name) {
 }
 
 std::string admin_api::call(std::string_view service, std::string_view method,
-                            const std::optional<std::string>& key, std::string_view json) {
+                            const std::optional<std::string>& key, std::string_view json,
+                            std::chrono::milliseconds deadline) {
   auto target = service_target(service) + "/methods/" + percent_encode(method) + ":call";
   if (key)
     target += "?key=" + percent_encode(*key);
-  auto answer = client_.post(target, std::string(json));
+  auto answer = client_.post_call(target, std::string(json), deadline);
   expect_success(answer);
   return std::move(answer.body);
 }

@@ -5,6 +5,7 @@
 // detail.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,9 +34,11 @@ public:
   admin::v1::ServiceInfo reset(std::string_view name);
 
   /// POST /admin/v1/services/{service}/methods/{method}:call[?key=KEY] with
-  /// JSON as the request message. The response message as JSON text.
+  /// JSON as the request message, to be answered within DEADLINE (see
+  /// admin_client::post_call). The response message as JSON text.
   std::string call(std::string_view service, std::string_view method,
-                   const std::optional<std::string>& key, std::string_view json);
+                   const std::optional<std::string>& key, std::string_view json,
+                   std::chrono::milliseconds deadline);
 
   const base_url& url() const noexcept { return client_.url(); }
 

@@ -1,6 +1,8 @@
 // JSON as text the shell shows or sends. The shell does not know the
-// message types of the services it calls, so it reads their JSON through
-// protobuf's google.protobuf.Value, which holds any JSON value.
+// message types of the services it calls: it reads their JSON as plain JSON
+// (nlohmann::ordered_json), which keeps object members in the order they
+// came, so a reply shows its fields in the order of the message's
+// declaration, as the node prints them.
 #pragma once
 
 #include <optional>
@@ -13,10 +15,8 @@ namespace troupe::shell {
 std::optional<std::string> json_syntax_error(std::string_view text);
 
 /// TEXT laid out for people: two-space indent, one member per line, object
-/// members sorted by name (the JSON itself says nothing of their order).
-/// TEXT unchanged when it is not JSON. Numbers pass through a double, which
-/// keeps every value proto3's JSON mapping writes as a number (64-bit
-/// integers are strings there).
+/// members in their order in TEXT. TEXT unchanged when it is not JSON.
+/// Integers keep every digit; other numbers pass through a double.
 std::string pretty_json(std::string_view text);
 
 } // namespace troupe::shell

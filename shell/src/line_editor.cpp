@@ -4,12 +4,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include <editline/readline.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "command.hpp"
 
@@ -69,6 +73,25 @@ char** complete_command(const char* text, int start, int /*end*/) {
   return array;
 }
 
+// Where the line handler of readline's callback interface leaves the line it
+// is given: the callback takes no context of its own. Set only while
+// read_line runs, as libedit's own state is process-wide anyway.
+struct finished_line {
+  bool done = false;
+  std::optional<std::string> text;  // nullopt: end of input
+};
+finished_line* finished = nullptr;
+
+// readline hands over a malloc'd line, or null at end of input.
+void take_line(char* line) {
+  const std::unique_ptr<char, free_deleter> owned(line);
+  if (!finished)
+    return;
+  finished->done = true;
+  if (owned)
+    finished->text = std::string(owned.get());
+}
+
 } // namespace
 
 std::filesystem::path default_history_file() {
@@ -79,8 +102,8 @@ std::filesystem::path default_history_file() {
   return {};
 }
 
-line_editor::line_editor(std::filesystem::path history_file)
-  : history_file_(std::move(history_file)) {
+line_editor::line_editor(std::filesystem::path history_file, int interrupt_fd)
+  : history_file_(std::move(history_file)), interrupt_fd_(interrupt_fd) {
   rl_readline_name = "troupe";
   rl_attempted_completion_function = complete_command;
   using_history();
@@ -97,11 +120,47 @@ line_editor::~line_editor() {
   rl_attempted_completion_function = nullptr;
 }
 
-std::optional<std::string> line_editor::read_line(const std::string& prompt) {
-  const std::unique_ptr<char, free_deleter> line(readline(prompt.c_str()));
-  if (!line)
-    return std::nullopt;
-  return std::string(line.get());
+// readline's callback interface, rather than readline(), so that this loop
+// and not libedit decides what to wait for: a key, or an interrupt. libedit
+// reads one key per rl_callback_read_char and calls take_line when a line is
+// complete. Removing the handler leaves the terminal as it found it;
+// installing it again starts an empty line and prints the prompt.
+typed_input line_editor::read_line(const std::string& prompt) {
+  using kind = typed_input::kind;
+  finished_line line;
+  finished = &line;
+  rl_callback_handler_install(prompt.c_str(), take_line);
+  const auto leave = [&](kind what) {
+    rl_callback_handler_remove();
+    finished = nullptr;
+    if (what == kind::line && !line.text)
+      what = kind::end;
+    return typed_input{what, what == kind::line ? std::move(*line.text) : std::string()};
+  };
+  const int input = fileno(rl_instream ? rl_instream : stdin);
+  for (;;) {
+    pollfd watched[2] = {{input, POLLIN, 0}, {interrupt_fd_, POLLIN, 0}};
+    const nfds_t count = interrupt_fd_ >= 0 ? 2 : 1;
+    if (::poll(watched, count, -1) < 0) {
+      if (errno == EINTR)
+        continue;  // SIGWINCH, SIGCONT: libedit's own handlers did what they need
+      return leave(kind::end);
+    }
+    if (count == 2 && (watched[1].revents & POLLIN)) {
+      const auto dropped = leave(kind::interrupt);
+      std::fputs("^C\n", rl_outstream ? rl_outstream : stdout);
+      std::fflush(rl_outstream ? rl_outstream : stdout);
+      return dropped;
+    }
+    if (watched[0].revents & POLLIN) {
+      rl_callback_read_char();
+      if (line.done)
+        return leave(kind::line);
+      continue;
+    }
+    if (watched[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+      return leave(kind::end);
+  }
 }
 
 bool line_editor::remember(const std::string& typed) {

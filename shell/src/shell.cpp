@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
 
 #include "admin_api.hpp"
 #include "errors.hpp"
+#include "interrupts.hpp"
 #include "line_editor.hpp"
 #include "shell_session.hpp"
 #include "url.hpp"
@@ -18,17 +20,30 @@ namespace {
 
 constexpr const char* prompt = "troupe> ";
 
-int run_interactive(shell_session& session, const shell_options& options) {
+// Ctrl-C, pending in CTRL_C, is taken after each line typed and each
+// command: a press meant for one of them (the line dropped, the call given
+// up) or made while output was printing must not cancel the next.
+int run_interactive(shell_session& session, const shell_options& options, interrupts& ctrl_c) {
   const auto history_file = options.history_file.value_or(default_history_file());
-  line_editor editor(history_file);
+  line_editor editor(history_file, ctrl_c.fd());
   session.greet();
+  ctrl_c.take();
   bool warned_about_history = false;
-  while (const auto line = editor.read_line(prompt)) {
-    if (!editor.remember(*line) && !warned_about_history) {
+  for (;;) {
+    const auto input = editor.read_line(prompt);
+    if (input.what == typed_input::kind::end)
+      break;
+    if (input.what == typed_input::kind::interrupt) {
+      ctrl_c.take();
+      continue;
+    }
+    if (!editor.remember(input.text) && !warned_about_history) {
       *options.err << "warning: cannot write the history file " << history_file.string() << '\n';
       warned_about_history = true;
     }
-    if (session.execute(*line) == line_outcome::quit)
+    const auto outcome = session.execute(input.text);
+    ctrl_c.take();
+    if (outcome == line_outcome::quit)
       return 0;
   }
   *options.out << '\n';  // leave the terminal's prompt on a line of its own after Ctrl-D
@@ -59,12 +74,20 @@ int run_shell(const shell_options& options) {
       err << "error: " << e.what() << '\n';
       return 2;
     }
-    shell_session session(admin_api(admin_client(std::move(url), options.timeout)), *options.out,
-                          err);
+    const bool interactive =
+        !options.command && options.in == &std::cin && ::isatty(STDIN_FILENO);
+    // Before the client's first request starts its resolver thread.
+    std::optional<interrupts> ctrl_c;
+    if (interactive)
+      ctrl_c.emplace();
+    admin_client client(std::move(url), options.timeout.value_or(admin_client::default_timeout));
+    if (ctrl_c)
+      client.cancel_on(ctrl_c->fd());
+    shell_session session(admin_api(std::move(client)), *options.out, err, options.timeout);
     if (options.command)
       return exit_status(session.execute(*options.command));
-    if (options.in == &std::cin && ::isatty(STDIN_FILENO))
-      return run_interactive(session, options);
+    if (ctrl_c)
+      return run_interactive(session, options, *ctrl_c);
     return run_script(session, *options.in);
   } catch (const std::exception& e) {
     err << "error: " << e.what() << '\n';

@@ -17,12 +17,14 @@ int exit_status(line_outcome outcome) noexcept {
   case line_outcome::quit: return 0;
   case line_outcome::failed: return 1;
   case line_outcome::usage_error: return 2;
+  case line_outcome::cancelled: return 130;
   }
   return 1;
 }
 
-shell_session::shell_session(admin_api api, std::ostream& out, std::ostream& err)
-  : api_(std::move(api)), out_(&out), err_(&err) {}
+shell_session::shell_session(admin_api api, std::ostream& out, std::ostream& err,
+                             std::optional<std::chrono::milliseconds> call_timeout)
+  : api_(std::move(api)), call_timeout_(call_timeout), out_(&out), err_(&err) {}
 
 line_outcome shell_session::report(line_outcome outcome, std::string_view message) {
   *err_ << "error: " << printable(std::string(message)) << '\n' << std::flush;
@@ -37,6 +39,10 @@ line_outcome shell_session::execute(std::string_view line) {
     std::visit([this](const auto& cmd) { run(cmd); }, parsed);
     out_->flush();
     return line_outcome::done;
+  } catch (const command_cancelled& e) {
+    out_->flush();
+    *err_ << e.what() << '\n' << std::flush;
+    return line_outcome::cancelled;
   } catch (const usage_error& e) {
     return report(line_outcome::usage_error, e.what());
   } catch (const command_failed& e) {
@@ -51,13 +57,30 @@ line_outcome shell_session::execute(std::string_view line) {
 line_outcome shell_session::greet() {
   try {
     const auto node = api_.node();
+    learn_deadline(node);
     *out_ << "Connected to " << printable(node.name()) << " (Troupe " << printable(node.version())
           << ") at " << url().to_string() << ". Type 'help' for commands.\n"
           << std::flush;
     return line_outcome::done;
+  } catch (const command_cancelled& e) {
+    *err_ << e.what() << '\n' << std::flush;
+    return line_outcome::cancelled;
   } catch (const std::exception& e) {
     return report(line_outcome::failed, e.what());
   }
+}
+
+void shell_session::learn_deadline(const admin::v1::NodeInfo& node) {
+  if (!call_timeout_)
+    call_timeout_ = node.request_timeout_ms() > 0
+                        ? std::chrono::milliseconds(node.request_timeout_ms())
+                        : admin_client::default_timeout;
+}
+
+std::chrono::milliseconds shell_session::call_deadline() {
+  if (!call_timeout_)
+    learn_deadline(api_.node());
+  return *call_timeout_;
 }
 
 void shell_session::run(const help_command& help) {
@@ -65,7 +88,9 @@ void shell_session::run(const help_command& help) {
 }
 
 void shell_session::run(const node_command&) {
-  *out_ << render_node(api_.node());
+  const auto node = api_.node();
+  learn_deadline(node);
+  *out_ << render_node(node);
 }
 
 void shell_session::run(const nodes_command&) {
@@ -98,7 +123,7 @@ void shell_session::run(const call_command& call) {
   const auto method = resolve_method_name(call.method, service);
   if (service.kind() == "keyed" && !call.key)
     throw usage_error(service.name() + " is keyed: give a KEY (call SERVICE METHOD KEY JSON)");
-  const auto response = api_.call(service.name(), method, call.key, call.json);
+  const auto response = api_.call(service.name(), method, call.key, call.json, call_deadline());
   *out_ << pretty_json(response) << '\n';
 }
 

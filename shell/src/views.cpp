@@ -50,6 +50,8 @@ std::string render_node(const admin::v1::NodeInfo& node) {
       {"Data directory", or_dash(node.data_dir())},
       {"Uptime", format_duration(node.uptime_seconds())},
       {"Status", or_dash(node.status())},
+      {"Request timeout",
+       node.request_timeout_ms() > 0 ? format_millis(node.request_timeout_ms()) : "-"},
   });
 }
 

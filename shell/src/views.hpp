@@ -12,7 +12,8 @@ namespace troupe::shell {
 /// NAME, HTTP ADDRESS, UPTIME, STATUS.
 std::string render_nodes(const admin::v1::NodeList& nodes);
 
-/// One node's name, version, addresses, data directory, uptime and status.
+/// One node's name, version, addresses, data directory, uptime, status and
+/// default call deadline.
 std::string render_node(const admin::v1::NodeInfo& node);
 
 /// NAME, VERSION, SERVICES, PATH.

@@ -1,5 +1,8 @@
 // `troupe node` on the command line: bad options and values stop it with one
-// line and exit status 2; a config file sets options and flags override it.
+// line and exit status 2; a config file sets options and flags override it;
+// relative paths in the file start from its directory.
+#include <regex>
+
 #include "integration/itest_helpers.hpp"
 
 using namespace troupe::itest;
@@ -126,11 +129,55 @@ TEST_CASE("cli: an unknown key in the config file exits 2 naming the file",
   REQUIRE(contains(result.err, "colour"));
 }
 
-TEST_CASE("cli: a bad value in the config file exits 2 naming the option",
+TEST_CASE("cli: a bad value in the config file exits 2 naming the file, line and option",
           "[cli][config]") {
   temp_dir dir;
-  auto config = dir.write_file("node.ini", "log-level = loud\n");
-  require_usage_error(run_node(dir, {"--config", config}), "log-level");
+  auto config = dir.write_file("node.ini", "# a node\nname = n\nlog-level = loud\n");
+  require_usage_error(run_node(dir, {"--config", config}),
+                      "config file " + config + ":3: --log-level: ");
+}
+
+TEST_CASE("cli: a relative module path in the config file starts from the file's directory",
+          "[cli][config]") {
+  // The module is reachable as mods/libcounter.so from the config file's
+  // directory only, not from the test's working directory.
+  temp_dir dir;
+  std::filesystem::create_directory(dir.path() + "/mods");
+  std::filesystem::create_symlink(counter_module(), dir.path() + "/mods/libcounter.so");
+  REQUIRE_FALSE(std::filesystem::exists("mods/libcounter.so"));
+  auto config = dir.write_file("node.ini", "module = mods/libcounter.so\n");
+  node_process node{{"--config", config}};
+  REQUIRE(counter_add(node.port(), "relative", 3) == 3);
+}
+
+TEST_CASE("cli: a word that is not an option exits 2 with one line naming it", "[cli]") {
+  temp_dir dir;
+  SECTION("a module path: use --module") {
+    auto result = run_node(dir, {counter_module()});
+    require_usage_error(result, "use --module " + counter_module());
+    REQUIRE(contains(result.err, "unexpected argument '" + counter_module() + "'"));
+  }
+  SECTION("anything else") {
+    require_usage_error(run_node(dir, {"--name", "n", "serve"}), "unexpected argument 'serve'");
+  }
+}
+
+TEST_CASE("cli: -V, --version and version print the version", "[cli]") {
+  std::string first;
+  for (std::vector<std::string> args : {std::vector<std::string>{"-V"}, {"--version"}, {"version"},
+                                        {"node", "--version"}, {"node", "-V"},
+                                        {"shell", "--version"}}) {
+    args.insert(args.begin(), TROUPE_BINARY);
+    auto result = run_command(args, cli_timeout);
+    INFO(args[1] << ": exit " << result.exit_code << "; stderr: " << result.err);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(result.err.empty());
+    REQUIRE(lines_of(result.out).size() == 1);
+    REQUIRE(std::regex_match(result.out, std::regex{"troupe [0-9]+\\.[0-9]+\\.[0-9]+\n"}));
+    if (first.empty())
+      first = result.out;
+    REQUIRE(result.out == first);
+  }
 }
 
 TEST_CASE("cli: a config file that cannot be read exits 2 naming it", "[cli][config]") {

@@ -143,7 +143,7 @@ TEST_CASE("shell: services, describe, nodes and modules show the node", "[shell]
   }
 }
 
-TEST_CASE("shell: call reaches the actor; add then get gives the value", "[shell]") {
+TEST_CASE("shell: call reaches the actor: add then get gives the value", "[shell]") {
   node_process node{example_modules()};
 
   auto r = shell(node.url(), R"(call Counter Add shell-k1 {"delta": 5})");
@@ -186,6 +186,18 @@ TEST_CASE("shell: call reaches the actor; add then get gives the value", "[shell
     CHECK_THAT(r.out, Contains("Ada"));
   }
 
+  SECTION("a reply shows its fields in declaration order, not by name") {
+    // demo.greeter.v1.Greeting declares message, then instance.
+    r = shell(node.url(), R"(call Greeter Greet {"name": "Ada"})");
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto message = r.out.find("\"message\":");
+    const auto instance = r.out.find("\"instance\":");
+    REQUIRE(message != std::string::npos);
+    REQUIRE(instance != std::string::npos);
+    CHECK(message < instance);
+  }
+
   SECTION("services counts the active keyed actor") {
     r = shell(node.url(), "services");
     REQUIRE(r.exit_code == 0);
@@ -200,6 +212,32 @@ TEST_CASE("shell: call reaches the actor; add then get gives the value", "[shell
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.out, StartsWith("reset demo.counter.v1.Counter"));
+  }
+}
+
+TEST_CASE("shell: a call's deadline is the node's request timeout, or --timeout",
+          "[shell][deadline]") {
+  SECTION("the node's --request-timeout: its 504, not the shell's own give-up") {
+    node_process node{{"--request-timeout", "1s", "--module", troupe::test::test_module("faulty")}};
+    const auto about = shell(node.url(), "node");
+    REQUIRE(about.exit_code == 0);
+    CHECK_THAT(line_starting(about.out, "Request timeout:"), Contains("1s"));
+
+    const auto r = shell(node.url(), R"(call Faulty Slow {"millis": 3000})");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, StartsWith("error: ") && Contains("deadline"));
+    CHECK_THAT(r.err, !Contains("no answer"));
+  }
+  SECTION("--timeout wins: the node is asked to answer within it") {
+    node_process node{{"--module", troupe::test::test_module("faulty")}};
+    const auto r = run_command({TROUPE_BINARY, "shell", "--url", node.url(), "--timeout", "1s",
+                                "-c", R"(call Faulty Slow {"millis": 5000})"},
+                               command_timeout);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, StartsWith("error: ") && Contains("deadline"));
+    CHECK_THAT(r.err, !Contains("no answer"));
   }
 }
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +18,10 @@ namespace {
 /// A config file in the temp directory, removed with the object.
 struct temp_file {
   explicit temp_file(const std::string& text) {
+    static int files = 0;  // several may live at once
     path = (std::filesystem::temp_directory_path()
-            / ("troupe-options-" + std::to_string(::getpid()) + ".ini"))
+            / ("troupe-options-" + std::to_string(::getpid()) + "-" + std::to_string(++files)
+               + ".ini"))
              .string();
     std::ofstream{path} << text;
   }
@@ -81,14 +85,95 @@ TEST_CASE("flags win over the config file", "[cli]") {
   auto opts = parse_node_options({"--config", ini.path, "--name", "from-flag"});
   CHECK(opts.node.name == "from-flag");
   CHECK(opts.gateway.port == 9000);
-  CHECK(opts.node.modules == std::vector<std::string>{"x.so"});
+  // A relative path in the file starts from the file's directory.
+  const auto dir = std::filesystem::path{ini.path}.parent_path();
+  CHECK(opts.node.modules == std::vector<std::string>{(dir / "x.so").string()});
 }
 
-TEST_CASE("an unknown key in the config file names the file", "[cli]") {
-  temp_file ini{"colour = blue\n"};
-  auto err = error_of({"--config", ini.path});
-  CHECK_THAT(err, Catch::Contains(ini.path));
-  CHECK_THAT(err, Catch::Contains("colour"));
+TEST_CASE("an unknown key in the config file names the file and the line", "[cli]") {
+  temp_file ini{"name = n\n\n# the colour of the node\ncolour = blue\n"};
+  CHECK(error_of({"--config", ini.path})
+        == "config file " + ini.path + ":4: unrecognised option 'colour'");
+}
+
+TEST_CASE("a bad value in the config file names the file and the line", "[cli]") {
+  // Our own checks of a value, then what Program_options refuses itself.
+  temp_file ini{"name = n\nhttp = 127.0.0.1:0\n\n# a comment\n"
+                "  # an indented one\nlog-level = info # trailing comment\nidle-timeout = soon\n"};
+  CHECK(error_of({"--config", ini.path})
+        == "config file " + ini.path
+             + ":7: --idle-timeout: expected a duration like 500ms, 15s or 2m, got 'soon'");
+
+  temp_file zero{"request-timeout = 0s\n"};
+  CHECK(error_of({"--config", zero.path})
+        == "config file " + zero.path + ":1: --request-timeout: must be greater than 0");
+
+  temp_file twice{"name = a\nmodule = x.so\nname = b\n"};
+  CHECK_THAT(error_of({"--config", twice.path}),
+             Catch::StartsWith("config file " + twice.path + ":3: ")
+               && Catch::Contains("'name'"));
+
+  temp_file no_equals{"name = a\njust words\n"};
+  CHECK_THAT(error_of({"--config", no_equals.path}),
+             Catch::StartsWith("config file " + no_equals.path + ":2: ")
+               && Catch::Contains("just words"));
+
+  temp_file section{"name = a\n[node]\nname = b\n"};
+  CHECK(error_of({"--config", section.path})
+        == "config file " + section.path + ":3: unrecognised option 'node.name'");
+
+  temp_file command_line_only{"name = a\nconfig = other.ini\n"};
+  CHECK(error_of({"--config", command_line_only.path})
+        == "config file " + command_line_only.path + ":2: unrecognised option 'config'");
+}
+
+TEST_CASE("a bad flag names the flag, not the config file", "[cli]") {
+  temp_file ini{"idle-timeout = 5s\n"};
+  CHECK(error_of({"--config", ini.path, "--idle-timeout", "soon"})
+        == "--idle-timeout: expected a duration like 500ms, 15s or 2m, got 'soon'");
+}
+
+TEST_CASE("relative paths in the config file start from its directory", "[cli]") {
+  temp_file ini{"module = mods/a.so\nmodule = /opt/troupe/b.so\ndata = state\n"};
+  const auto dir = std::filesystem::path{ini.path}.parent_path();
+  auto opts = parse_node_options({"--config", ini.path});
+  CHECK(opts.node.modules
+        == std::vector<std::string>{(dir / "mods/a.so").string(), "/opt/troupe/b.so"});
+  CHECK(opts.node.data_dir == (dir / "state").string());
+
+  // Flags stay relative to the working directory, and module lines add to them.
+  opts = parse_node_options({"--config", ini.path, "--module", "c.so", "--data", "d"});
+  CHECK(opts.node.modules
+        == std::vector<std::string>{"c.so", (dir / "mods/a.so").string(), "/opt/troupe/b.so"});
+  CHECK(opts.node.data_dir == "d");
+}
+
+TEST_CASE("a config file named by a relative path: its paths too", "[cli]") {
+  temp_file ini{"module = a.so\n"};
+  const auto file = std::filesystem::path{ini.path};
+  const auto relative = std::filesystem::relative(file);
+  REQUIRE(relative.is_relative());
+  auto opts = parse_node_options({"--config", relative.string()});
+  REQUIRE(opts.node.modules.size() == 1);
+  CHECK(std::filesystem::weakly_canonical(opts.node.modules[0])
+        == std::filesystem::weakly_canonical(file.parent_path() / "a.so"));
+}
+
+TEST_CASE("a word that is not an option is refused", "[cli]") {
+  CHECK(error_of({"build/examples/libcounter.so"})
+        == "unexpected argument 'build/examples/libcounter.so': to load a module, use --module "
+           "build/examples/libcounter.so");
+  CHECK_THAT(error_of({"--name", "n", "libx.so.1"}), Catch::Contains("--module libx.so.1"));
+  CHECK(error_of({"serve"})
+        == "unexpected argument 'serve': troupe node takes only options (see troupe node --help)");
+  CHECK_THAT(error_of({"--", "--module"}), Catch::Contains("unexpected argument '--module'"));
+}
+
+TEST_CASE("version: --version and -V ask for it", "[cli]") {
+  CHECK(parse_node_options({"--version"}).version);
+  CHECK(parse_node_options({"-V"}).version);
+  CHECK_FALSE(parse_node_options({"--help"}).version);
+  CHECK_FALSE(parse_node_options({}).version);
 }
 
 TEST_CASE("durations take ms, s, m or plain milliseconds", "[cli]") {

@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -213,9 +216,18 @@ admin::ServiceInfo greeter_info() {
   return info;
 }
 
+// The request timeout example_node tells in its NodeInfo.
+constexpr std::uint32_t example_request_timeout_ms = 2500;
+
 // The admin API of a node with the two example services.
 std::optional<response> example_node(const request& req) {
   const std::string target(req.target());
+  if (req.method() == http::verb::get && target == "/admin/v1/node") {
+    admin::NodeInfo info;
+    info.set_name("n1");
+    info.set_request_timeout_ms(example_request_timeout_ms);
+    return json_answer(info);
+  }
   if (req.method() == http::verb::get && target == "/admin/v1/services") {
     admin::ServiceList list;
     *list.add_services() = counter_info();
@@ -289,6 +301,156 @@ TEST_CASE("a node that does not answer in time", "[shell][client]") {
   admin_client client(url_of(node), std::chrono::milliseconds{200});
   CHECK_THROWS_WITH(client.get("/admin/v1/node"),
                     "no answer from " + node.url() + " within 200 ms");
+}
+
+/// A pipe whose read end stands in for interrupts::fd(): readable after
+/// press(), until take().
+class fake_ctrl_c {
+public:
+  fake_ctrl_c() { REQUIRE(::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) == 0); }
+  ~fake_ctrl_c() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  int fd() const { return fds_[0]; }
+  void press() { REQUIRE(::write(fds_[1], "x", 1) == 1); }
+  void take() {
+    char byte;
+    while (::read(fds_[0], &byte, 1) == 1) {
+    }
+  }
+
+private:
+  int fds_[2];
+};
+
+/// Waits (a bounded while) until NODE has received N requests.
+bool received(const fake_node& node, std::size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    if (node.requests().size() >= n)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return false;
+}
+
+TEST_CASE("an interrupt abandons the request in progress", "[shell][client]") {
+  // The node answers the first request only when the client has given up.
+  std::atomic<int> calls{0};
+  fake_node node([&](const request&) -> std::optional<response> {
+    if (calls++ == 0)
+      return std::nullopt;
+    return answer(http::status::ok, "application/json", "{}");
+  });
+  fake_ctrl_c ctrl_c;
+  admin_client client(url_of(node));
+  client.cancel_on(ctrl_c.fd());
+  std::thread presser([&] {
+    if (received(node, 1))
+      ctrl_c.press();
+  });
+  CHECK_THROWS_AS(client.post("/slow", "{}"), command_cancelled);
+  presser.join();
+  REQUIRE(node.requests().size() == 1);
+
+  // Once the interrupt is taken, the client works again, on a new connection.
+  ctrl_c.take();
+  CHECK(client.get("/next").status == 200);
+  CHECK(node.connections() == 2);
+}
+
+TEST_CASE("a session reports a cancelled command and goes on", "[shell][session]") {
+  fake_ctrl_c ctrl_c;
+  std::atomic<bool> hold{true};
+  fake_node node([&](const request& req) -> std::optional<response> {
+    if (req.target().starts_with("/admin/v1/services/demo.counter.v1.Counter/methods") && hold)
+      return std::nullopt;
+    return example_node(req);
+  });
+  admin_client watched(url_of(node));
+  watched.cancel_on(ctrl_c.fd());
+  std::ostringstream out, err;
+  shell_session session(admin_api(std::move(watched)), out, err);
+  std::thread presser([&] {
+    if (received(node, 4))  // the services, the one named, the node's timeout, the call
+      ctrl_c.press();
+  });
+  CHECK(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::cancelled);
+  presser.join();
+  CHECK(err.str() == "cancelled\n");
+  CHECK(out.str().empty());
+  CHECK(exit_status(line_outcome::cancelled) == 130);
+
+  ctrl_c.take();
+  hold = false;
+  CHECK(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+  CHECK(out.str() == "{\n  \"value\": 5\n}\n");
+}
+
+TEST_CASE("a call's deadline is the node's request timeout, unless the user sets one",
+          "[shell][session]") {
+  fake_node node(example_node);
+  const auto call_deadline_sent = [&]() -> std::string {
+    const auto seen = node.requests();
+    REQUIRE_FALSE(seen.empty());
+    REQUIRE(seen.back().method() == http::verb::post);
+    return std::string(seen.back()["X-Troupe-Timeout-Ms"]);
+  };
+  std::ostringstream out, err;
+
+  SECTION("the node's, asked once") {
+    shell_session session(admin_api(admin_client(url_of(node))), out, err);
+    REQUIRE(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+    CHECK(call_deadline_sent() == std::to_string(example_request_timeout_ms));
+    REQUIRE(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+    CHECK(call_deadline_sent() == std::to_string(example_request_timeout_ms));
+    int asked = 0;
+    for (const auto& seen : node.requests())
+      asked += seen.target() == "/admin/v1/node";
+    CHECK(asked == 1);
+  }
+  SECTION("the node's, learnt when greeting") {
+    shell_session session(admin_api(admin_client(url_of(node))), out, err);
+    REQUIRE(session.greet() == line_outcome::done);
+    REQUIRE(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+    CHECK(call_deadline_sent() == std::to_string(example_request_timeout_ms));
+    CHECK(node.requests().front().target() == "/admin/v1/node");
+    CHECK(node.requests().size() == 4);  // the node, the services, the one named, the call
+  }
+  SECTION("the user's --timeout wins, and the node is not asked") {
+    shell_session session(admin_api(admin_client(url_of(node))), out, err,
+                          std::chrono::milliseconds{700});
+    REQUIRE(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+    CHECK(call_deadline_sent() == "700");
+    for (const auto& seen : node.requests())
+      CHECK(seen.target() != "/admin/v1/node");
+  }
+  SECTION("a node that does not tell its timeout: the shell's default") {
+    fake_node silent([](const request& req) -> std::optional<response> {
+      if (req.target() == "/admin/v1/node")
+        return json_answer(admin::NodeInfo{});
+      return example_node(req);
+    });
+    shell_session session(admin_api(admin_client(url_of(silent))), out, err);
+    REQUIRE(session.execute(R"(call counter add 'a b' {"delta": 5})") == line_outcome::done);
+    const auto seen = silent.requests();
+    CHECK(seen.back()["X-Troupe-Timeout-Ms"]
+          == std::to_string(admin_client::default_timeout.count()));
+  }
+}
+
+TEST_CASE("a call waits past its deadline, so the node's own answer comes first",
+          "[shell][client]") {
+  fake_node node([](const request&) { return std::optional<response>{}; });
+  admin_client client(url_of(node), std::chrono::milliseconds{50'000});
+  const auto deadline = std::chrono::milliseconds{100};
+  const auto waited = deadline + admin_client::answer_grace;
+  REQUIRE(waited > deadline);
+  CHECK_THROWS_WITH(client.post_call("/call", "{}", deadline),
+                    "no answer from " + node.url() + " within "
+                      + std::to_string(waited.count()) + " ms");
+  REQUIRE(node.requests().size() == 1);
+  CHECK(node.requests().front()["X-Troupe-Timeout-Ms"] == "100");
 }
 
 TEST_CASE("a problem answer gives its detail, else its status", "[shell][api]") {

@@ -81,6 +81,27 @@ TEST_CASE("nodes table", "[shell][views]") {
   CHECK(render_nodes(admin::NodeList{}) == "(no nodes)\n");
 }
 
+TEST_CASE("one node, with its request timeout", "[shell][views]") {
+  admin::NodeInfo node;
+  node.set_name("node-1");
+  node.set_version("0.1.0");
+  node.set_http_address("127.0.0.1:8080");
+  node.set_data_dir("/var/lib/troupe");
+  node.set_uptime_seconds(61);
+  node.set_status("serving");
+  node.set_request_timeout_ms(15'000);
+  CHECK(render_node(node) ==
+        "Name:             node-1\n"
+        "Version:          0.1.0\n"
+        "HTTP address:     127.0.0.1:8080\n"
+        "Data directory:   /var/lib/troupe\n"
+        "Uptime:           1m 1s\n"
+        "Status:           serving\n"
+        "Request timeout:  15s\n");
+  node.clear_request_timeout_ms();
+  CHECK_THAT(render_node(node), Catch::EndsWith("Request timeout:  -\n"));
+}
+
 TEST_CASE("modules table", "[shell][views]") {
   admin::ModuleList list;
   auto* module = list.add_modules();
@@ -141,16 +162,23 @@ TEST_CASE("describe shows kind, policy, methods and routes", "[shell][views]") {
 
 TEST_CASE("JSON is laid out for people", "[shell][json]") {
   CHECK(pretty_json(R"({"value":5})") == "{\n  \"value\": 5\n}");
-  CHECK(pretty_json(R"({"b":[1,"x"],"a":{"c":true}})") ==
+  // Members keep their order: the node prints fields in declaration order.
+  CHECK(pretty_json(R"({"b":[1,"x"],"a":{"d":true,"c":null}})") ==
         "{\n"
-        "  \"a\": {\n"
-        "    \"c\": true\n"
-        "  },\n"
         "  \"b\": [\n"
         "    1,\n"
         "    \"x\"\n"
-        "  ]\n"
+        "  ],\n"
+        "  \"a\": {\n"
+        "    \"d\": true,\n"
+        "    \"c\": null\n"
+        "  }\n"
         "}");
+  CHECK(pretty_json(R"({"message":"Hello, Ada!","instance":"n/G#0"})")
+        == "{\n  \"message\": \"Hello, Ada!\",\n  \"instance\": \"n/G#0\"\n}");
+  // Integers keep every digit; text stays UTF-8.
+  CHECK(pretty_json(R"({"n":9007199254740993,"x":1.5,"s":"caf\u00e9 ✓"})")
+        == "{\n  \"n\": 9007199254740993,\n  \"x\": 1.5,\n  \"s\": \"café ✓\"\n}");
   CHECK(pretty_json(R"({"value":"9007199254740993"})") == "{\n  \"value\": \"9007199254740993\"\n}");
   CHECK(pretty_json("{}") == "{}");
   CHECK(pretty_json("not json") == "not json");

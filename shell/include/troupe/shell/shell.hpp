@@ -17,8 +17,11 @@ struct shell_options {
   /// One-shot mode (-c): carry out this command and exit.
   std::optional<std::string> command;
 
-  /// Bounds each request to the node.
-  std::chrono::milliseconds timeout{10'000};
+  /// Bounds each request to the node, and is the deadline of each `call`
+  /// (sent to the node, which answers 504 past it). nullopt: 10 s for
+  /// requests, and for calls the node's own request timeout, which the shell
+  /// asks the node for.
+  std::optional<std::chrono::milliseconds> timeout;
 
   /// Where results go, and where one-line errors go. Not owned.
   std::ostream* out = &std::cout;
@@ -26,7 +29,10 @@ struct shell_options {
 
   /// Where commands come from when there is no -c. When this is std::cin and
   /// standard input is a terminal, the shell is interactive: prompt, line
-  /// editing and history. Otherwise lines are read as a script. Not owned.
+  /// editing and history; Ctrl-C drops the line being typed, or stops
+  /// waiting for the command in progress, and Ctrl-D at an empty prompt
+  /// quits. Otherwise lines are read as a script (and Ctrl-C ends the
+  /// process as usual). Not owned.
   std::istream* in = &std::cin;
 
   /// The history of the interactive shell; nullopt: default_history_file()
