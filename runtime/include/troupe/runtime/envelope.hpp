@@ -39,6 +39,10 @@ struct reply_envelope {
   std::string message;      // error message for the caller otherwise
   // The response itself, instead of payload, for a caller that sent an object.
   std::shared_ptr<const google::protobuf::MessageLite> object;
+  // With an error: retrying sooner than this is pointless (a quarantined
+  // key, say); 0 when there is no such hint. The gateway sends it as
+  // Retry-After.
+  std::uint32_t retry_after_ms = 0;
 };
 
 /// Inspects a payload as it travels: an object as its bytes when the
@@ -70,7 +74,8 @@ typename Inspector::result_type inspect(Inspector& f, envelope& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_envelope& x) {
   return inspect_payload<Inspector>(x.payload, x.object, [&](std::string& payload) {
-    return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message);
+    return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message,
+             x.retry_after_ms);
   });
 }
 
