@@ -121,6 +121,24 @@ TEST_CASE("key supervision: the admin API lists a quarantined key, and a key "
   CHECK(s.latest_quarantined(0).streak() == 2);
 }
 
+TEST_CASE("key supervision: a quarantined key is not passivated while its "
+          "quarantine lasts", "[supervision][keyed]") {
+  // The idle sweep runs every 100 ms; the quarantine lasts 3 s.
+  node_process node{{"--module", test_module("faulty"), "--idle-timeout", "100ms"}};
+  for (int i = 0; i < 4; ++i)
+    fail(node, "held");
+  // Two idle periods for every shard: a key activated after the quarantine
+  // is passivated (one period at least after its call), twice in a row. The
+  // quarantined key, idle all that time, stays: it alone is left.
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    REQUIRE(calls(node, "witness") == 1);
+    REQUIRE(eventually([&] { return info(node).active_actors() == 1; }, 100, 20ms));
+  }
+  // Passivated, it would start afresh at this call instead.
+  require_quarantined(get(node, "held"), 3);
+}
+
 TEST_CASE("key supervision: a key's give-up comes at exactly max_restarts + 1 "
           "failures", "[supervision][keyed]") {
   auto node = start_node();

@@ -242,3 +242,16 @@ TEST_CASE("a reset lifts the quarantines and forgets the failures",
   // The streak is forgotten too.
   CHECK(quarantine(s, "k", t0 + 30ms) == 1s);
 }
+
+TEST_CASE("the monitor's table of failing keys is bounded too: beyond, the "
+          "failures are untrackable", "[runtime][supervision]") {
+  key_failure_monitor monitor{restarts(5, 10s), keys(100, 50, 3)};
+  using verdict = key_failure_monitor::verdict;
+  CHECK(monitor.on_failure("a", t0, 1000) == verdict::isolated);
+  CHECK(monitor.on_failure("b", t0, 1000) == verdict::isolated);
+  CHECK(monitor.on_failure("c", t0, 1000) == verdict::isolated);
+  CHECK(monitor.on_failure("a", t0 + 1ms, 1000) == verdict::isolated);
+  CHECK(monitor.on_failure("d", t0 + 2ms, 1000) == verdict::untrackable);
+  // Once the failures left the window, there is room again.
+  CHECK(monitor.on_failure("d", t0 + 11s, 1000) == verdict::isolated);
+}
