@@ -44,7 +44,7 @@ reply_envelope key_quarantined(std::chrono::milliseconds left) {
 }
 
 reply_envelope to_reply(const status& st) {
-  return reply_envelope{static_cast<std::int32_t>(st.code()), {}, st.message(), {}, 0};
+  return reply_envelope{static_cast<std::int32_t>(st.code()), 0, {}, st.message(), {}};
 }
 
 std::int64_t unix_now_ns() noexcept {

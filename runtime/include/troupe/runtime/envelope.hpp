@@ -35,14 +35,14 @@ struct envelope {
 
 struct reply_envelope {
   std::int32_t code = 0;    // troupe::status_code
+  // With an error: retrying sooner than this is pointless (a quarantined
+  // key, say); 0 when there is no such hint. The gateway sends it as
+  // Retry-After. (Next to `code`, it takes what would be padding.)
+  std::uint32_t retry_after_ms = 0;
   std::string payload;      // serialized response message when code == ok
   std::string message;      // error message for the caller otherwise
   // The response itself, instead of payload, for a caller that sent an object.
   std::shared_ptr<const google::protobuf::MessageLite> object;
-  // With an error: retrying sooner than this is pointless (a quarantined
-  // key, say); 0 when there is no such hint. The gateway sends it as
-  // Retry-After.
-  std::uint32_t retry_after_ms = 0;
 };
 
 /// Inspects a payload as it travels: an object as its bytes when the
