@@ -1,6 +1,14 @@
 // A keyed counter: the node runs one CounterService per key, activated on the
 // first call and never running two calls of one key at once, so value_ needs
 // no lock.
+//
+// value_ lives only in the activation's memory. When a key has had no call for
+// the idle timeout, its activation is passivated and value_ is gone with it;
+// the key's next call starts again from 0 (so does a restart after a handler
+// threw). Until Troupe's durable state lands, a service that must keep a key's
+// state overrides on_activate(key), called before the key's first call, to
+// load it from somewhere else, and on_passivate(), called before the
+// activation goes, to save it there.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -40,7 +48,7 @@ private:
     return reply;
   }
 
-  std::int32_t value_ = 0;
+  std::int32_t value_ = 0;  // gone at passivation: see the top of this file
 };
 
 } // namespace

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <google/protobuf/descriptor.h>
 
 #include "http_rule.hpp"
+#include "utf8.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/node.hpp"
 #include "troupe/version.hpp"
@@ -16,6 +18,11 @@ namespace pb = google::protobuf;
 namespace admin_pb = troupe::admin::v1;
 
 namespace {
+
+std::uint32_t millis(std::chrono::milliseconds d) {
+  return static_cast<std::uint32_t>(std::clamp<std::chrono::milliseconds::rep>(
+    d.count(), 0, std::numeric_limits<std::uint32_t>::max()));
+}
 
 std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -29,6 +36,29 @@ void add_route(admin_pb::MethodInfo& method, const troupe::HttpRule& rule) {
   route->set_verb(std::string{pattern->verb});
   route->set_path(pattern->path);
   route->set_body(rule.body());
+}
+
+void add_key_supervision(admin_pb::ServiceInfo& info,
+                         const runtime::key_failure_monitor& monitor) {
+  const auto& keys = monitor.keys();
+  auto* rule = info.mutable_key_supervision();
+  rule->set_quarantine_initial_ms(millis(keys.quarantine_initial));
+  rule->set_quarantine_max_ms(millis(keys.quarantine_max));
+  rule->set_systematic_keys(keys.systematic_keys);
+  rule->set_systematic_percent(keys.systematic_percent);
+  rule->set_max_tracked_keys(keys.max_tracked_keys);
+  rule->set_rule(monitor.rule());
+  auto seen = monitor.observe(runtime::key_failure_monitor::clock::now());
+  info.set_quarantined_keys(seen.quarantined);
+  info.set_quarantines(seen.quarantines);
+  info.set_tracked_keys(seen.tracked);
+  for (const auto& q : seen.latest) {
+    auto* shown = info.add_latest_quarantined();
+    shown->set_key(printable_utf8(q.key));
+    shown->set_period_ms(millis(q.period));
+    shown->set_remaining_ms(millis(q.remaining));
+    shown->set_streak(q.streak);
+  }
 }
 
 } // namespace
@@ -82,6 +112,8 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   policy->set_backoff_initial_ms(
     static_cast<std::uint32_t>(service.policy.backoff_initial.count()));
   policy->set_backoff_max_ms(static_cast<std::uint32_t>(service.policy.backoff_max.count()));
+  if (service.key_monitor)
+    add_key_supervision(info, *service.key_monitor);
   if (service.descriptor != nullptr) {
     for (int i = 0; i < service.descriptor->method_count(); ++i) {
       const pb::MethodDescriptor* method = service.descriptor->method(i);

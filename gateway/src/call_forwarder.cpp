@@ -81,8 +81,12 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
     // connection's I/O thread.
     respond.send_from_io_thread([codec, output, instance, reply = std::move(reply)] {
       auto code = status_code_from_int(reply.code);
-      if (code != status_code::ok)
-        return problem_response(http_status_for(code), reply.message, instance);
+      if (code != status_code::ok) {
+        auto res = problem_response(http_status_for(code), reply.message, instance);
+        if (reply.retry_after_ms > 0)
+          res.set(http::field::retry_after, retry_after_seconds(reply.retry_after_ms));
+        return res;
+      }
       // Answered in the form asked: the module's response object, printed
       // as it is; bytes only from a module built without full reflection.
       const auto* object = dynamic_cast<const pb::Message*>(reply.object.get());

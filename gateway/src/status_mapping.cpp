@@ -37,4 +37,9 @@ unsigned http_status_for(status_code code) noexcept {
   return 500;  // a value outside the enum: treat as unknown
 }
 
+std::string retry_after_seconds(std::uint32_t ms) {
+  auto seconds = (std::uint64_t{ms} + 999) / 1000;
+  return std::to_string(seconds > 0 ? seconds : 1);
+}
+
 } // namespace troupe::gateway

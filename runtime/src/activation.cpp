@@ -70,6 +70,15 @@ void activation::receive(envelope& env, reply_to&& rp) {
     // the mode again).
     mode_ = mode::running;
     start_service();
+  } else if (mode_ == mode::quarantined) {
+    if (auto left = host_->quarantine_left(key_); left.count() > 0) {
+      rp.deliver(key_quarantined(left));
+      return;
+    }
+    // The quarantine is over (or an operator reset the service): a fresh
+    // service object, as for a key never seen.
+    mode_ = mode::running;
+    start_service();
   }
   switch (mode_) {
     case mode::running:
@@ -88,6 +97,10 @@ void activation::receive(envelope& env, reply_to&& rp) {
       break;
     case mode::gave_up:
       rp.deliver(to_reply(service_failed(entry_->name)));
+      break;
+    case mode::quarantined:
+      // The fresh start above failed at once and was quarantined again.
+      rp.deliver(key_quarantined(host_->quarantine_left(key_)));
       break;
   }
 }
@@ -125,17 +138,32 @@ void activation::handle_failure(const char* where, const char* what) {
   // The service object may be in any state after a throw: drop it, and with
   // it the continuations of the calls it made (continue_with skips them).
   impl_.reset();
-  auto decision = entry_->tracker->on_failure(restart_tracker::clock::now());
-  if (decision.give_up) {
-    stats.failed.store(true);
-    mode_ = mode::gave_up;
-    host_->log().error("service failed: too many restarts, giving up",
-                       {{"troupe.service", entry_->name},
-                        {"troupe.instance", instance_name()},
-                        {"troupe.handler", where},
-                        {"error.message", what}});
-    answer_stash(service_failed(entry_->name));
-    return;
+  auto decision = host_->on_failure(*this);
+  switch (decision.what) {
+    case supervision_decision::action::give_up:
+      stats.failed.store(true);
+      mode_ = mode::gave_up;
+      host_->log().error("service failed: " + std::string{decision.reason} + ", giving up",
+                         {{"troupe.service", entry_->name},
+                          {"troupe.instance", instance_name()},
+                          {"troupe.handler", where},
+                          {"error.message", what}});
+      answer_stash(to_reply(service_failed(entry_->name)));
+      return;
+    case supervision_decision::action::quarantine:
+      // The activation stays, without a service object, refusing the key's
+      // calls until the quarantine ends (idle_since_last_check keeps it).
+      mode_ = mode::quarantined;
+      host_->log().warn("key quarantined after repeated failures",
+                        {{"troupe.service", entry_->name},
+                         {"troupe.key", key_},
+                         {"troupe.handler", where},
+                         {"error.message", what},
+                         {"troupe.quarantine_ms", std::to_string(decision.delay.count())}});
+      answer_stash(key_quarantined(decision.delay));
+      return;
+    case supervision_decision::action::restart:
+      break;
   }
   stats.restarts.fetch_add(1, std::memory_order_relaxed);
   mode_ = mode::backing_off;
@@ -153,7 +181,7 @@ void activation::restart(std::uint64_t incarnation) {
     return;
   if (entry_->stats->failed.load()) {
     mode_ = mode::gave_up;
-    answer_stash(service_failed(entry_->name));
+    answer_stash(to_reply(service_failed(entry_->name)));
     return;
   }
   mode_ = mode::running;
@@ -172,7 +200,8 @@ void activation::restart(std::uint64_t incarnation) {
 
 bool activation::idle_since_last_check() noexcept {
   bool idle = received_ == received_at_check_ && mode_ != mode::backing_off
-              && pending_calls_ == 0;
+              && pending_calls_ == 0
+              && (mode_ != mode::quarantined || host_->quarantine_left(key_).count() == 0);
   received_at_check_ = received_;
   return idle;
 }
@@ -188,14 +217,14 @@ void activation::stop(const status& for_stashed) {
     }
     impl_.reset();
   }
-  answer_stash(for_stashed);
+  answer_stash(to_reply(for_stashed));
 }
 
-void activation::answer_stash(const status& st) {
+void activation::answer_stash(const reply_envelope& answer) {
   if (!stash_)
     return;
   for (auto& [env, rp] : *stash_)
-    rp.deliver(to_reply(st));
+    rp.deliver(reply_envelope{answer});
   stash_.reset();
 }
 

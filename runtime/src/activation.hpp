@@ -8,8 +8,13 @@
 //
 // Supervision is per activation: a throw drops the service object, and after
 // a back-off a fresh one is created in place (like Akka's restart), keeping the
-// calls that arrived meanwhile in a bounded stash. Too many failures of the
-// service within its window mark the whole service failed.
+// calls that arrived meanwhile in a bounded stash. The host decides what a
+// failure leads to (supervision_decision): for a stateless service, too many
+// failures of its instances within the window mark the whole service failed;
+// a keyed service's key that keeps failing is quarantined alone (its calls
+// refused, with a retry-after hint, until the quarantine ends; then it starts
+// afresh), and the service fails only when failures are systematic
+// (key_failure_monitor.hpp).
 #pragma once
 
 #include <cstdint>
@@ -55,8 +60,10 @@ public:
   }
 
   /// True when nothing arrived since the previous check and nothing is in
-  /// progress, so that the activation may be passivated. Called once per idle
-  /// period: an idle key goes between one and two periods after its last call.
+  /// progress (no back-off, no quarantine in force, no call of its handlers
+  /// pending), so that the activation may be passivated. Called once per
+  /// idle period: an idle key goes between one and two periods after its last
+  /// call.
   bool idle_since_last_check() noexcept;
 
   /// Before the host drops the activation: on_passivate, and the stash
@@ -96,13 +103,15 @@ public:
   }
 
 private:
-  enum class mode : std::uint8_t { running, backing_off, gave_up };
+  // quarantined: no service object, refusing calls while the host says the
+  // key's quarantine lasts.
+  enum class mode : std::uint8_t { running, backing_off, gave_up, quarantined };
   using stashed_call = std::pair<envelope, reply_to>;
 
   void serve(envelope& env, reply_to&& reply);
   bool start_service();
   void handle_failure(const char* where, const char* what);
-  void answer_stash(const status& st);
+  void answer_stash(const reply_envelope& answer);
 
   /// Runs user code (a handler or continuation); a throw is a failure.
   template <class F>

@@ -117,6 +117,13 @@ void activation_host::schedule_restart(activation& a, std::chrono::milliseconds 
   delayed_send(this, delay, restart_atom::value, a.key(), a.incarnation());
 }
 
+supervision_decision activation_host::on_failure(const activation&) {
+  auto d = ctx_.entry->tracker->on_failure(restart_tracker::clock::now());
+  if (d.give_up)
+    return {supervision_decision::action::give_up, {}, "too many restarts"};
+  return {supervision_decision::action::restart, d.delay, {}};
+}
+
 void activation_host::arm_idle_check(std::chrono::milliseconds delay) {
   delayed_send(this, delay, idle_check_atom::value);
 }

@@ -22,6 +22,7 @@
 #include "deadline_queue.hpp"
 #include "messages.hpp"
 #include "reply_to.hpp"
+#include "supervision_decision.hpp"
 #include "troupe/detail/call_state.hpp"
 #include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
@@ -82,6 +83,17 @@ public:
 
   /// Restarts `a`'s service object after `delay`.
   void schedule_restart(activation& a, std::chrono::milliseconds delay);
+
+  /// What follows the failure of `a`'s service object. Here: the service's
+  /// shared restart_tracker decides (a stateless service's instances share
+  /// one restart budget); a keyed shard decides per key.
+  virtual supervision_decision on_failure(const activation& a);
+
+  /// How much longer `key` is quarantined; zero when it is not. Only keyed
+  /// shards quarantine keys.
+  virtual std::chrono::milliseconds quarantine_left(const std::string& key) noexcept {
+    return {};
+  }
 
   /// The request message of method `method_index` kept for reuse by the
   /// handlers of this host (see detail::call_state::request_slot).

@@ -2,7 +2,8 @@
 // creates a key's activation on its first call, serves every call of the key
 // through it, and passivates activations that stayed idle. A key lives in
 // exactly one shard, and a shard is one actor, so a key never has two
-// activations here and its handlers never run concurrently.
+// activations here and its handlers never run concurrently. The shard also
+// supervises its keys, each on its own (key_supervisor).
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "activation.hpp"
 #include "activation_host.hpp"
+#include "key_supervisor.hpp"
 #include "string_map.hpp"
 
 namespace troupe::runtime {
@@ -28,11 +30,16 @@ protected:
   activation& activation_for(const std::string& key) override;
   activation* find_activation(const std::string& key) noexcept override;
   void on_idle_check() override;
+  supervision_decision on_failure(const activation& a) override;
+  std::chrono::milliseconds quarantine_left(const std::string& key) noexcept override;
 
 private:
+  void arm_sweep();
+
   // Activations are referred to by address from the calls they serve, so
   // they live on the heap and stay put when the table rehashes.
   string_map<std::unique_ptr<activation>> activations_;
+  key_supervisor supervisor_;
   bool idle_check_armed_ = false;
 };
 

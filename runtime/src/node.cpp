@@ -22,6 +22,7 @@
 #include "reply_mapping.hpp"
 #include "local_directory.hpp"
 #include "stateless_instance.hpp"
+#include "supervision_options.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/memory_state_store.hpp"
 #include "troupe/runtime/module_loader.hpp"
@@ -69,19 +70,6 @@ public:
 private:
   int fd_ = -1;
 };
-
-restart_policy policy_from(const troupe::RestartPolicy& p) {
-  restart_policy result;
-  if (p.max_restarts() > 0)
-    result.max_restarts = p.max_restarts();
-  if (p.window_ms() > 0)
-    result.window = std::chrono::milliseconds{p.window_ms()};
-  if (p.backoff_initial_ms() > 0)
-    result.backoff_initial = std::chrono::milliseconds{p.backoff_initial_ms()};
-  if (p.backoff_max_ms() > 0)
-    result.backoff_max = std::chrono::milliseconds{p.backoff_max_ms()};
-  return result;
-}
 
 } // namespace
 
@@ -142,8 +130,12 @@ void node::impl::load_modules() {
       entry->idle_timeout = opts.idle_timeout_ms() > 0
                               ? std::chrono::milliseconds{opts.idle_timeout_ms()}
                               : config.idle_timeout;
-      entry->policy = policy_from(opts.restart());
-      entry->tracker = std::make_shared<restart_tracker>(entry->policy);
+      entry->policy = restart_policy_from(opts.restart());
+      if (entry->kind == service_kind::keyed)
+        entry->key_monitor = std::make_shared<key_failure_monitor>(
+          entry->policy, key_supervision_from(opts.key_supervision()));
+      else
+        entry->tracker = std::make_shared<restart_tracker>(entry->policy);
       entry->definition = def;
       if (auto* other = services.find(entry->name))
         throw startup_error("module " + path + ": service " + entry->name
@@ -291,7 +283,10 @@ bool node::reset_service(const std::string& name) {
   auto* entry = impl_->services.find(name);
   if (entry == nullptr)
     return false;
-  entry->tracker->reset();
+  if (entry->tracker)
+    entry->tracker->reset();
+  if (entry->key_monitor)
+    entry->key_monitor->reset();  // quarantines included
   entry->stats->failed.store(false);
   impl_->log.info("service reset by operator", {{"troupe.service", name}});
   return true;

@@ -2,7 +2,9 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <caf/sec.hpp>
 
@@ -31,8 +33,18 @@ status service_failed(const std::string& service) {
                 "service " + service + " has failed and is stopped"};
 }
 
+reply_envelope key_quarantined(std::chrono::milliseconds left) {
+  auto r = to_reply(status{status_code::unavailable,
+                           "this key's actor is quarantined after repeated failures; "
+                           "retry later"});
+  auto ms = std::max<std::chrono::milliseconds::rep>(1, left.count());
+  r.retry_after_ms = static_cast<std::uint32_t>(
+    std::min<std::chrono::milliseconds::rep>(ms, std::numeric_limits<std::uint32_t>::max()));
+  return r;
+}
+
 reply_envelope to_reply(const status& st) {
-  return reply_envelope{static_cast<std::int32_t>(st.code()), {}, st.message(), {}};
+  return reply_envelope{static_cast<std::int32_t>(st.code()), 0, {}, st.message(), {}};
 }
 
 std::int64_t unix_now_ns() noexcept {

@@ -1,6 +1,8 @@
 // Conversions between troupe::status, reply_envelope and CAF's errors.
 #pragma once
 
+#include <chrono>
+
 #include <caf/error.hpp>
 
 #include "troupe/runtime/envelope.hpp"
@@ -21,6 +23,9 @@ inline status to_status(const reply_envelope& r) {
 /// The answers the runtime itself gives, worded once.
 status deadline_passed();
 status service_failed(const std::string& service);
+
+/// The answer for a quarantined key: unavailable, retry after `left`.
+reply_envelope key_quarantined(std::chrono::milliseconds left);
 
 /// Unix time in nanoseconds, the unit of envelope deadlines.
 std::int64_t unix_now_ns() noexcept;

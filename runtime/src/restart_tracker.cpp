@@ -4,6 +4,14 @@
 
 namespace troupe::runtime {
 
+std::chrono::milliseconds restart_delay(const restart_policy& policy, std::size_t n) noexcept {
+  // Doubling without overflow: stop shifting once past the cap.
+  auto delay = policy.backoff_initial;
+  for (std::size_t i = 1; i < n && delay < policy.backoff_max; ++i)
+    delay *= 2;
+  return std::min(delay, policy.backoff_max);
+}
+
 restart_tracker::restart_tracker(restart_policy policy) : policy_(policy) {
   // nop
 }
@@ -16,11 +24,7 @@ restart_tracker::decision restart_tracker::on_failure(clock::time_point now) {
   auto n = failures_.size();
   if (n > policy_.max_restarts)
     return {true, std::chrono::milliseconds{0}};
-  // Doubling without overflow: stop shifting once past the cap.
-  auto delay = policy_.backoff_initial;
-  for (size_t i = 1; i < n && delay < policy_.backoff_max; ++i)
-    delay *= 2;
-  return {false, std::min(delay, policy_.backoff_max)};
+  return {false, restart_delay(policy_, n)};
 }
 
 void restart_tracker::reset() {

@@ -89,11 +89,11 @@ void served_call::answer(reply_envelope&& r) {
 }
 
 void served_call::ok(std::string payload) {
-  current().answer(reply_envelope{0, std::move(payload), {}, {}});
+  current().answer(reply_envelope{0, 0, std::move(payload), {}, {}});
 }
 
 void served_call::ok_object(std::shared_ptr<const google::protobuf::MessageLite> response) {
-  current().answer(reply_envelope{0, {}, {}, std::move(response)});
+  current().answer(reply_envelope{0, 0, {}, {}, std::move(response)});
 }
 
 void served_call::fail(status error) {

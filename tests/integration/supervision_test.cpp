@@ -1,7 +1,8 @@
 // Supervision, seen from outside: a handler that throws gets its caller a 500
 // and its actor restarted; more than max_restarts failures within the window
-// mark the service failed (503) until an operator resets it; nothing else on
-// the node is affected. Uses tests/modules/faulty.proto:
+// mark a stateless service failed (503) until an operator resets it; nothing
+// else on the node is affected. (Keyed services are supervised per key:
+// key_supervision_test.cpp.) Uses tests/modules/faulty.proto:
 //   test.faulty.v1.Faulty       stateless, 2 instances, 3 restarts in 60 s
 //   test.faulty.v1.FaultyKeyed  keyed; Get answers the activation's call count
 #include "integration/itest_helpers.hpp"
@@ -132,6 +133,26 @@ TEST_CASE("supervision: more failures than the policy allows mark the service fa
     REQUIRE(ok_serves_again(node));
     REQUIRE(admin_service(node.port(), faulty).status() == "running");
   }
+}
+
+TEST_CASE("supervision: the give-up comes at exactly max_restarts + 1 failures",
+          "[supervision]") {
+  node_process node{modules()};
+  // max_restarts 3: after each of the first three failures the service
+  // restarts the instance and serves on ...
+  for (int i = 1; i <= 3; ++i) {
+    require_problem(http_call(node.port(), "POST", "/v1/faulty/fail"), 500);
+    INFO("after failure " << i);
+    REQUIRE(admin_service(node.port(), faulty).status() == "running");
+    REQUIRE(ok_serves_again(node));
+  }
+  // ... and the fourth within the window gives up.
+  require_problem(http_call(node.port(), "POST", "/v1/faulty/fail"), 500);
+  auto info = admin_service(node.port(), faulty);
+  REQUIRE(info.status() == "failed");
+  REQUIRE(info.failures() == 4);
+  REQUIRE(info.restarts() == 3);
+  require_problem(http_call(node.port(), "GET", "/v1/faulty/ok"), 503);
 }
 
 TEST_CASE("supervision: resetting an unknown service answers a 404 problem",

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "faulty.troupe.h"
@@ -112,9 +113,33 @@ private:
   std::int32_t calls_ = 0;
 };
 
+/// A key's calls, for per-key supervision: a restart starts again from zero.
+class FaultyKeysService : public FaultyKeysBase {
+public:
+  void on_activate(const std::string& key) override {
+    if (key.starts_with("bad-start"))
+      throw std::runtime_error{"faulty-keys: this key cannot start"};
+  }
+
+  troupe::reply<CallCount> Fail(troupe::call_context&, const KeyedRequest&) override {
+    ++calls_;
+    throw std::runtime_error{"faulty-keys: poison"};
+  }
+
+  troupe::reply<CallCount> Get(troupe::call_context&, const KeyedRequest&) override {
+    CallCount reply;
+    reply.set_calls(++calls_);
+    return reply;
+  }
+
+private:
+  std::int32_t calls_ = 0;
+};
+
 } // namespace
 
 TROUPE_MODULE("faulty", "1.0.0") {
   registrar.add_service<FaultyService>();
   registrar.add_service<FaultyKeyedService>();
+  registrar.add_service<FaultyKeysService>();
 }

@@ -99,6 +99,16 @@ TEST_CASE("gateway status mapping follows Google's HTTP mapping", "[gateway][sta
   CHECK(http_status_for(static_cast<status_code>(99)) == 500);
 }
 
+TEST_CASE("gateway status mapping: a retry hint is Retry-After in whole seconds, "
+          "rounded up", "[gateway][status]") {
+  CHECK(retry_after_seconds(1) == "1");
+  CHECK(retry_after_seconds(999) == "1");
+  CHECK(retry_after_seconds(1000) == "1");
+  CHECK(retry_after_seconds(1001) == "2");
+  CHECK(retry_after_seconds(300'000) == "300");
+  CHECK(retry_after_seconds(4'294'967'295u) == "4294968");
+}
+
 TEST_CASE("gateway utf8: validation", "[gateway][utf8]") {
   CHECK(is_valid_utf8(""));
   CHECK(is_valid_utf8("plain"));

@@ -82,8 +82,22 @@ TEST_CASE("a reply's response object crosses nodes as its bytes", "[runtime][env
   REQUIRE(parsed.ParseFromString(copy.payload));
   CHECK(parsed.value() == "answer");
 
-  reply_envelope failed{5, {}, "no such key", {}};
+  reply_envelope failed;
+  failed.code = 5;
+  failed.message = "no such key";
   auto failed_copy = round_trip(failed);
   CHECK(failed_copy.code == 5);
   CHECK(failed_copy.message == "no such key");
+  CHECK(failed_copy.retry_after_ms == 0);
+}
+
+TEST_CASE("a reply's retry-after hint crosses nodes", "[runtime][envelope]") {
+  reply_envelope r;
+  r.code = 14;
+  r.message = "quarantined";
+  r.retry_after_ms = 2500;
+  auto copy = round_trip(r);
+  CHECK(copy.code == 14);
+  CHECK(copy.message == "quarantined");
+  CHECK(copy.retry_after_ms == 2500);
 }

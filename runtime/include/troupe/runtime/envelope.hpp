@@ -35,6 +35,10 @@ struct envelope {
 
 struct reply_envelope {
   std::int32_t code = 0;    // troupe::status_code
+  // With an error: retrying sooner than this is pointless (a quarantined
+  // key, say); 0 when there is no such hint. The gateway sends it as
+  // Retry-After. (Next to `code`, it takes what would be padding.)
+  std::uint32_t retry_after_ms = 0;
   std::string payload;      // serialized response message when code == ok
   std::string message;      // error message for the caller otherwise
   // The response itself, instead of payload, for a caller that sent an object.
@@ -70,7 +74,8 @@ typename Inspector::result_type inspect(Inspector& f, envelope& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reply_envelope& x) {
   return inspect_payload<Inspector>(x.payload, x.object, [&](std::string& payload) {
-    return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message);
+    return f(caf::meta::type_name("troupe.reply_envelope"), x.code, payload, x.message,
+             x.retry_after_ms);
   });
 }
 

@@ -1,13 +1,14 @@
-// Decides, for one service, what happens after a handler failure: restart
-// after a back-off, or give up. Shared by all of the service's actors on a
-// node, so that a service failing in many keys at once is stopped as a whole.
+// Decides, for one stateless service, what happens after a handler failure:
+// restart after a back-off, or give up. Shared by all of the service's
+// instances on a node, so that the instances together get one restart budget.
+// Keyed services are supervised per key instead (key_failure_monitor.hpp).
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <mutex>
-
 
 namespace troupe::runtime {
 
@@ -20,6 +21,10 @@ struct restart_policy {
   std::chrono::milliseconds backoff_initial{10};
   std::chrono::milliseconds backoff_max{1'000};
 };
+
+/// The back-off before the restart that follows the n-th failure within the
+/// window (n >= 1): backoff_initial * 2^(n-1), capped at backoff_max.
+std::chrono::milliseconds restart_delay(const restart_policy& policy, std::size_t n) noexcept;
 
 class restart_tracker {
 public:

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "troupe/module.hpp"
+#include "troupe/runtime/key_failure_monitor.hpp"
 #include "troupe/runtime/restart_tracker.hpp"
 #include "troupe/runtime/sharded_counter.hpp"
 
@@ -29,7 +30,7 @@ std::string_view to_string(service_kind kind) noexcept;
 /// Counters and flags that change while the service runs.
 struct service_stats {
   std::atomic<bool> failed{false};
-  std::atomic<std::uint64_t> active_actors{0};  // keyed activations
+  std::atomic<std::uint64_t> active_actors{0};  // keyed activations, quarantined keys included
   std::atomic<std::uint64_t> restarts{0};
   sharded_counter calls;  // a slot per actor hosting the service
   std::atomic<std::uint64_t> failures{0};       // handler throws
@@ -43,8 +44,9 @@ struct service_entry {
   service_definition definition;
   std::uint32_t instances = 0;             // stateless: per node
   std::chrono::milliseconds idle_timeout{0};  // keyed
-  restart_policy policy;
-  std::shared_ptr<restart_tracker> tracker;  // shared by the service's actors
+  restart_policy policy;  // keyed: for each key on its own
+  std::shared_ptr<restart_tracker> tracker;  // stateless: shared by the instances
+  std::shared_ptr<key_failure_monitor> key_monitor;  // keyed: shared by the shards
   // Shared with the service's actors, which may outlive a stop() in flight.
   std::shared_ptr<service_stats> stats = std::make_shared<service_stats>();
 };
