@@ -79,6 +79,7 @@ int run_node(const std::vector<std::string>& args) {
                  + std::chrono::seconds{1};
     if (stopped.get_future().wait_until(limit) != std::future_status::ready) {
       node.log().warn("actors still busy after the shutdown deadline; exiting");
+      node.log().flush(std::chrono::seconds{1});
       std::fflush(nullptr);
       std::_Exit(0);
     }

@@ -125,6 +125,7 @@ void admin_api::serve(builtin_endpoint endpoint, const http_request& request,
     info.set_data_dir(config.data_dir);
     info.set_started_at_unix(seconds_since_epoch(started));
     info.set_status(context.draining ? "draining" : "serving");
+    info.set_log_lines_dropped(static_cast<std::int64_t>(node_.log().dropped_lines()));
     return info;
   };
   auto find_service = [&]() -> const runtime::service_entry* {
