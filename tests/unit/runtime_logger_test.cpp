@@ -285,3 +285,33 @@ TEST_CASE("logger: an output that takes nothing holds destruction only for its g
   CHECK(count_with(out->lines(), "never written") == 0);
   out->release();  // the writer left behind finishes on its own
 }
+
+TEST_CASE("logger: past the bound on messages being rate-limited, new messages go out "
+          "unlimited",
+          "[runtime][logger]") {
+  auto out = std::make_shared<output>();
+  manual_clock clock;
+  logger_options options;
+  options.sink = out->sink(out);
+  options.clock = clock.function();
+  options.rate_limited_messages = 2;
+  logger log{"n", log_level::info, options};
+  for (int i = 0; i < 3; ++i) {
+    log.warn("first fault");
+    log.warn("second fault");
+    log.warn("third fault");  // no room to track it
+  }
+  REQUIRE(log.flush(10s));
+  auto lines = out->lines();
+  CHECK(count_with(lines, R"("message":"first fault")") == 1);
+  CHECK(count_with(lines, R"("message":"second fault")") == 1);
+  CHECK(count_with(lines, R"("message":"third fault")") == 3);
+
+  // Once the windows are over their room is free again.
+  clock.advance(1s);
+  REQUIRE(log.flush(10s));
+  for (int i = 0; i < 3; ++i)
+    log.warn("third fault");
+  REQUIRE(log.flush(10s));
+  CHECK(count_with(out->lines(), R"("message":"third fault")") == 3 + 1);
+}
