@@ -169,7 +169,7 @@ TEST_CASE("shutdown: a request pipelined behind a call in flight is answered 503
   raw_connection conn{node.port()};
   // One write: the second request waits in the server's buffer while the
   // first runs.
-  conn.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 1000})")
+  conn.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 1500})")
             + add_request("piped", 1));
   wait_until_in_flight(node);
 
@@ -178,7 +178,7 @@ TEST_CASE("shutdown: a request pipelined behind a call in flight is answered 503
   auto first = conn.read_response(std::chrono::seconds{15});
   REQUIRE(first.has_value());
   require_json_ok(*first);
-  REQUIRE(int_field(first->body, "millis") == 1000);
+  REQUIRE(int_field(first->body, "millis") == 1500);
   // The connection stays open for the answer still owed ...
   CHECK(first->keep_alive);
   auto second = conn.read_response(std::chrono::seconds{15});
