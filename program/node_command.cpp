@@ -28,6 +28,15 @@ sigset_t block_shutdown_signals() {
   return set;
 }
 
+/// The node could not start: its queued log lines go out first, so that the
+/// one-line error is the last thing on stderr. Exit status 1.
+int start_failed(runtime::node& node, const std::exception& error) {
+  node.stop();
+  node.log().flush(std::chrono::seconds{1});
+  std::fprintf(stderr, "troupe node: %s\n", error.what());
+  return 1;
+}
+
 } // namespace
 
 int run_node(const std::vector<std::string>& args) {
@@ -49,16 +58,13 @@ int run_node(const std::vector<std::string>& args) {
   try {
     node.start();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "troupe node: %s\n", e.what());
-    return 1;
+    return start_failed(node, e);
   }
   gateway::gateway gw{node, opts.gateway};
   try {
     gw.start();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "troupe node: %s\n", e.what());
-    node.stop();
-    return 1;
+    return start_failed(node, e);
   }
   auto url = "http://" + gw.endpoint();
   node.log().info("node ready", {{"url.full", url}});
@@ -81,6 +87,7 @@ int run_node(const std::vector<std::string>& args) {
                  + std::chrono::seconds{1};
     if (stopped.get_future().wait_until(limit) != std::future_status::ready) {
       node.log().warn("actors still busy after the shutdown deadline; exiting");
+      node.log().flush(std::chrono::seconds{1});
       std::fflush(nullptr);
       std::_Exit(0);
     }

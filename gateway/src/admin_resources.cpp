@@ -77,6 +77,7 @@ admin_pb::NodeInfo node_info(const runtime::node& node, const gateway_facts& gat
   info.set_started_at_unix(seconds_since_epoch(started));
   info.set_status(gateway.draining ? "draining" : "serving");
   info.set_request_timeout_ms(static_cast<std::uint32_t>(gateway.request_timeout.count()));
+  info.set_log_lines_dropped(static_cast<std::int64_t>(node.log().dropped_lines()));
   return info;
 }
 

@@ -43,7 +43,7 @@ struct gateway::impl {
   }
 
   /// The request handler: route, then serve or forward. I/O threads only.
-  void handle(const http_request& request, const request_context& context,
+  void handle(const http_request& request, request_context& context,
               responder respond) const {
     auto target = split_target({request.target().data(), request.target().size()});
     if (!target) {
@@ -74,6 +74,7 @@ struct gateway::impl {
       case route_match::outcome::found:
         break;
     }
+    context.route = match.matched->path.text();  // the router outlives the server
 
     auto query = parse_query(target->query);
     if (!query) {
@@ -165,7 +166,7 @@ void gateway::start() {
 
   auto server = std::make_unique<http_server>(
     d.config,
-    [impl = impl_.get()](const http_request& request, const request_context& context,
+    [impl = impl_.get()](const http_request& request, request_context& context,
                          responder respond) { impl->handle(request, context, std::move(respond)); },
     d.node.log());
   boost::asio::ip::tcp::endpoint bound;
@@ -196,10 +197,12 @@ bool gateway::drain(std::chrono::steady_clock::time_point deadline) {
   if (!impl_->server)
     return true;
   impl_->node.log().info("gateway draining");
-  bool drained = impl_->server->drain(deadline);
-  if (!drained)
-    impl_->node.log().warn("gateway drain deadline passed with requests in progress");
-  return drained;
+  auto outcome = impl_->server->drain(deadline);
+  if (!outcome.completed)
+    impl_->node.log().warn("gateway drain deadline passed with requests in progress",
+                           {{"troupe.http.answered_unavailable", outcome.answered_unavailable},
+                            {"troupe.http.abandoned", outcome.abandoned}});
+  return outcome.completed;
 }
 
 void gateway::stop() {

@@ -1,8 +1,10 @@
 #include "http_connection.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
@@ -49,6 +51,18 @@ std::optional<std::chrono::milliseconds> parse_timeout(std::string_view text) {
   return std::chrono::milliseconds{value};
 }
 
+/// The trace id of a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>"), or
+/// empty when the value does not have that shape.
+std::string_view trace_id_of(std::string_view traceparent) {
+  if (traceparent.size() < 55 || traceparent[2] != '-' || traceparent[35] != '-')
+    return {};
+  auto id = traceparent.substr(3, 32);
+  for (char c : id)
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return {};
+  return id;
+}
+
 bool is_disconnect(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == http::error::partial_message
          || ec == net::error::eof || ec == net::error::connection_reset
@@ -89,6 +103,30 @@ void http_connection::on_drain() {
     close_now();
 }
 
+void http_connection::on_drain_deadline() {
+  switch (phase_) {
+    case phase::dispatched: {
+      // Accepted, so it gets an answer: the one it would get from a node
+      // that is gone, with the hint to try again (elsewhere, or once the node
+      // is back). A late reply from the handler finds it answered.
+      close_after_response_ = true;
+      state_->answered_at_drain_deadline.fetch_add(1);
+      auto response =
+        problem_response(503, "the node shut down before the call completed", target_path());
+      response.set(http::field::retry_after, "1");
+      write_response(std::move(response));
+      return;
+    }
+    case phase::awaiting_request:
+    case phase::reading:
+      close_now();  // nothing accepted to answer
+      return;
+    case phase::writing:  // its answer is on the way
+    case phase::closing:
+      return;
+  }
+}
+
 void http_connection::await_request() {
   if (phase_ == phase::closing)
     return;
@@ -127,6 +165,8 @@ void http_connection::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 
 void http_connection::read_header() {
   phase_ = phase::reading;
+  started_ = std::chrono::steady_clock::now();
+  route_ = {};
   if (!in_progress_)
     in_progress_.emplace(*state_);
   // A small request usually arrives whole in one read: Beast's parser takes
@@ -262,7 +302,9 @@ void http_connection::dispatch() {
                           io_thread_};
   try {
     state_->handler(request_, context, responder{state_, weak_from_this(), request_id_});
+    route_ = context.route;
   } catch (const std::exception& e) {
+    route_ = context.route;
     state_->log.error("http request handler threw", {{"error.message", e.what()},
                                                      {"url.path", target_path()}});
     if (phase_ == phase::dispatched)
@@ -344,21 +386,21 @@ const std::string& http_connection::date_text() {
 }
 
 void http_connection::write_response(http_response response) {
-  phase_ = phase::writing;
   response_ = std::move(response);
   response_.version(version_);
   response_.set(http::field::date, date_text());
   response_.set(http::field::server, server_name);
-  response_.keep_alive(keep_alive_ && !close_after_response_ && !state_->draining.load());
-  response_.prepare_payload();
-  if (auto status = response_.result_int(); status >= 500) {
-    auto method = request_.method_string();
-    state_->log.error("http request failed",
-                      {{"http.response.status_code", std::to_string(status)},
-                       {"http.request.method", std::string{method.data(), method.size()}},
-                       {"url.path", target_path()},
-                       {"client.address", peer_}});
+  bool keep_alive = keep_alive_ && !close_after_response_;
+  if (keep_alive && state_->draining.load()) {
+    // Draining ends the connection after the requests the client has sent
+    // already: one pipelined behind this is still read and answered (the
+    // handler refuses it, seeing `draining`), until drain()'s deadline.
+    keep_alive = buffer_.size() > 0 && !state_->drain_deadline_passed.load();
   }
+  response_.keep_alive(keep_alive);
+  response_.prepare_payload();
+  note_for_request_log();
+  phase_ = phase::writing;
   // A response to HEAD: the header of a GET, no body (RFC 9110 9.3.2).
   out_.clear();
   append_response_bytes(response_, !head_request_, out_);
@@ -368,6 +410,8 @@ void http_connection::write_response(http_response response) {
 }
 
 void http_connection::on_written(beast::error_code ec, std::size_t) {
+  if (request_log_)
+    log_request(ec);
   if (ec) {
     in_progress_.reset();
     close_now();
@@ -421,14 +465,68 @@ void http_connection::close_now() {
   stream_.close();
 }
 
+const http_request* http_connection::current_request() const {
+  if (phase_ == phase::dispatched)
+    return &request_;
+  // While reading, the parser's message holds what it has parsed: its
+  // request line once that was whole, even when a later field failed (a
+  // Content-Length over the limit fails the header before it is done).
+  if (phase_ == phase::reading && parser_)
+    return &parser_->get();
+  return nullptr;
+}
+
 std::string http_connection::target_path() const {
-  std::string_view target;
-  if (phase_ == phase::reading && parser_ && parser_->is_header_done())
-    target = {parser_->get().target().data(), parser_->get().target().size()};
-  else
-    target = {request_.target().data(), request_.target().size()};
-  auto split = split_target(target);
+  const auto* request = current_request();
+  if (request == nullptr)
+    return {};
+  auto split = split_target({request->target().data(), request->target().size()});
   return split ? std::string{split->path} : std::string{};
+}
+
+void http_connection::note_for_request_log() {
+  auto status = response_.result_int();
+  auto level = status >= 500 ? runtime::log_level::info : runtime::log_level::debug;
+  if (!state_->log.enabled(level)) {
+    request_log_.reset();
+    return;
+  }
+  request_log_entry entry;
+  entry.level = level;
+  if (const auto* request = current_request()) {
+    auto method = request->method_string();
+    entry.method.assign(method.data(), method.size());
+    if (auto header = request->find("traceparent"); header != request->end())
+      entry.trace_id = trace_id_of({header->value().data(), header->value().size()});
+  }
+  entry.path = route_.empty() ? target_path() : std::string{route_};
+  entry.status = status;
+  entry.body_bytes = head_request_ ? 0 : response_.body().size();
+  request_log_ = std::move(entry);
+}
+
+void http_connection::log_request(const beast::error_code& ec) {
+  auto entry = std::move(*request_log_);
+  request_log_.reset();
+  auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - started_)
+                    .count();
+  std::vector<runtime::log_field> fields;
+  fields.reserve(9);
+  if (!entry.method.empty())
+    fields.emplace_back("http.request.method", std::move(entry.method));
+  if (!entry.path.empty())
+    fields.emplace_back("url.path", std::move(entry.path));
+  fields.emplace_back("http.response.status_code", entry.status);
+  fields.emplace_back("http.response.body.bytes", entry.body_bytes);
+  fields.emplace_back("event.duration", duration);
+  fields.emplace_back("client.address", peer_);
+  if (!entry.trace_id.empty())
+    fields.emplace_back("trace.id", std::move(entry.trace_id));
+  if (ec)
+    fields.emplace_back("error.message", "the response could not be written: " + ec.message());
+  state_->log.log_fields(entry.level, entry.status >= 500 ? "http request failed" : "http request",
+                         fields);
 }
 
 } // namespace troupe::gateway::detail

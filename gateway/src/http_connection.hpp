@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@
 
 #include "server_state.hpp"
 #include "http_message.hpp"
+#include "troupe/runtime/node_config.hpp"
 
 namespace troupe::gateway::detail {
 
@@ -59,6 +61,11 @@ public:
   /// I/O thread only: the server is draining; close if waiting for a request.
   void on_drain();
 
+  /// I/O thread only: drain()'s deadline came. A request the handler still
+  /// has is answered 503; one only partly received is dropped with the
+  /// connection.
+  void on_drain_deadline();
+
   /// I/O thread only: the handler's answer to request `request_id`.
   void complete(std::uint64_t request_id, const std::function<http_response()>& make);
 
@@ -91,6 +98,13 @@ private:
   void refuse(unsigned status, std::string detail, bool close);
   void write_response(http_response response);
   void on_written(boost::beast::error_code ec, std::size_t bytes);
+  /// What the request log says of the response being written, kept when
+  /// the logger's level takes it.
+  void note_for_request_log();
+  void log_request(const boost::beast::error_code& ec);
+  /// The request being answered: the one dispatched, or the one being read
+  /// once its header is whole; nullptr when there is none (malformed input).
+  const http_request* current_request() const;
   void close_gracefully();
   void discard_until_closed();
   void close_now();
@@ -111,7 +125,18 @@ private:
   std::string out_;  // response_'s bytes while they are written; keeps its capacity
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   std::optional<request_in_progress> in_progress_;
+  std::chrono::steady_clock::time_point started_;   // the request's first byte was read
   std::chrono::steady_clock::time_point deadline_;  // of the request being served
+  std::string_view route_;  // its route template, from request_context::route
+  struct request_log_entry {
+    runtime::log_level level;
+    std::string method;
+    std::string path;  // the route template when there is one
+    std::string trace_id;
+    unsigned status = 0;
+    std::size_t body_bytes = 0;
+  };
+  std::optional<request_log_entry> request_log_;  // of the response being written
   bool deadline_armed_ = false;  // a wait on deadline_timer_ is pending
   phase phase_ = phase::awaiting_request;
   std::size_t io_thread_;

@@ -18,6 +18,15 @@ namespace troupe::gateway {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+
+/// How long drain() waits, after its deadline, for the 503s to be written.
+/// A write takes longer only when the client stopped reading (its window
+/// and our send buffer are full), and such a client is not waiting for it.
+constexpr std::chrono::seconds late_answer_grace{1};
+
+} // namespace
+
 // One io_context per I/O thread, each connection bound to one of them for
 // its whole life: a connection's handlers all run on one thread without a
 // strand, and no io_context is shared between threads (the model of nginx's
@@ -74,6 +83,12 @@ struct http_server::impl {
       accept();
     });
   }
+
+  /// Runs `what` on each open connection's I/O thread.
+  void post_to_connections(void (detail::http_connection::*what)());
+
+  /// Waits until no request is in progress or `until`; true for the former.
+  bool wait_until_answered(std::chrono::steady_clock::time_point until);
 
   std::shared_ptr<detail::server_state> state;
   std::vector<std::unique_ptr<io_worker>> workers;
@@ -144,29 +159,45 @@ bool http_server::draining() const noexcept {
   return impl_->state->draining.load();
 }
 
-bool http_server::drain(std::chrono::steady_clock::time_point deadline) {
-  auto& state = *impl_->state;
-  state.draining.store(true);
-  net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
-    boost::system::error_code ec;
-    impl->acceptor.close(ec);
-    impl->accept_retry.cancel();
-  });
+void http_server::impl::post_to_connections(void (detail::http_connection::*what)()) {
   std::vector<std::shared_ptr<detail::http_connection>> open;
   {
-    std::lock_guard lock{state.connections_mutex};
-    for (auto& [id, weak] : state.connections)
+    std::lock_guard lock{state->connections_mutex};
+    for (auto& [id, weak] : state->connections)
       if (auto connection = weak.lock())
         open.push_back(std::move(connection));
   }
   // Posted outside the lock: the last reference to a connection may be ours,
   // and its destructor takes the lock.
   for (auto& connection : open)
-    net::post(connection->get_executor(), [connection] { connection->on_drain(); });
-  open.clear();
-  std::unique_lock lock{state.progress_mutex};
-  return state.progress_changed.wait_until(lock, deadline,
-                                           [&] { return state.requests_in_progress.load() == 0; });
+    net::post(connection->get_executor(), [connection, what] { (*connection.*what)(); });
+}
+
+bool http_server::impl::wait_until_answered(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock{state->progress_mutex};
+  return state->progress_changed.wait_until(
+    lock, until, [&] { return state->requests_in_progress.load() == 0; });
+}
+
+drain_outcome http_server::drain(std::chrono::steady_clock::time_point deadline) {
+  auto& d = *impl_;
+  d.state->draining.store(true);
+  net::post(d.acceptor.get_executor(), [impl = impl_.get()] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+    impl->accept_retry.cancel();
+  });
+  d.post_to_connections(&detail::http_connection::on_drain);
+  drain_outcome outcome;
+  if (d.wait_until_answered(deadline))
+    return outcome;
+  outcome.completed = false;
+  d.state->drain_deadline_passed.store(true);
+  d.post_to_connections(&detail::http_connection::on_drain_deadline);
+  d.wait_until_answered(std::chrono::steady_clock::now() + late_answer_grace);
+  outcome.answered_unavailable = d.state->answered_at_drain_deadline.load();
+  outcome.abandoned = d.state->requests_in_progress.load();
+  return outcome;
 }
 
 void http_server::stop() {

@@ -28,6 +28,10 @@ struct server_state {
   runtime::logger& log;
 
   std::atomic<bool> draining{false};
+  // drain()'s deadline has come: no further request is read on any connection.
+  std::atomic<bool> drain_deadline_passed{false};
+  // Requests answered 503 because drain()'s deadline came first.
+  std::atomic<std::size_t> answered_at_drain_deadline{0};
 
   // Responders post into the io_context only while `accepting_responses`,
   // under a shared lock; stop() clears it under the exclusive lock before

@@ -279,6 +279,10 @@ logger& node::log() noexcept {
   return impl_->log;
 }
 
+const logger& node::log() const noexcept {
+  return impl_->log;
+}
+
 bool node::reset_service(const std::string& name) {
   auto* entry = impl_->services.find(name);
   if (entry == nullptr)

@@ -379,3 +379,99 @@ TEST_CASE("robustness: pipelined requests followed by garbage are answered, then
   good.add_one();
   good.check_node_serves();
 }
+
+TEST_CASE("robustness: a reply that comes after its 504 does not answer the next request "
+          "on the connection",
+          "[robustness]") {
+  node_process node{{"--module", test_module("faulty")}};
+  raw_connection conn{node.port()};
+  auto timed_out =
+    round_trip(conn, make_request("POST", "/v1/faulty/slow", R"({"millis": 1000})",
+                                  {"X-Troupe-Timeout-Ms: 200"}));
+  require_problem(timed_out, 504);
+  REQUIRE(timed_out.keep_alive);
+  // Still running when the first call's handler answers, late, on this
+  // connection: the answer must be this request's own.
+  auto next = round_trip(conn, make_request("POST", "/v1/faulty/slow", R"({"millis": 1500})"));
+  require_json_ok(next);
+  REQUIRE(int_field(next.body, "millis") == 1500);
+  REQUIRE(http_call(node.port(), "GET", "/v1/faulty/ok").status == 200);
+}
+
+namespace {
+
+/// A counter add whose JSON body is padded with spaces to `size` bytes.
+std::string add_body_of_size(std::size_t size) {
+  std::string body = R"({"delta": 1})";
+  REQUIRE(size >= body.size());
+  body.resize(size, ' ');
+  return body;
+}
+
+std::string chunked_add_header(const std::string& key) {
+  return "POST /v1/counters/" + key + ":add HTTP/1.1\r\nHost: x\r\n"
+         "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+}
+
+std::string chunk(const std::string& data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+} // namespace
+
+TEST_CASE("robustness: a body of exactly --max-body-bytes is taken, one byte more is "
+          "refused with 413 before the body is read",
+          "[robustness]") {
+  // The server's read timeout (30 s) is longer than any wait here: a 413
+  // that came only when the server gave up reading would fail the test.
+  constexpr std::size_t limit = 64;
+  node_process node{{"--module", counter_module(), "--max-body-bytes", std::to_string(limit)}};
+  auto body = add_body_of_size(limit);
+
+  SECTION("with Content-Length") {
+    raw_connection conn{node.port()};
+    REQUIRE(counter_value(round_trip(conn, make_request("POST", "/v1/counters/lim:add", body)))
+            == 1);
+    raw_connection over{node.port()};
+    // The header alone: the server knows from it that the body is too long.
+    over.send("POST /v1/counters/lim:add HTTP/1.1\r\nHost: x\r\n"
+              "Content-Type: application/json\r\nContent-Length: "
+              + std::to_string(limit + 1) + "\r\n\r\n");
+    auto r = over.read_response(10s);
+    REQUIRE(r.has_value());
+    require_problem(*r, 413);
+    REQUIRE(over.closed_by_peer(10s));
+  }
+  SECTION("chunked") {
+    raw_connection conn{node.port()};
+    auto r = round_trip(conn, chunked_add_header("lim") + chunk(body.substr(0, 40))
+                                + chunk(body.substr(40)) + "0\r\n\r\n");
+    REQUIRE(counter_value(r) == 1);
+    raw_connection over{node.port()};
+    // The whole limit, then a chunk header announcing one byte more, without
+    // the byte: the announcement alone is refused.
+    over.send(chunked_add_header("lim") + chunk(body.substr(0, 40)) + chunk(body.substr(40))
+              + "1\r\n");
+    auto refused = over.read_response(10s);
+    REQUIRE(refused.has_value());
+    require_problem(*refused, 413);
+    REQUIRE(over.closed_by_peer(10s));
+  }
+  REQUIRE(counter_get(node.port(), "lim") == 1);
+}
+
+TEST_CASE("robustness: a client that never reads cannot keep the node from exiting after "
+          "the shutdown deadline",
+          "[robustness][shutdown]") {
+  node_process node{{"--module", greeter_module(), "--http-threads", "1",
+                     "--shutdown-timeout", "300ms"}};
+  non_reader hog{node.port()};
+  auto sent = hog.flood(make_request("GET", "/v1/greetings/" + std::string(8000, 'h')), 4000);
+  REQUIRE(sent > 0);
+  REQUIRE(sent < 4000);  // the server's write to it is blocked
+  // The answers it owes cannot be written: the node gives up on them after a
+  // short grace and exits 0 (not killed by terminate()'s limit: -1).
+  REQUIRE(node.terminate(std::chrono::seconds{20}) == 0);
+}

@@ -1,5 +1,6 @@
 // Graceful shutdown: on SIGTERM or SIGINT the node stops accepting, finishes
-// the calls in flight and exits 0.
+// the calls in flight (answering 503 those still running at
+// --shutdown-timeout) and exits 0.
 #include <signal.h>
 
 
@@ -16,13 +17,12 @@ std::vector<std::string> modules(std::vector<std::string> extra = {}) {
   return args;
 }
 
-/// Waits (bounded) until the admin API shows that Faulty has taken a call, so
-/// that a Slow call just sent is in its handler; then a little longer.
+/// Waits (bounded) until the admin API shows that Faulty has taken a call:
+/// a Slow call just sent has been read by the gateway and is in progress.
 void wait_until_in_flight(const node_process& node) {
-  eventually(
+  REQUIRE(eventually(
     [&] { return admin_service(node.port(), "test.faulty.v1.Faulty").calls() >= 1; }, 100,
-    10ms);
-  std::this_thread::sleep_for(200ms);
+    10ms));
 }
 
 /// What a new connection gets after SIGTERM: refused, closed without an
@@ -127,10 +127,9 @@ TEST_CASE("shutdown: several calls in flight on several connections all complete
   raw_connection b{node.port()};
   a.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 1200})"));
   b.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 1300})"));
-  eventually(
+  REQUIRE(eventually(
     [&] { return admin_service(node.port(), "test.faulty.v1.Faulty").calls() >= 2; }, 100,
-    10ms);
-  std::this_thread::sleep_for(200ms);
+    10ms));
 
   REQUIRE(::kill(node.pid(), SIGTERM) == 0);
 
@@ -145,18 +144,49 @@ TEST_CASE("shutdown: several calls in flight on several connections all complete
   REQUIRE(node.terminate() == 0);
 }
 
-TEST_CASE("shutdown: a call longer than --shutdown-timeout does not keep the node up",
+TEST_CASE("shutdown: a call still running at --shutdown-timeout is answered 503, then "
+          "the node exits 0",
           "[shutdown]") {
   node_process node{modules({"--shutdown-timeout", "300ms"})};
   raw_connection busy{node.port()};
   busy.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 5000})"));
   wait_until_in_flight(node);
 
-  // The node gives up on the call at the deadline and still exits 0 (not
-  // killed by terminate()'s time limit, which would give -1).
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+  // Well before the handler's own answer, 5 s away.
+  auto r = busy.read_response(std::chrono::seconds{4});
+  REQUIRE(r.has_value());
+  require_problem(*r, 503);
+  CHECK_FALSE(r->header("retry-after").empty());
+  CHECK_FALSE(r->keep_alive);
+  // Not killed by terminate()'s time limit, which would give -1.
   REQUIRE(node.terminate(std::chrono::seconds{20}) == 0);
-  // The abandoned client got no success.
-  auto r = busy.read_response(std::chrono::seconds{5});
-  if (r.has_value())
-    REQUIRE(r->status != 200);
+}
+
+TEST_CASE("shutdown: a request pipelined behind a call in flight is answered 503",
+          "[shutdown]") {
+  node_process node{modules()};
+  raw_connection conn{node.port()};
+  // One write: the second request waits in the server's buffer while the
+  // first runs.
+  conn.send(make_request("POST", "/v1/faulty/slow", R"({"millis": 1500})")
+            + add_request("piped", 1));
+  wait_until_in_flight(node);
+
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+
+  auto first = conn.read_response(std::chrono::seconds{15});
+  REQUIRE(first.has_value());
+  require_json_ok(*first);
+  REQUIRE(int_field(first->body, "millis") == 1500);
+  // The connection stays open for the answer still owed ...
+  CHECK(first->keep_alive);
+  auto second = conn.read_response(std::chrono::seconds{15});
+  REQUIRE(second.has_value());
+  require_problem(*second, 503);
+  CHECK_FALSE(second->header("retry-after").empty());
+  // ... and closes after it.
+  CHECK_FALSE(second->keep_alive);
+  CHECK(conn.closed_by_peer(std::chrono::seconds{10}));
+  REQUIRE(node.terminate() == 0);
 }

@@ -125,7 +125,7 @@ command_result run_command(const std::vector<std::string>& argv,
   return result;
 }
 
-node_process::node_process(std::vector<std::string> args) {
+node_process::node_process(std::vector<std::string> args, node_process_options options) {
   data_dir_ = make_temp_dir();
   std::vector<std::string> argv{TROUPE_BINARY, "node", "--http", "127.0.0.1:0",
                                 "--data", data_dir_};
@@ -156,7 +156,9 @@ node_process::node_process(std::vector<std::string> args) {
   }
   port_ = static_cast<std::uint16_t>(
     std::atoi(out.c_str() + pos + std::strlen("ready: http://127.0.0.1:")));
-  // Keep reading both pipes so the node never blocks on a full pipe.
+  // Keep reading both pipes so the node never blocks on a full pipe (stderr
+  // only when asked to).
+  reading_stderr_.store(options.read_stderr);
   drainer_ = std::thread{[this] { drain_output(); }};
 }
 
@@ -179,13 +181,18 @@ std::string node_process::stderr_text() const {
   return err_text_;
 }
 
+void node_process::start_reading_stderr() {
+  reading_stderr_.store(true);
+}
+
 void node_process::drain_output() {
   std::string ignored;
   bool out_open = true, err_open = true;
   while (out_open || err_open) {
+    // Polled often enough to take up stderr soon after start_reading_stderr().
     pollfd fds[2] = {{out_open ? out_fd_ : -1, POLLIN, 0},
-                     {err_open ? err_fd_ : -1, POLLIN, 0}};
-    if (poll(fds, 2, 200) <= 0) {
+                     {err_open && reading_stderr_.load() ? err_fd_ : -1, POLLIN, 0}};
+    if (poll(fds, 2, 50) <= 0) {
       std::lock_guard guard{mtx_};
       if (exited_)
         return;
@@ -223,6 +230,8 @@ int node_process::terminate(std::chrono::milliseconds timeout) {
     if (exited_ || pid_ <= 0)
       return exit_status_;
   }
+  // A node writes its log out before it exits.
+  start_reading_stderr();
   kill(pid_, SIGTERM);
   auto rc = wait_exit(timeout);
   if (rc == -2) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -31,11 +32,18 @@ std::string greeter_module();
 /// A module from tests/modules, e.g. test_module("faulty").
 std::string test_module(const std::string& name);
 
+struct node_process_options {
+  /// false: once the node is ready its stderr pipe is not read, so it fills
+  /// up and the node's writes to it block, until start_reading_stderr() or
+  /// terminate().
+  bool read_stderr = true;
+};
+
 class node_process {
 public:
   /// Starts `troupe node --http 127.0.0.1:0 --data <fresh dir> <args...>` and
   /// waits (at most 20 s) for its ready line. Throws when it does not come.
-  explicit node_process(std::vector<std::string> args);
+  explicit node_process(std::vector<std::string> args, node_process_options options = {});
   ~node_process();
 
   node_process(const node_process&) = delete;
@@ -54,12 +62,15 @@ public:
   /// when it had to be killed).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
-  /// Everything the node wrote to stderr so far.
+  /// Everything the node wrote to stderr so far (that was read).
   std::string stderr_text() const;
 
   /// Waits up to `timeout` for the node to end by itself; its exit status
   /// (128 + the signal when a signal ended it), or -2 while it still runs.
   int wait_exit(std::chrono::milliseconds timeout);
+
+  /// Reads the node's stderr from now on (see node_process_options).
+  void start_reading_stderr();
 
 private:
   void drain_output();
@@ -73,6 +84,7 @@ private:
   int err_fd_ = -1;
   mutable std::mutex mtx_;
   std::string err_text_;
+  std::atomic<bool> reading_stderr_{true};
   std::thread drainer_;
 };
 

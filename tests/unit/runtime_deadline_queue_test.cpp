@@ -24,7 +24,7 @@ TEST_CASE("expired requests run their expiry once, in deadline order",
   CHECK_FALSE(q.next_deadline());
 }
 
-TEST_CASE("an answered request never expires; an expired one drops its answer",
+TEST_CASE("an answered request never expires, and an expired one drops its answer",
           "[runtime][deadlines]") {
   deadline_queue q;
   int expiries = 0;

@@ -52,9 +52,12 @@ public:
 
   /// Graceful shutdown (see http_server::drain): stops accepting, /readyz
   /// answers 503, new calls are refused with 503, calls in progress finish,
-  /// responses carry Connection: close, idle connections are closed. Returns
-  /// when no request is in progress (true) or at `deadline` (false). Blocks
-  /// the calling thread, which must not be one of the gateway's.
+  /// responses carry Connection: close, idle connections are closed. At
+  /// `deadline` the calls still in progress are answered 503. Returns when
+  /// every request read has been answered: true when all finished by the
+  /// deadline, false when some were cut short (or, after a short grace, could
+  /// not be written). Blocks the calling thread, which must not be one of the
+  /// gateway's.
   bool drain(std::chrono::steady_clock::time_point deadline);
 
   /// Stops serving at once; responses still owed are dropped. Idempotent.

@@ -106,6 +106,7 @@ public:
   const std::vector<module_info>& modules() const noexcept;
   std::chrono::system_clock::time_point started_at() const noexcept;
   logger& log() noexcept;
+  const logger& log() const noexcept;
 
   /// Clears a failed service's state so it serves again (operator action).
   bool reset_service(const std::string& name);
