@@ -128,6 +128,13 @@ TEST_CASE("keys: a key field naming another key than the call's is refused, nami
       http_call(port, "POST", admin_call("Echo") + "?key=k-query", R"({"key": "k-body"})"), 400);
     CHECK(p.detail == R"(field 'key' is "k-body" but the call is for key "k-query")");
   }
+  // Refused before any actor was activated for the key.
+  SECTION("a refused HTTP call activates no actor") {
+    require_problem(http_call(port, "POST", "/v1/key-echo/a:echo", R"({"key": "b"})"), 400);
+    require_problem(http_call(port, "GET", "/v1/key-echo/a?key=b"), 400);
+    require_problem(http_call(port, "POST", admin_call("Echo") + "?key=a", R"({"key": "b"})"), 400);
+    CHECK(admin_service(port, echo).active_actors() == 0);
+  }
   SECTION("call_context::call: the caller gets invalid_argument") {
     auto reply = relay(port, R"("k-target")", "k-other");
     CHECK(text_field(reply, "errorCode") == "invalid_argument");
@@ -146,6 +153,7 @@ TEST_CASE("keys: a key with a control character, or too long, is refused on ever
     CHECK_THAT(p.detail, Catch::Contains(R"(the actor key "a\u0000b")"));
     CHECK_THAT(p.detail, Catch::Contains("U+0000"));
     require_problem(http_call(port, "POST", "/v1/key-echo/a%0Ab:echo"), 400);
+    CHECK(admin_service(port, echo).active_actors() == 0);
   }
   SECTION("control characters through the admin API's ?key=: 400") {
     for (const char* key : {"a%01b", "%1B%5B31m", "del%7F", "c1%C2%9B"}) {
@@ -155,12 +163,14 @@ TEST_CASE("keys: a key with a control character, or too long, is refused on ever
     }
     // Not UTF-8: refused too (before or by the runtime, a 400 either way).
     require_problem(http_call(port, "POST", admin_call("Echo") + "?key=%FF"), 400);
+    CHECK(admin_service(port, echo).active_actors() == 0);
   }
   SECTION("a control character through call_context::call: the caller gets "
           "invalid_argument") {
     auto reply = relay(port, R"("a\u0001b")");
     CHECK(text_field(reply, "errorCode") == "invalid_argument");
     CHECK_THAT(text_field(reply, "errorMessage"), Catch::Contains("U+0001"));
+    CHECK(admin_service(port, echo).active_actors() == 0);
   }
   SECTION("1024 bytes is a key, 1025 is a 400") {
     std::string longest(1024, 'k');
