@@ -1,6 +1,7 @@
 // JSON <-> protobuf for routed calls, by protobuf's JSON mapping.
 //
-// A request message is filled in this order, later sources winning:
+// A request message is filled in this order (a query parameter overrides
+// the body; a path binding must agree with both):
 //   1. the JSON body, if the route maps one (body "*": the whole message;
 //      body "field": that message field). An empty body counts as "{}".
 //   2. query parameters: each names a field (proto or JSON name, dotted for

@@ -66,7 +66,8 @@ TEST_CASE("keys: the handler sees the actor key in the request's key field on ev
   SECTION("a gateway route, with a body or without") {
     CHECK(seen(http_call(port, "POST", "/v1/key-echo/k-route:echo", R"({"note": "n"})"))
           == key_pair{"k-route", "k-route"});
-    CHECK(seen(http_call(port, "POST", "/v1/key-echo/k-route:echo")) == key_pair{"k-route", "k-route"});
+    CHECK(seen(http_call(port, "POST", "/v1/key-echo/k-route:echo"))
+          == key_pair{"k-route", "k-route"});
     CHECK(seen(http_call(port, "GET", "/v1/key-echo/k%20get")) == key_pair{"k get", "k get"});
     // A body or query repeating the path's key is no conflict.
     CHECK(seen(http_call(port, "POST", "/v1/key-echo/k-same:echo", R"({"key": "k-same"})"))
