@@ -49,6 +49,19 @@ variables method_variables(const pb::MethodDescriptor* method) {
   return vars;
 }
 
+/// The request field that holds the actor key of a KEYED service's call: the
+/// field the routes bind with {key}, which the route grammar names `key`
+/// (rpcs without a route use the same field). Only a singular string field
+/// can hold a key; null when the request has none.
+const pb::FieldDescriptor* key_field(const pb::MethodDescriptor* method) {
+  if (!is_keyed(method->service()))
+    return nullptr;
+  const auto* field = method->input_type()->FindFieldByName("key");
+  if (field == nullptr || field->is_repeated() || field->type() != pb::FieldDescriptor::TYPE_STRING)
+    return nullptr;
+  return field;
+}
+
 /// The expression that yields the service's descriptor. Going through a
 /// message of the same file uses that file's generated descriptor (and links
 /// its .pb.cc); a file without messages falls back to the generated pool.
@@ -130,7 +143,22 @@ void print_service_definitions(const pb::ServiceDescriptor* service,
               "    const auto* request =\n"
               "        ::troupe::detail::request_for<$request$>(ctx, payload, $index$);\n"
               "    if (request == nullptr)\n"
-              "      return;\n"
+              "      return;\n");
+    if (const auto* field = key_field(service->method(i))) {
+      method_vars["field"] = field->name();
+      method_vars["accessor"] = resolve_keyword(field->lowercase_name());
+      method_vars["mutable_accessor"] = "mutable_" + field->lowercase_name();
+      out.Print(method_vars,
+                "    // `$field$` holds the actor key however the call came: filled\n"
+                "    // when empty, the call refused when it names another key.\n"
+                "    if (request->$accessor$() != ctx.key()) {\n"
+                "      request = ::troupe::detail::request_with_key(ctx, *request, $index$,\n"
+                "          \"$field$\", &$request$::$accessor$, &$request$::$mutable_accessor$);\n"
+                "      if (request == nullptr)\n"
+                "        return;\n"
+                "    }\n");
+    }
+    out.Print(method_vars,
               "    auto reply = $handler$(ctx, *request);\n"
               "    std::move(reply).complete(ctx.state());\n"
               "    return;\n"

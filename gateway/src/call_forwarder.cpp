@@ -6,6 +6,7 @@
 #include "json_response.hpp"
 #include "problem.hpp"
 #include "status_mapping.hpp"
+#include "utf8.hpp"
 #include "troupe/runtime/node.hpp"
 #include "troupe/status.hpp"
 
@@ -16,13 +17,17 @@ namespace http = boost::beast::http;
 
 namespace {
 
-/// The request's `key` field, when it has a string one.
-std::string key_field(const pb::Message& message) {
-  const pb::FieldDescriptor* field = message.GetDescriptor()->FindFieldByName("key");
-  if (field == nullptr || field->is_repeated()
-      || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING)
-    return {};
-  return message.GetReflection()->GetString(message, field);
+/// The request's field that holds the actor key: a singular string `key`,
+/// as protoc-gen-troupe finds it. Null when the request has none.
+const pb::FieldDescriptor* key_field(const pb::Descriptor& request) {
+  const pb::FieldDescriptor* field = request.FindFieldByName("key");
+  if (field == nullptr || field->is_repeated() || field->type() != pb::FieldDescriptor::TYPE_STRING)
+    return nullptr;
+  return field;
+}
+
+std::string quoted(std::string_view text) {
+  return "\"" + printable_utf8(text, 64) + "\"";
 }
 
 } // namespace
@@ -54,7 +59,30 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
   runtime::envelope env;
   env.method = call.method->name();
   if (call.service->kind == runtime::service_kind::keyed) {
-    env.key = call.key && !call.key->empty() ? *call.key : key_field(**message);
+    // The key is the path's or the caller's when given, else the request's
+    // key field. Given, it must be the field's too: an empty field is filled
+    // here (the module's dispatch would otherwise copy the message to fill
+    // it), and another key is refused as the module's dispatch would.
+    pb::Message& request = **message;
+    const pb::FieldDescriptor* field = key_field(*request.GetDescriptor());
+    std::string scratch;
+    const std::string& named =
+      field != nullptr ? request.GetReflection()->GetStringReference(request, field, &scratch)
+                       : scratch;
+    if (call.key && !call.key->empty()) {
+      env.key = *call.key;
+      if (field != nullptr && named.empty()) {
+        request.GetReflection()->SetString(&request, field, env.key);
+      } else if (field != nullptr && named != env.key) {
+        respond.send(problem_response(400,
+                                      "field '" + field->name() + "' is " + quoted(named)
+                                        + " but the call is for key " + quoted(env.key),
+                                      call.instance));
+        return;
+      }
+    } else {
+      env.key = named;
+    }
     if (env.key.empty()) {
       respond.send(problem_response(400, "the actor key is missing: give a non-empty 'key'",
                                     call.instance));

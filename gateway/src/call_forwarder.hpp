@@ -30,8 +30,10 @@ struct forwarded_call {
   const runtime::service_entry* service = nullptr;
   const google::protobuf::MethodDescriptor* method = nullptr;
   std::string_view body_rule;  // "", "*" or a field name
-  /// Keyed services: the actor key when the path or the caller gives it;
-  /// otherwise the key is the request message's `key` field.
+  /// Keyed services: the actor key when the path or the caller gives it
+  /// (the admin API's ?key=); the request's string field `key` must then be
+  /// empty, and is filled with it, or the same, else the call is a 400
+  /// naming the field. Not given (or empty): the key is that field's value.
   std::optional<std::string> key;
   request_parts parts;
   std::string_view instance;     // the request path, for problem documents

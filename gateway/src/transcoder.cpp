@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -199,6 +200,36 @@ std::optional<std::string> set_from_text(pb::Message& message, const pb::FieldDe
   return std::optional<std::string>{"a message cannot be set from text"};
 }
 
+/// The value of singular scalar `field` of `message` as text, exact enough
+/// to compare two values: numbers in their shortest round-trip form, enums
+/// by name (by number when unnamed), strings and bytes as they are.
+std::string value_text(const pb::Message& message, const pb::FieldDescriptor& field) {
+  const pb::Reflection& reflection = *message.GetReflection();
+  auto number = [](auto value) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    return ec == std::errc{} ? std::string{buf, end} : std::string{};
+  };
+  switch (field.cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32: return number(reflection.GetInt32(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_INT64: return number(reflection.GetInt64(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_UINT32: return number(reflection.GetUInt32(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return number(reflection.GetUInt64(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE: return number(reflection.GetDouble(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: return number(reflection.GetFloat(message, &field));
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return reflection.GetBool(message, &field) ? "true" : "false";
+    case pb::FieldDescriptor::CPPTYPE_ENUM: {
+      int value = reflection.GetEnumValue(message, &field);
+      const auto* named = field.enum_type()->FindValueByNumber(value);
+      return named != nullptr ? named->name() : number(value);
+    }
+    case pb::FieldDescriptor::CPPTYPE_STRING: return reflection.GetString(message, &field);
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: break;
+  }
+  return {};
+}
+
 /// The message that holds the last field of `path`, created on the way.
 pb::Message& holder_of(pb::Message& root,
                        const std::vector<const pb::FieldDescriptor*>& path) {
@@ -307,8 +338,20 @@ transcoder::request_message(const pb::Descriptor& input, std::string_view body_r
     auto path = resolve_field_path(input, field_path);
     if (!path)
       continue;  // {key} of a keyed service whose request has no field `key`
-    if (auto error = set_from_text(holder_of(*message, *path), *path->back(), value))
+    pb::Message& holder = holder_of(*message, *path);
+    const pb::FieldDescriptor& field = *path->back();
+    // A value the body or the query gave already must be the path's.
+    std::optional<std::string> given;
+    if (holder.GetReflection()->HasField(holder, &field))
+      given = value_text(holder, field);
+    if (auto error = set_from_text(holder, field, value))
       return unexpected(bad_request("path parameter '" + field_path + "': " + *error));
+    if (given && *given != value_text(holder, field)) {
+      bool from_query = seen.contains(proto_path(*path));
+      return unexpected(bad_request("field '" + field_path + "' is " + quoted(*given)
+                                    + (from_query ? " in the query" : " in the body")
+                                    + " but " + quoted(value) + " in the path"));
+    }
   }
   return message;
 }

@@ -1,6 +1,7 @@
 // JSON <-> protobuf for routed calls, by protobuf's JSON mapping.
 //
-// A request message is filled in this order, later sources winning:
+// A request message is filled in this order (a query parameter overrides
+// the body; a path binding must agree with both):
 //   1. the JSON body, if the route maps one (body "*": the whole message;
 //      body "field": that message field). An empty body counts as "{}".
 //   2. query parameters: each names a field (proto or JSON name, dotted for
@@ -8,7 +9,16 @@
 //      percent-decoded and parsed strictly (no spaces, no "+1", no overflow,
 //      bools "true"/"false", enums by name or number, bytes as base64).
 //      Not allowed when body is "*" (there is no field left for them).
-//   3. path bindings, parsed like query values.
+//   3. path bindings, parsed like query values. A path binding is not
+//      overridden and does not override: when the body or the query gave
+//      its field a value already, that value must be the path's, or the
+//      request is a 400 naming the field (`field 'key' is "a" in the body
+//      but "b" in the path`). This holds for every binding, not only a keyed
+//      service's {key}: a client whose body or query disagrees with its URL
+//      has a bug that silently picking one side would hide. Equal values are
+//      accepted (a body that repeats the path's key is fine), compared as
+//      values, so "1.0" in the path equals 1 in the body. A proto3 field at
+//      its default value ("", 0, false) counts as not given.
 // Errors name the field at fault and come with their HTTP status: 400 for
 // malformed JSON, unknown fields, values of the wrong type; 415 for a body
 // whose Content-Type is not application/json.

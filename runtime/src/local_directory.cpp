@@ -1,5 +1,6 @@
 #include "local_directory.hpp"
 
+#include "actor_key.hpp"
 #include "reply_mapping.hpp"
 
 namespace troupe::runtime {
@@ -29,6 +30,8 @@ call_target local_directory::resolve(std::string_view service,
       return {status{status_code::invalid_argument,
                      "service " + entry->name + " is keyed: the call needs a key"},
               {}};
+    if (auto invalid = validate_key(key); !invalid.is_ok())
+      return {std::move(invalid), {}};
     auto shard = std::hash<std::string_view>{}(key) % host.actors.size();
     return {status{}, host.actors[shard]};
   }

@@ -104,13 +104,19 @@ TEST_CASE("counter: a percent-encoded key is decoded and used as one key",
   REQUIRE(counter_get(node.port(), "two") == 0);
 }
 
-TEST_CASE("counter: the key in the path wins over a key in the body", "[routes][counter]") {
+TEST_CASE("counter: a key in the body other than the path's is a 400 and counts nowhere",
+          "[routes][counter]") {
   node_process node{example_modules()};
   auto r = http_call(node.port(), "POST", "/v1/counters/in-path:add",
                      R"({"key": "in-body", "delta": 6})");
-  REQUIRE(counter_value(r) == 6);
-  REQUIRE(counter_get(node.port(), "in-path") == 6);
+  auto p = require_problem(r, 400);
+  REQUIRE(contains(p.detail, "'key'"));
+  REQUIRE(counter_get(node.port(), "in-path") == 0);
   REQUIRE(counter_get(node.port(), "in-body") == 0);
+  // The path's key repeated in the body is the same call.
+  r = http_call(node.port(), "POST", "/v1/counters/in-path:add",
+                R"({"key": "in-path", "delta": 6})");
+  REQUIRE(counter_value(r) == 6);
 }
 
 // -- the greeter (stateless) ----------------------------------------------------

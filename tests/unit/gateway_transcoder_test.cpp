@@ -82,11 +82,59 @@ TEST_CASE("gateway transcoder: the JSON body fills the request", "[gateway][tran
   CHECK(transcode_ok<test::SearchRequest>("*", {R"({"page_size": 4})"}).page_size() == 4);
 }
 
-TEST_CASE("gateway transcoder: path bindings win over the body", "[gateway][transcoder]") {
+TEST_CASE("gateway transcoder: path bindings fill their fields alongside the body",
+          "[gateway][transcoder]") {
   auto add = transcode_ok<test::AddRequest>(
-    "*", {R"({"key": "from-body", "delta": 1})", "application/json", "", {{"key", "from-path"}}});
+    "*", {R"({"delta": 1})", "application/json", "", {{"key", "from-path"}}});
   CHECK(add.key() == "from-path");
   CHECK(add.delta() == 1);
+  // A body that repeats the path's value, or leaves the field at its default.
+  for (const char* body : {R"({"key": "from-path", "delta": 1})", R"({"key": "", "delta": 1})"}) {
+    request_input in{body, "application/json", "", {{"key", "from-path"}}};
+    CHECK(transcode_ok<test::AddRequest>("*", in).key() == "from-path");
+  }
+}
+
+TEST_CASE("gateway transcoder: a body or query value other than the path's is a 400 "
+          "naming the field", "[gateway][transcoder]") {
+  SECTION("the body names another key") {
+    auto error = transcode_error_of<test::AddRequest>(
+      "*", {R"({"key": "from-body", "delta": 1})", "application/json", "", {{"key", "from-path"}}});
+    CHECK(error.status == 400);
+    CHECK(error.detail == R"(field 'key' is "from-body" in the body but "from-path" in the path)");
+  }
+  SECTION("the query names another key") {
+    auto error = transcode_error_of<test::GetRequest>("", {"", "", "key=q", {{"key", "p"}}});
+    CHECK(error.status == 400);
+    CHECK(error.detail == R"(field 'key' is "q" in the query but "p" in the path)");
+    CHECK(transcode_ok<test::GetRequest>("", {"", "", "key=p", {{"key", "p"}}}).key() == "p");
+  }
+  SECTION("every binding, not only the key; nested ones too") {
+    auto shelf = transcode_error_of<test::UpdateRequest>(
+      "book", {R"({"title": "Dune"})", "application/json", "shelf=s2", {{"shelf", "s1"}}});
+    CHECK(shelf.status == 400);
+    CHECK_THAT(shelf.detail, Catch::StartsWith("field 'shelf' is \"s2\" in the query"));
+
+    auto token = transcode_error_of<test::SearchRequest>(
+      "", {"", "", "page.token=t2", {{"page.token", "t1"}, {"shelf", "s"}}});
+    CHECK_THAT(token.detail, Catch::StartsWith("field 'page.token' is \"t2\" in the query"));
+    auto body_token = transcode_error_of<test::SearchRequest>(
+      "*", {R"({"page": {"token": "t2"}})", "application/json", "",
+            {{"page.token", "t1"}, {"shelf", "s"}}});
+    CHECK_THAT(body_token.detail, Catch::StartsWith("field 'page.token' is \"t2\" in the body"));
+  }
+  SECTION("values are compared as values") {
+    auto search = transcode_ok<test::SearchRequest>(
+      "*", {R"({"pageSize": 5, "ratio": 0.5, "shade": "DARK"})", "application/json", "",
+            {{"page_size", "5"}, {"ratio", "0.50"}, {"shade", "2"}}});
+    CHECK(search.page_size() == 5);
+    auto number = transcode_error_of<test::SearchRequest>(
+      "*", {R"({"pageSize": 6})", "application/json", "", {{"page_size", "5"}}});
+    CHECK(number.detail == R"(field 'page_size' is "6" in the body but "5" in the path)");
+    auto shade = transcode_error_of<test::SearchRequest>(
+      "*", {R"({"shade": "LIGHT"})", "application/json", "", {{"shade", "DARK"}}});
+    CHECK(shade.detail == R"(field 'shade' is "LIGHT" in the body but "DARK" in the path)");
+  }
 }
 
 TEST_CASE("gateway transcoder: a body rule naming a field fills that field",

@@ -379,11 +379,12 @@ TEST_CASE("a copy of a handler's context sees the same call, answered once",
   // otherwise).
   CHECK(n.services().find(svc)->stats->failures.load() == 0);
   // Answered by the handler's return value after the copy: the handler's own
-  // context forwards to the shared call.
-  auto direct = call(n, svc, "Describe", "k1", std::string{"\x0a\x06" "direct", 8});
+  // context forwards to the shared call. (The request's key field holds the
+  // call's key, so the key itself selects the handler's branch.)
+  auto direct = call(n, svc, "Describe", "direct", std::string{"\x0a\x06" "direct", 8});
   REQUIRE(direct.code == 0);
   CHECK(string_field("test.faulty.v1.CallInfo", direct.payload, "method") == "Describe");
-  CHECK(string_field("test.faulty.v1.CallInfo", direct.payload, "key") == "k1");
+  CHECK(string_field("test.faulty.v1.CallInfo", direct.payload, "key") == "direct");
 }
 
 namespace {

@@ -38,6 +38,10 @@ public:
 
 namespace detail {
 
+/// Refuses the call with invalid_argument: field `field_name` of its request
+/// holds `value`, another key than the call's.
+void refuse_other_key(call_context& ctx, std::string_view field_name, std::string_view value);
+
 /// The request of a call to method number `method_index`, for generated
 /// dispatch code: the object the caller handed over when it is a `Request`,
 /// otherwise `payload` parsed into the message the serving actor keeps for
@@ -63,6 +67,37 @@ const Request* request_for(call_context& ctx, std::string_view payload, int meth
     return &request;
   call.fail(status{status_code::invalid_argument, "malformed request message"});
   return nullptr;
+}
+
+/// For generated dispatch of a keyed service whose request has a string
+/// field (`field_name`, read by `field`, written by `mutable_field`) bound to
+/// the actor key, called when that field does not hold ctx.key(): the
+/// request the handler gets instead, or null with the call refused. An empty
+/// field is filled with the key: in place when `request` is the host's kept
+/// message for the method, otherwise (the caller's shared, immutable object)
+/// in a copy made in that kept message, which reuses its memory. A field
+/// naming another key refuses the call with invalid_argument naming the
+/// field. The common case, a field that already holds the key, never gets
+/// here: the generated code compares first.
+template <class Request>
+const Request* request_with_key(call_context& ctx, const Request& request, int method_index,
+                                std::string_view field_name,
+                                const std::string& (Request::*field)() const,
+                                std::string* (Request::*mutable_field)()) {
+  const std::string& named = (request.*field)();
+  if (!named.empty()) {
+    refuse_other_key(ctx, field_name, named);
+    return nullptr;
+  }
+  auto& slot = ctx.state().request_slot(method_index);
+  if (slot.get() != static_cast<const google::protobuf::MessageLite*>(&request)) {
+    if (!slot)
+      slot = std::make_unique<Request>();
+    static_cast<Request&>(*slot).CopyFrom(request);
+  }
+  auto& own = static_cast<Request&>(*slot);
+  *(own.*mutable_field)() = ctx.key();
+  return &own;
 }
 
 /// Answers a method name the generated dispatch does not know.
