@@ -8,6 +8,7 @@
 
 #include "cpp_names.hpp"
 #include "http_rule.hpp"
+#include "state_type.hpp"
 #include "troupe/options.pb.h"
 
 namespace troupe::codegen {
@@ -25,7 +26,7 @@ bool is_keyed(const pb::ServiceDescriptor* service) {
 std::string route_comment(const pb::MethodDescriptor* method) {
   if (!method->options().HasExtension(http))
     return "no HTTP route; callable from other services";
-  auto pattern = troupe::route::pattern_of(method->options().GetExtension(http));
+  auto pattern = troupe::options::pattern_of(method->options().GetExtension(http));
   if (!pattern)
     return {};
   return std::string{pattern->verb} + " " + pattern->path;
@@ -80,13 +81,34 @@ std::string descriptor_expression(const pb::ServiceDescriptor* service) {
 void print_service_declarations(const pb::ServiceDescriptor* service,
                                 pb::io::Printer& out) {
   auto vars = service_variables(service);
-  out.Print(vars,
-            "/// Derive from this class to implement $full_name$ ($kind$), and\n"
-            "/// register the derived class with the module's registrar.\n"
-            "class $service$Base : public ::troupe::service_base {\n"
-            " public:\n"
-            "  /// The proto service, with its (troupe.service) options.\n"
-            "  static const ::google::protobuf::ServiceDescriptor* descriptor();\n");
+  const auto* state = troupe::options::declared_state_type(*service);
+  if (state != nullptr) {
+    // The validator made sure the type resolves; its header comes with the
+    // file's own .pb.h, which includes those of its imports.
+    vars["state"] = qualified_class_name(state);
+    out.Print(vars,
+              "/// Derive from this class to implement $full_name$ ($kind$), and\n"
+              "/// register the derived class with the module's registrar. Each key's\n"
+              "/// state is a $state$: read state(), change mutable_state()\n"
+              "/// (troupe/keyed_state.hpp).\n"
+              "class $service$Base : public ::troupe::service_base,\n"
+              "                      public ::troupe::keyed_state<$state$> {\n"
+              " public:\n"
+              "  /// The proto service, with its (troupe.service) options.\n"
+              "  static const ::google::protobuf::ServiceDescriptor* descriptor();\n"
+              "\n"
+              "  ::troupe::detail::state_access* declared_state() noexcept final {\n"
+              "    return this;\n"
+              "  }\n");
+  } else {
+    out.Print(vars,
+              "/// Derive from this class to implement $full_name$ ($kind$), and\n"
+              "/// register the derived class with the module's registrar.\n"
+              "class $service$Base : public ::troupe::service_base {\n"
+              " public:\n"
+              "  /// The proto service, with its (troupe.service) options.\n"
+              "  static const ::google::protobuf::ServiceDescriptor* descriptor();\n");
+  }
   for (int i = 0; i < service->method_count(); ++i)
     out.Print(method_variables(service->method(i)),
               "\n"

@@ -8,6 +8,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "http_rule.hpp"
+#include "state_type.hpp"
 #include "route_grammar.hpp"
 #include "troupe/options.pb.h"
 
@@ -55,8 +56,10 @@ std::string check_field_path(const pb::Descriptor* message, std::string_view pat
 
 /// Names the generated base class declares itself; an rpc may not take them.
 bool is_reserved_member(std::string_view name) {
-  constexpr std::string_view reserved[] = {"descriptor", "dispatch", "on_activate",
-                                           "on_passivate"};
+  constexpr std::string_view reserved[] = {
+    "descriptor",  "dispatch",      "on_activate",  "on_passivate",  "declared_state",
+    "state",       "mutable_state", "load_state",   "save_state",    "state_changed",
+    "revert_state"};
   return std::find(std::begin(reserved), std::end(reserved), name) != std::end(reserved);
 }
 
@@ -64,7 +67,7 @@ bool is_reserved_member(std::string_view name) {
 std::string check_route(const pb::MethodDescriptor* method, ServiceKind kind,
                         route_set& routes) {
   const auto& rule = method->options().GetExtension(http);
-  auto route = troupe::route::pattern_of(rule);
+  auto route = troupe::options::pattern_of(rule);
   if (!route)
     return "(troupe.http) sets no verb; give one of get, put, post, delete, patch "
            "with a path";
@@ -98,6 +101,38 @@ std::string check_route(const pb::MethodDescriptor* method, ServiceKind kind,
   return {};
 }
 
+/// True when `file` is `from` or one of the files it imports, directly or
+/// publicly through them: then the generated code sees the type's class.
+bool visible_from(const pb::FileDescriptor* file, const pb::FileDescriptor* from) {
+  if (file == from)
+    return true;
+  for (int i = 0; i < from->dependency_count(); ++i)
+    if (from->dependency(i) == file)
+      return true;
+  return false;
+}
+
+/// Checks the (troupe.service).state option; returns the fault or "".
+std::string check_state(const pb::ServiceDescriptor* service, const ServiceOptions& options) {
+  if (!troupe::options::declares_state(*service))
+    return {};
+  const auto& name = options.state().type();
+  if (options.kind() != KEYED)
+    return "state \"" + name + "\" is declared, but only a KEYED service has state "
+           "per key";
+  const auto* type = troupe::options::declared_state_type(*service);
+  if (type == nullptr)
+    return "state type \"" + name + "\" is not a message defined in this file or one it "
+           "imports";
+  if (!visible_from(type->file(), service->file()))
+    return "state type " + type->full_name() + " is defined in " + type->file()->name()
+           + ", which this file does not import";
+  if (options.state().durability() != StateOptions::BATCHED
+      && options.state().batch_interval_ms() != 0)
+    return "state batch_interval_ms is set, but durability is not BATCHED";
+  return {};
+}
+
 /// Checks one service and its rpcs; returns the fault or "".
 std::string check_service(const pb::ServiceDescriptor* service, route_set& routes) {
   auto prefix = "service " + service->full_name() + ": ";
@@ -115,6 +150,8 @@ std::string check_service(const pb::ServiceDescriptor* service, route_set& route
                          + std::to_string(restart.backoff_initial_ms())
                          + ") exceeds backoff_max_ms ("
                          + std::to_string(restart.backoff_max_ms()) + ")");
+  if (auto problem = check_state(service, options); !problem.empty())
+    return at(service, prefix + problem);
   for (const char* suffix : {"Base", "Client"}) {
     auto generated = service->name() + suffix;
     const auto* file = service->file();

@@ -18,6 +18,10 @@ void service_base::on_passivate() {
   // nop
 }
 
+detail::state_access* service_base::declared_state() noexcept {
+  return nullptr;
+}
+
 module_registrar::~module_registrar() = default;
 
 namespace detail {

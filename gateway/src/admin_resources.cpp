@@ -29,7 +29,7 @@ std::int64_t seconds_since_epoch(std::chrono::system_clock::time_point t) {
 }
 
 void add_route(admin_pb::MethodInfo& method, const troupe::HttpRule& rule) {
-  auto pattern = troupe::route::pattern_of(rule);
+  auto pattern = troupe::options::pattern_of(rule);
   if (!pattern)
     return;
   auto* route = method.add_routes();

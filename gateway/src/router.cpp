@@ -178,7 +178,7 @@ add_service_routes(router& r,
       if (!method->options().HasExtension(troupe::http))
         continue;
       const auto& rule = method->options().GetExtension(troupe::http);
-      auto pattern = troupe::route::pattern_of(rule);
+      auto pattern = troupe::options::pattern_of(rule);
       if (!pattern)
         continue;
       auto verb = http::string_to_verb({pattern->verb.data(), pattern->verb.size()});

@@ -121,6 +121,48 @@ service S {
   rpc N(Req) returns (Resp) { option (troupe.http) = {get: "/v1/things"}; }
 }'
 
+expect_error state_on_stateless 'state "Resp" is declared, but only a KEYED service has state' '
+service S {
+  option (troupe.service) = {kind: STATELESS state: {type: "Resp"}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error unknown_state_type 'state type "Nope" is not a message defined in this file' '
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "Nope"}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error batch_interval_without_batched 'batch_interval_ms is set, but durability is not BATCHED' '
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "Resp" batch_interval_ms: 50}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error reserved_state_name 'rpc state: the name is reserved by the generated base class' '
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "Resp"}};
+  rpc state(Req) returns (Resp);
+}'
+
+# The state type resolves like a field type: relative to the package, or in full.
+expect_success keyed_state_relative '
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "Resp"}};
+  rpc M(Req) returns (Resp);
+}'
+if ! grep -qF 'public ::troupe::keyed_state< ::check::v1::Resp>' "$work/out/keyed_state_relative.troupe.h" \
+   && ! grep -qF 'public ::troupe::keyed_state<::check::v1::Resp>' "$work/out/keyed_state_relative.troupe.h"; then
+  echo "FAIL keyed_state_relative: the base class does not derive from keyed_state<::check::v1::Resp>"
+  failures=$((failures + 1))
+fi
+
+expect_success keyed_state_full_name '
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "check.v1.Resp" durability: BATCHED batch_interval_ms: 20}};
+  rpc M(Req) returns (Resp);
+}'
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures case(s) failed"
   exit 1

@@ -12,6 +12,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "troupe/call_context.hpp"
+#include "troupe/keyed_state.hpp"
 #include "troupe/reply.hpp"
 #include "troupe/status.hpp"
 
@@ -28,6 +29,10 @@ public:
 
   /// Called before the activation is passivated or the node stops.
   virtual void on_passivate();
+
+  /// The object's declared state (troupe/keyed_state.hpp); null for services
+  /// without one. Generated; not for module authors.
+  virtual detail::state_access* declared_state() noexcept;
 
   /// Decodes `payload` for `method`, runs the handler and answers through
   /// ctx. Generated; not for module authors.

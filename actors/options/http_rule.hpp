@@ -1,8 +1,7 @@
 // The verb and path template of a troupe.HttpRule (troupe/options.proto),
-// whichever of its get/put/post/delete/patch fields is set. Header only, so
-// that the route-grammar library stays free of protobuf: every reader of the
-// option (protoc-gen-troupe, the gateway's router and admin API) compiles
-// troupe/options.pb.h itself.
+// whichever of its get/put/post/delete/patch fields is set: the one reading
+// of the rule for protoc-gen-troupe and the gateway's router and admin API.
+// Header only: each reader compiles troupe/options.pb.h itself.
 #pragma once
 
 #include <optional>
@@ -11,7 +10,7 @@
 
 #include "troupe/options.pb.h"
 
-namespace troupe::route {
+namespace troupe::options {
 
 struct http_pattern {
   std::string_view verb;    // "GET", "PUT", "POST", "DELETE" or "PATCH"
@@ -37,4 +36,4 @@ inline std::optional<http_pattern> pattern_of(const troupe::HttpRule& rule) {
   return std::nullopt;
 }
 
-} // namespace troupe::route
+} // namespace troupe::options
