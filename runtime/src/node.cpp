@@ -23,6 +23,8 @@
 #include "local_directory.hpp"
 #include "stateless_instance.hpp"
 #include "supervision_options.hpp"
+#include "state_options.hpp"
+#include "state_type.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/memory_state_store.hpp"
 #include "troupe/runtime/module_loader.hpp"
@@ -99,6 +101,7 @@ struct node::impl {
   std::chrono::system_clock::time_point started_at;
 
   void load_modules();
+  void open_state_namespaces();
   void spawn_services();
 
   size_t scheduler_threads() const {
@@ -137,6 +140,15 @@ void node::impl::load_modules() {
       else
         entry->tracker = std::make_shared<restart_tracker>(entry->policy);
       entry->definition = def;
+      if (troupe::options::declares_state(*def.descriptor)) {
+        entry->state_type = troupe::options::declared_state_type(*def.descriptor);
+        if (entry->state_type == nullptr || entry->kind != service_kind::keyed)
+          throw startup_error("module " + path + ": service " + entry->name
+                              + ": state type \"" + opts.state().type()
+                              + "\" is not a message this module defines, or the service "
+                                "is not KEYED");
+        entry->state_options = state_options_from(opts.state());
+      }
       if (auto* other = services.find(entry->name))
         throw startup_error("module " + path + ": service " + entry->name
                             + " is already registered by module " + other->module);
@@ -145,6 +157,16 @@ void node::impl::load_modules() {
     }
     modules.push_back(std::move(info));
     loaded.push_back(std::move(mod));
+  }
+}
+
+void node::impl::open_state_namespaces() {
+  for (auto& entry : services.entries()) {
+    if (entry->state_type == nullptr)
+      continue;
+    if (auto opened = state->open_namespace(entry->name, entry->state_options); !opened.is_ok())
+      throw startup_error("service " + entry->name + ": its state cannot be kept: "
+                          + opened.message());
   }
 }
 
@@ -185,6 +207,7 @@ void node::start() {
   install_crash_report(d.config.name);
   d.lock = std::make_unique<data_dir_lock>(d.config.data_dir);
   d.load_modules();
+  d.open_state_namespaces();
   d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());
   d.system = std::make_unique<caf::actor_system>(*d.caf_config);
   d.spawn_services();
