@@ -20,6 +20,8 @@ status closed() {
   return {status_code::unavailable, "the state store is closed"};
 }
 
+constexpr auto heal_spacing = std::chrono::milliseconds{100};
+
 status cannot_write() {
   return {status_code::unavailable, "the state store cannot write now"};
 }
@@ -47,7 +49,7 @@ struct batch_of_round {
 
 } // namespace
 
-commit_writer::commit_writer(rocksdb::DB& db, writer_limits limits, store_counters& counters,
+commit_writer::commit_writer(database& db, writer_limits limits, store_counters& counters,
                              fault_log& faults)
   : db_(db), limits_(limits), counters_(counters), faults_(faults) {
   thread_ = std::thread{[this] { run(); }};
@@ -131,12 +133,29 @@ void commit_writer::run() {
   }
 }
 
+bool commit_writer::healthy() {
+  if (!db_.needs_healing())
+    return true;
+  auto now = clock::now();
+  if (now < next_heal_)
+    return false;
+  if (db_.heal())
+    return true;
+  next_heal_ = now + heal_spacing;
+  return false;
+}
+
 void commit_writer::commit(std::vector<write_request>& round) {
-  if (resume_needed_) {
-    // RocksDB resumes by itself after most errors; asking it again is cheap
-    // (Busy while its own recovery runs) and covers the ones it does not.
-    if (db_.Resume().ok())
-      resume_needed_ = false;
+  // While RocksDB cannot write, the round fails at once; it is tried again
+  // every heal_spacing, when writes come.
+  bool writable = healthy();
+  auto db = db_.use();
+  if (!writable || !db) {
+    db = {};
+    store_counters::add(counters_.writes_failed, round.size());
+    for (auto& w : round)
+      w.done(cannot_write());
+    return;
   }
 
   std::vector<status> results(round.size());
@@ -152,7 +171,7 @@ void commit_writer::commit(std::vector<write_request>& round) {
   rocksdb::PinnableSlice value;
   for (std::size_t i = 0; i < round.size(); ++i) {
     auto& w = round[i];
-    auto* family = w.target.family;
+    auto* family = w.target.family->handle;
     auto slot = slot_of(family->GetID(), w.key);
     auto& batch = w.target.sync ? sync_batch : batched;
 
@@ -163,7 +182,7 @@ void commit_writer::commit(std::vector<write_request>& round) {
       current_from = written_by[slot];
     } else {
       value.Reset();
-      auto s = db_.Get(read, family, w.key, &value);
+      auto s = db->Get(read, family, w.key, &value);
       if (s.ok()) {
         auto decoded = decode_value({value.data(), value.size()});
         if (!decoded) {
@@ -213,7 +232,7 @@ void commit_writer::commit(std::vector<write_request>& round) {
       continue;
     rocksdb::WriteOptions options;
     options.sync = (b == &sync_batch);
-    b->outcome = db_.Write(options, &b->batch);
+    b->outcome = db->Write(options, &b->batch);
     store_counters::add(counters_.commit_rounds);
     if (options.sync)
       store_counters::add(counters_.wal_syncs);
@@ -228,10 +247,9 @@ void commit_writer::commit(std::vector<write_request>& round) {
           sync_due_ = due;
       }
     } else {
-      resume_needed_ = true;
+      db_.need_healing();
       store_counters::add(counters_.writes_failed, b->writes.size());
-      faults_.report("state store: a write of " + std::to_string(b->writes.size())
-                     + " changes failed: " + one_line(b->outcome.ToString()));
+      faults_.report("state store: writes failed: " + one_line(b->outcome.ToString()));
     }
     for (auto i : b->writes)
       results[i] = b->outcome.ok() ? status{} : cannot_write();
@@ -241,6 +259,7 @@ void commit_writer::commit(std::vector<write_request>& round) {
       if (!b->outcome.ok())
         results[i] = cannot_write();
   }
+  db = {};  // callbacks run without the lock
 
   for (std::size_t i = 0; i < round.size(); ++i) {
     if (results[i].code() == status_code::aborted)
@@ -250,15 +269,28 @@ void commit_writer::commit(std::vector<write_request>& round) {
 }
 
 void commit_writer::sync_batched() {
-  auto s = db_.SyncWAL();
-  store_counters::add(counters_.wal_syncs);
+  // An empty batch written with sync=true syncs the WAL like SyncWAL()
+  // does, but goes through RocksDB's write path, which refuses while a
+  // background error stands. SyncWAL() would sync a WAL file that has just
+  // failed a write, which RocksDB 7.8 asserts never happens (and Debian's
+  // build keeps assertions).
+  rocksdb::Status s = rocksdb::Status::Incomplete("RocksDB cannot write now");
+  if (healthy()) {
+    if (auto db = db_.use()) {
+      rocksdb::WriteOptions options;
+      options.sync = true;
+      rocksdb::WriteBatch empty;
+      s = db->Write(options, &empty);
+      store_counters::add(counters_.wal_syncs);
+    }
+  }
   if (s.ok()) {
     sync_due_.reset();
     return;
   }
+  db_.need_healing();
   faults_.report("state store: syncing the WAL failed: " + one_line(s.ToString()));
-  resume_needed_ = true;
-  sync_due_ = clock::now() + unsynced_interval_;
+  sync_due_ = clock::now() + std::max(unsynced_interval_, heal_spacing);
 }
 
 } // namespace troupe::persistence

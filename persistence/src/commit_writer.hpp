@@ -15,7 +15,8 @@
 // and no cache to keep true: two saves of a key in flight are checked one
 // after the other, and the second one's `replaces` no longer matches.
 //
-// BATCHED writes not yet covered by a sync are synced (SyncWAL) once the
+// BATCHED writes not yet covered by a sync are synced (an empty synced
+// write) once the
 // shortest batch_interval among them has passed: a crash of the machine loses
 // at most that interval; a crash of the process loses nothing that was
 // written (the WAL is in the OS's page cache).
@@ -32,14 +33,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "database.hpp"
 #include "fault_log.hpp"
 #include "namespace_table.hpp"
 #include "store_counters.hpp"
 #include "troupe/runtime/state_store.hpp"
 
-namespace rocksdb {
-class DB;
-}
 
 namespace troupe::persistence {
 
@@ -60,7 +59,7 @@ struct writer_limits {
 
 class commit_writer {
 public:
-  commit_writer(rocksdb::DB& db, writer_limits limits, store_counters& counters,
+  commit_writer(database& db, writer_limits limits, store_counters& counters,
                 fault_log& faults);
   ~commit_writer();
 
@@ -83,8 +82,10 @@ private:
   void run();
   void commit(std::vector<write_request>& round);
   void sync_batched();
+  /// Whether RocksDB takes writes, healing it first when it failed.
+  bool healthy();
 
-  rocksdb::DB& db_;
+  database& db_;
   const writer_limits limits_;
   store_counters& counters_;
   fault_log& faults_;
@@ -99,7 +100,7 @@ private:
   // The writer thread's own state.
   std::optional<clock::time_point> sync_due_;  // batched writes not yet synced
   std::chrono::milliseconds unsynced_interval_{0};
-  bool resume_needed_ = false;
+  clock::time_point next_heal_{};  // healing attempts are spaced out
   std::unordered_map<std::string, std::uint64_t> round_versions_;
 
   std::thread thread_;  // last: starts once the rest is ready

@@ -14,10 +14,13 @@ public:
   explicit fault_log(std::function<void(const std::string&)> sink) : sink_(std::move(sink)) {
   }
 
-  /// `line` is one line; safe from any thread.
+  /// `line` is one line; safe from any thread. The same line again (a
+  /// fault that lasts, met by every write) is kept but not told again.
   void report(const std::string& line) {
     {
       std::lock_guard guard{mtx_};
+      if (line == last_)
+        return;
       last_ = line;
     }
     if (sink_)

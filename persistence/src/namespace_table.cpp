@@ -26,13 +26,13 @@ std::optional<namespace_ref> namespace_table::find(std::string_view service) con
   return i->second.ref;
 }
 
-void namespace_table::add_existing(std::string service, rocksdb::ColumnFamilyHandle* family) {
+void namespace_table::add_existing(std::string service, family_slot* family) {
   std::unique_lock guard{mtx_};
   entry e{service, namespace_ref{family, true, std::chrono::milliseconds{0}}, false};
   entries_.insert_or_assign(std::move(service), std::move(e));
 }
 
-void namespace_table::open(std::string service, rocksdb::ColumnFamilyHandle* family,
+void namespace_table::open(std::string service, family_slot* family,
                            const runtime::namespace_options& options) {
   using durability = runtime::namespace_options::durability;
   std::unique_lock guard{mtx_};

@@ -13,11 +13,9 @@
 
 #include "troupe/runtime/state_store.hpp"
 
-namespace rocksdb {
-class ColumnFamilyHandle;
-}
-
 namespace troupe::persistence {
+
+struct family_slot;
 
 /// The column-family name of a service's state.
 std::string state_family_name(std::string_view service);
@@ -26,7 +24,7 @@ std::string_view service_of_family(std::string_view family_name);
 
 /// What a call needs of its namespace: where its data goes, how durably.
 struct namespace_ref {
-  rocksdb::ColumnFamilyHandle* family = nullptr;  // owned by the store
+  family_slot* family = nullptr;  // owned by the store's database
   bool sync = true;
   std::chrono::milliseconds batch_interval{0};
 };
@@ -42,8 +40,8 @@ public:
   std::optional<namespace_ref> find(std::string_view service) const;
 
   /// A namespace found on disk: SYNC until open_namespace says otherwise.
-  void add_existing(std::string service, rocksdb::ColumnFamilyHandle* family);
-  void open(std::string service, rocksdb::ColumnFamilyHandle* family,
+  void add_existing(std::string service, family_slot* family);
+  void open(std::string service, family_slot* family,
             const runtime::namespace_options& options);
 
   std::optional<entry> get(std::string_view service) const;

@@ -8,7 +8,7 @@
 
 namespace troupe::persistence {
 
-reader_pool::reader_pool(rocksdb::DB& db, std::size_t threads, std::size_t max_pending,
+reader_pool::reader_pool(database& db, std::size_t threads, std::size_t max_pending,
                          store_counters& counters, fault_log& faults)
   : db_(db), max_pending_(max_pending), counters_(counters), faults_(faults) {
   threads = std::max<std::size_t>(threads, 1);
@@ -80,8 +80,13 @@ void reader_pool::run() {
 }
 
 void reader_pool::serve(read_request& request) {
+  auto db = db_.use();
+  if (!db) {
+    request.done({status_code::unavailable, "the state store cannot read now"}, {});
+    return;
+  }
   rocksdb::PinnableSlice value;
-  auto s = db_.Get(rocksdb::ReadOptions{}, request.family, request.key, &value);
+  auto s = db->Get(rocksdb::ReadOptions{}, request.family->handle, request.key, &value);
   if (s.IsNotFound()) {
     request.done({}, {});
     return;

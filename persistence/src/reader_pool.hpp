@@ -11,26 +11,23 @@
 #include <thread>
 #include <vector>
 
+#include "database.hpp"
 #include "fault_log.hpp"
 #include "store_counters.hpp"
 #include "troupe/runtime/state_store.hpp"
 
-namespace rocksdb {
-class ColumnFamilyHandle;
-class DB;
-}
 
 namespace troupe::persistence {
 
 struct read_request {
-  rocksdb::ColumnFamilyHandle* family;
+  family_slot* family;
   std::string key;
   runtime::state_store::load_callback done;
 };
 
 class reader_pool {
 public:
-  reader_pool(rocksdb::DB& db, std::size_t threads, std::size_t max_pending,
+  reader_pool(database& db, std::size_t threads, std::size_t max_pending,
               store_counters& counters, fault_log& faults);
   ~reader_pool();
 
@@ -50,7 +47,7 @@ private:
   void run();
   void serve(read_request& request);
 
-  rocksdb::DB& db_;
+  database& db_;
   const std::size_t max_pending_;
   store_counters& counters_;
   fault_log& faults_;

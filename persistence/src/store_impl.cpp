@@ -7,11 +7,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
+#include "info_log.hpp"
 #include "schema_records.hpp"
 #include "store_directory.hpp"
 #include "troupe/persistence/schema_check.hpp"
@@ -36,55 +37,6 @@ rocksdb::CompressionType to_rocksdb(store_options::compression c) {
   return rocksdb::kNoCompression;
 }
 
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
-/// The one line an operator reads when RocksDB refused to open `dir`.
-std::string open_fault(const std::filesystem::path& dir, const rocksdb::Status& s) {
-  auto text = one_line(s.ToString());
-  auto where = describe(dir);
-  if (contains(text, "Read-only file system") || contains(text, "Permission denied"))
-    return where + " is not writable: " + text;
-  if (s.IsIOError() && (contains(text, "lock") || contains(text, "Resource temporarily unavailable")))
-    return where + " is in use by another process (its LOCK is held)";
-  if (s.IsCorruption())
-    return where + " is corrupt (" + text
-           + "); it was left as it is: repair it or start from a checkpoint (--restore)";
-  if (s.IsPathNotFound() || contains(text, "No such file") || contains(text, "does not exist"))
-    return where + " is incomplete (" + text
-           + "); it was left as it is: repair it or start from a checkpoint (--restore)";
-  if (s.IsNoSpace())
-    return where + " cannot be opened: the disk is full (" + text + ")";
-  return where + " cannot be opened: " + text;
-}
-
-/// Tells the fault log about RocksDB's background errors and recoveries.
-class fault_listener : public rocksdb::EventListener {
-public:
-  explicit fault_listener(fault_log& log) : log_(log) {
-  }
-
-  const char* Name() const override {
-    return "troupe_fault_listener";
-  }
-
-  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
-    if (error != nullptr && !error->ok())
-      log_.report("state store: RocksDB stopped writing after an error: "
-                  + one_line(error->ToString()));
-  }
-
-  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
-    if (info.new_bg_error.ok())
-      log_.report("state store: RocksDB writes again after: "
-                  + one_line(info.old_bg_error.ToString()));
-  }
-
-private:
-  fault_log& log_;
-};
-
 std::uint64_t int_property(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
                            const rocksdb::Slice& name) {
   std::uint64_t value = 0;
@@ -107,17 +59,12 @@ std::uint64_t map_entry(const std::map<std::string, std::string>& map, const std
 
 } // namespace
 
-std::string one_line(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\r', ' ');
-  return text;
-}
-
 rocksdb_store::impl::impl(const std::filesystem::path& d, store_options o)
   : dir(d), options(std::move(o)), faults(options.on_fault) {
 }
 
-rocksdb::ColumnFamilyOptions rocksdb_store::impl::family_options(bool meta_family) const {
+rocksdb::ColumnFamilyOptions rocksdb_store::impl::family_options(const std::string& name) const {
+  bool meta_family = name == meta_family_name;
   rocksdb::ColumnFamilyOptions family;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -141,48 +88,28 @@ std::unique_ptr<rocksdb_store::impl> rocksdb_store::impl::open(const std::filesy
   std::unique_ptr<impl> self{new impl(dir, std::move(options))};
   self->env = std::move(env);
   self->cache = rocksdb::NewLRUCache(self->options.block_cache_bytes);
-  self->listener = std::make_shared<fault_listener>(self->faults);
 
   bool fresh = prepare_store_directory(dir);
 
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = fresh;
-  db_options.create_missing_column_families = fresh;
   db_options.paranoid_checks = true;
   db_options.max_total_wal_size = self->options.max_wal_bytes;
   db_options.db_write_buffer_size = self->options.memtable_bytes;
   db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 4;
-  db_options.max_log_file_size = std::size_t{8} << 20;
-  db_options.listeners.push_back(self->listener);
+  db_options.info_log = std::make_shared<info_log>(dir / "LOG", std::size_t{8} << 20);
   if (self->env)
     db_options.env = self->env.get();
 
-  std::vector<std::string> names;
-  if (fresh) {
-    names = {rocksdb::kDefaultColumnFamilyName, meta_family_name};
-  } else {
-    auto s = rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &names);
-    if (!s.ok())
-      throw storage_error(open_fault(dir, s));
-    if (std::find(names.begin(), names.end(), meta_family_name) == names.end())
-      throw storage_error(describe(dir) + " is incomplete (it has no \"meta\" column family); it "
-                                          "was left as it is");
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : names)
-    descriptors.emplace_back(name, self->family_options(name == meta_family_name));
-
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &self->families, &raw);
-  if (!s.ok())
-    throw storage_error(open_fault(dir, s));
-  self->db.reset(raw);
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == meta_family_name)
-      self->meta = self->families[i];
-    else if (auto service = service_of_family(names[i]); !service.empty())
-      self->namespaces.add_existing(std::string{service}, self->families[i]);
+  self->db = std::make_unique<database>(
+    dir, fresh, std::vector<std::string>{rocksdb::kDefaultColumnFamilyName, meta_family_name},
+    db_options, [raw = self.get()](const std::string& name) { return raw->family_options(name); },
+    self->faults);
+  if (self->db->family(meta_family_name) == nullptr)
+    throw storage_error(describe(dir) + " is corrupt (it has no \"meta\" column family); it "
+                                        "was left as it is");
+  for (auto* family : self->db->families()) {
+    if (auto service = service_of_family(family->name); !service.empty())
+      self->namespaces.add_existing(std::string{service}, family);
   }
 
   self->writer = std::make_unique<commit_writer>(
@@ -209,15 +136,7 @@ rocksdb_store::impl::~impl() {
   }
   writer.reset();
   readers.reset();
-  if (db) {
-    for (auto* family : families)
-      db->DestroyColumnFamilyHandle(family);
-    families.clear();
-    auto s = db->Close();
-    if (!s.ok())
-      faults.report("state store: closing RocksDB failed: " + one_line(s.ToString()));
-    db.reset();
-  }
+  db.reset();
 }
 
 status rocksdb_store::impl::open_namespace(std::string_view service,
@@ -234,12 +153,18 @@ status rocksdb_store::impl::open_namespace(std::string_view service,
               + ": a state schema needs both its type name and its descriptors"};
 
   std::lock_guard guard{open_mtx};
+  auto* meta = db->family(meta_family_name);
   std::optional<state_schema> to_store;
   if (!ns_options.state_type.empty()) {
     state_schema next{ns_options.state_type, ns_options.state_descriptors};
     std::vector<stored_schema> stored;
-    if (auto st = read_schemas(*db, meta, service, stored); !st)
-      return st;
+    {
+      auto access = db->use();
+      if (!access)
+        return {status_code::unavailable, "the state store cannot read now"};
+      if (auto st = read_schemas(*access, meta->handle, service, stored); !st)
+        return st;
+    }
     for (const auto& old : stored) {
       if (auto st = check_schema_compatible(old.schema, next); !st)
         return {st.code(), "service " + std::string{service} + ": " + st.message()};
@@ -249,21 +174,23 @@ status rocksdb_store::impl::open_namespace(std::string_view service,
       to_store = std::move(next);
   }
 
-  auto family = namespaces.find(service);
-  rocksdb::ColumnFamilyHandle* handle = family ? family->family : nullptr;
-  if (handle == nullptr) {
-    auto s = db->CreateColumnFamily(family_options(false), state_family_name(service), &handle);
+  auto existing = namespaces.find(service);
+  family_slot* family = existing ? existing->family : nullptr;
+  if (family == nullptr) {
+    auto s = db->create_family(state_family_name(service), family);
     if (!s.ok())
       return {status_code::unavailable, "service " + std::string{service}
                                           + ": its state namespace cannot be created: "
                                           + one_line(s.ToString())};
-    families.push_back(handle);
   }
   if (to_store) {
-    if (auto st = append_schema(*db, meta, service, *to_store); !st)
+    auto access = db->use();
+    if (!access)
+      return {status_code::unavailable, "the state store cannot write now"};
+    if (auto st = append_schema(*access, meta->handle, service, *to_store); !st)
       return st;
   }
-  namespaces.open(std::string{service}, handle, ns_options);
+  namespaces.open(std::string{service}, family, ns_options);
   return {};
 }
 
@@ -310,15 +237,19 @@ namespace_figures rocksdb_store::impl::figures_of(const namespace_table::entry& 
   namespace_figures out;
   out.service = e.service;
   out.opened = e.opened;
-  auto* family = e.ref.family;
-  out.keys = int_property(*db, family, rocksdb::DB::Properties::kEstimateNumKeys);
-  out.sst_bytes = int_property(*db, family, rocksdb::DB::Properties::kLiveSstFilesSize);
-  out.live_data_bytes = int_property(*db, family, rocksdb::DB::Properties::kEstimateLiveDataSize);
-  out.memtable_bytes = int_property(*db, family, rocksdb::DB::Properties::kCurSizeAllMemTables);
+  auto access = db->use();
+  if (!access)
+    return out;
+  auto& rdb = *access;
+  auto* family = e.ref.family->handle;
+  out.keys = int_property(rdb, family, rocksdb::DB::Properties::kEstimateNumKeys);
+  out.sst_bytes = int_property(rdb, family, rocksdb::DB::Properties::kLiveSstFilesSize);
+  out.live_data_bytes = int_property(rdb, family, rocksdb::DB::Properties::kEstimateLiveDataSize);
+  out.memtable_bytes = int_property(rdb, family, rocksdb::DB::Properties::kCurSizeAllMemTables);
   out.pending_compaction_bytes =
-    int_property(*db, family, rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+    int_property(rdb, family, rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
   std::map<std::string, std::string> stats;
-  if (db->GetMapProperty(family, rocksdb::DB::Properties::kCFStats, &stats)) {
+  if (rdb.GetMapProperty(family, rocksdb::DB::Properties::kCFStats, &stats)) {
     out.stall_stops = map_entry(stats, "io_stalls.total_stop");
     out.stall_slowdowns = map_entry(stats, "io_stalls.total_slowdown");
   }
@@ -346,12 +277,19 @@ store_figures rocksdb_store::impl::figures() const {
   out.writes_refused_stale = get(counters.writes_refused_stale);
   out.writes_failed = get(counters.writes_failed);
   out.refused_overloaded = get(counters.refused_overloaded);
-  out.write_stopped = int_property(*db, nullptr, rocksdb::DB::Properties::kIsWriteStopped) != 0;
-  out.delayed_write_rate = int_property(*db, nullptr, rocksdb::DB::Properties::kActualDelayedWriteRate);
-  std::map<std::string, std::string> stats;
-  if (db->GetMapProperty(rocksdb::DB::Properties::kDBStats, &stats))
-    out.write_stall_micros = map_entry(stats, "db.user_write_stall_micros");
   out.last_fault = faults.last();
+  auto access = db->use();
+  if (!access) {
+    out.write_stopped = true;
+    return out;
+  }
+  auto& rdb = *access;
+  out.write_stopped = int_property(rdb, nullptr, rocksdb::DB::Properties::kIsWriteStopped) != 0;
+  out.delayed_write_rate =
+    int_property(rdb, nullptr, rocksdb::DB::Properties::kActualDelayedWriteRate);
+  std::map<std::string, std::string> stats;
+  if (rdb.GetMapProperty(rocksdb::DB::Properties::kDBStats, &stats))
+    out.write_stall_micros = map_entry(stats, "db.user_write_stall_micros");
   return out;
 }
 
@@ -371,8 +309,11 @@ void rocksdb_store::impl::checkpoint(std::filesystem::path target,
       result = {status_code::already_exists,
                 "checkpoint directory " + target.string() + " exists already"};
     } else {
+      auto access = db->use();
+      rocksdb::Status s = rocksdb::Status::Incomplete("RocksDB is closed after an error");
       rocksdb::Checkpoint* raw = nullptr;
-      auto s = rocksdb::Checkpoint::Create(db.get(), &raw);
+      if (access)
+        s = rocksdb::Checkpoint::Create(&*access, &raw);
       std::unique_ptr<rocksdb::Checkpoint> cp{raw};
       if (s.ok())
         s = cp->CreateCheckpoint(target.string());

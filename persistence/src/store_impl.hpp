@@ -1,5 +1,5 @@
-// The open store behind rocksdb_store: the RocksDB handle and its column
-// families, the namespace table, the writer and the readers.
+// The open store behind rocksdb_store: its database, the namespace table,
+// the writer and the readers.
 #pragma once
 
 #include <atomic>
@@ -7,9 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include "commit_writer.hpp"
+#include "database.hpp"
 #include "fault_log.hpp"
 #include "namespace_table.hpp"
 #include "reader_pool.hpp"
@@ -18,11 +18,7 @@
 
 namespace rocksdb {
 class Cache;
-class ColumnFamilyHandle;
-class DB;
 class Env;
-class EventListener;
-struct ColumnFamilyOptions;
 }
 
 namespace troupe::persistence {
@@ -44,19 +40,16 @@ struct rocksdb_store::impl {
   store_figures figures() const;
   void checkpoint(std::filesystem::path dir, std::function<void(status)> done);
 
-  rocksdb::ColumnFamilyOptions family_options(bool meta) const;
+  rocksdb::ColumnFamilyOptions family_options(const std::string& name) const;
 
   std::filesystem::path dir;
   store_options options;
   fault_log faults;
   store_counters counters;
-  // RocksDB's objects: the environment, cache and listener outlive the DB.
+  // RocksDB's environment and cache outlive the database.
   std::shared_ptr<rocksdb::Env> env;
   std::shared_ptr<rocksdb::Cache> cache;
-  std::shared_ptr<rocksdb::EventListener> listener;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> families;  // every one opened or created
-  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  std::unique_ptr<database> db;
   namespace_table namespaces;
   std::mutex open_mtx;  // one open_namespace at a time
   std::unique_ptr<commit_writer> writer;

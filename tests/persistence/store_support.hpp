@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <rocksdb/db.h>
 
 #include "persistence/src/store_impl.hpp"
 #include "troupe/persistence/rocksdb_store.hpp"
@@ -142,6 +143,17 @@ bool eventually(F condition, std::chrono::milliseconds limit = std::chrono::seco
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
   return true;
+}
+
+/// Flushes every memtable of an open store into table files.
+inline void flush_all(rocksdb_store::impl& store) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  auto families = store.db->families();
+  auto access = store.db->use();
+  REQUIRE(access);
+  for (auto* f : families)
+    handles.push_back(f->handle);
+  REQUIRE(access->Flush(rocksdb::FlushOptions{}, handles).ok());
 }
 
 /// The message of the storage_error that opening `dir` throws; empty when

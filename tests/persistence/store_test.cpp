@@ -253,8 +253,7 @@ TEST_CASE("the rocksdb store refuses loads past its queue bound at once", "[pers
   release_at_exit release{sw};
   REQUIRE(store.open_namespace("svc", sync_namespace()).is_ok());
   REQUIRE(save(store, "svc", "k", 0, "v").is_ok());
-  auto family = internals->namespaces.find("svc")->family;
-  REQUIRE(internals->db->Flush(rocksdb::FlushOptions{}, family).ok());
+  flush_all(*internals);
 
   // The one reader blocks reading the table file; three more wait in the
   // queue; the fifth is refused.
