@@ -60,6 +60,7 @@ struct fault_switches {
   std::atomic<bool> no_space{false};  // writes, syncs and new files fail: disk full
   std::atomic<int> wal_syncs{0};      // syncs of WAL files (*.log) that reached the disk
   gate wal_sync_gate;                 // holds WAL syncs while closed
+  gate file_sync_gate;                // holds syncs of other files (tables, manifest)
   gate table_read_gate;               // holds reads of table files (*.sst) while closed
 };
 
@@ -73,6 +74,7 @@ public:
   ~release_at_exit() {
     sw_.no_space = false;
     sw_.wal_sync_gate.open();
+    sw_.file_sync_gate.open();
     sw_.table_read_gate.open();
   }
   release_at_exit(const release_at_exit&) = delete;
@@ -120,6 +122,8 @@ private:
     if (wal_) {
       sw_.wal_sync_gate.pass();
       ++sw_.wal_syncs;
+    } else {
+      sw_.file_sync_gate.pass();
     }
     return s;
   }
