@@ -31,10 +31,11 @@
 // thread, with `unavailable` ("the state store is overloaded").
 //
 // Failures: a write that RocksDB cannot do (disk full, I/O error) answers its
-// callers `unavailable` and leaves acknowledged data as it was; RocksDB's
-// error handler resumes writing once it can (the writer also asks it to on
-// the next round). A store that cannot be opened throws storage_error;
-// an open store answers every call with a status.
+// callers `unavailable` and leaves acknowledged data as it was; loads go on.
+// The writer brings RocksDB back before a later round (Resume(), or a reopen
+// after a fatal error once the disk takes writes again), without a restart.
+// A store that cannot be opened throws storage_error; an open store answers
+// every call with a status.
 #pragma once
 
 #include <cstddef>
@@ -151,10 +152,11 @@ public:
   status open_namespace(std::string_view service,
                         const runtime::namespace_options& options) override;
 
-  /// A namespace that exists on disk can be loaded from and erased in without
-  /// open_namespace (with SYNC durability), so that operators reach the
-  /// state of services not loaded now; writes into a service that has no
-  /// namespace fail with failed_precondition.
+  /// A namespace that exists on disk is used without open_namespace (with
+  /// SYNC durability), so that operators reach the state of services not
+  /// loaded now. A service with no namespace at all has nothing stored
+  /// (loads give version 0, erases succeed); its saves fail with
+  /// failed_precondition.
   void load(std::string_view service, std::string_view key, load_callback done) override;
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
