@@ -20,7 +20,12 @@ status closed() {
   return {status_code::unavailable, "the state store is closed"};
 }
 
-constexpr auto heal_spacing = std::chrono::milliseconds{100};
+constexpr auto last_heal_spacing = std::chrono::milliseconds{5000};
+// How long a round waits in a RocksDB write stall before its writes are
+// refused as overload, and how often it asks for a flush meanwhile.
+constexpr auto stall_limit = std::chrono::seconds{2};
+constexpr auto stall_nudge = std::chrono::milliseconds{100};
+constexpr auto stall_pause = std::chrono::milliseconds{1};
 
 status cannot_write() {
   return {status_code::unavailable, "the state store cannot write now"};
@@ -42,6 +47,7 @@ std::string slot_of(std::uint32_t family_id, const std::string& key) {
 /// One of a round's two batches and the writes in it.
 struct batch_of_round {
   rocksdb::WriteBatch batch;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;  // written to
   std::vector<std::size_t> writes;        // indexes into the round
   std::vector<std::size_t> refused_after; // refused against one of this batch's writes
   rocksdb::Status outcome;
@@ -133,21 +139,52 @@ void commit_writer::run() {
   }
 }
 
+rocksdb::Status commit_writer::write(rocksdb::DB& db, rocksdb::WriteBatch& batch, bool sync,
+                                     const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+  // no_slowdown: RocksDB refuses (Incomplete) rather than blocks a write it
+  // would stall, and nothing of it is applied. The writer then waits here,
+  // bounded, asking for a flush now and then: a stall whose flush never got
+  // scheduled (seen after recovering from a full disk) would otherwise hold
+  // the writer thread, and every write queued behind it, for good.
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  options.no_slowdown = true;
+  auto give_up = clock::now() + stall_limit;
+  auto next_nudge = clock::now();
+  for (;;) {
+    auto s = db.Write(options, &batch);
+    if (!s.IsIncomplete() || clock::now() >= give_up)
+      return s;
+    if (clock::now() >= next_nudge && !families.empty()) {
+      rocksdb::FlushOptions flush;
+      flush.wait = false;
+      flush.allow_write_stall = true;
+      db.Flush(flush, families).PermitUncheckedError();
+      next_nudge = clock::now() + stall_nudge;
+    }
+    std::this_thread::sleep_for(stall_pause);
+  }
+}
+
 bool commit_writer::healthy() {
   if (!db_.needs_healing())
     return true;
   auto now = clock::now();
   if (now < next_heal_)
     return false;
-  if (db_.heal())
+  if (db_.heal()) {
+    heal_spacing_ = first_heal_spacing;
     return true;
-  next_heal_ = now + heal_spacing;
+  }
+  // Each attempt may replay the WAL: spaced out further while they fail.
+  next_heal_ = now + heal_spacing_;
+  heal_spacing_ = std::min(heal_spacing_ * 2, last_heal_spacing);
   return false;
 }
 
 void commit_writer::commit(std::vector<write_request>& round) {
-  // While RocksDB cannot write, the round fails at once; it is tried again
-  // every heal_spacing, when writes come.
+  // While RocksDB cannot write, the round fails at once; healing is tried
+  // again when writes come, spaced out while it fails.
   bool writable = healthy();
   auto db = db_.use();
   if (!writable || !db) {
@@ -222,6 +259,8 @@ void commit_writer::commit(std::vector<write_request>& round) {
     round_versions_[slot] = w.erase ? 0 : w.replaces + 1;
     written_by[slot] = &batch;
     batch.writes.push_back(i);
+    if (std::find(batch.families.begin(), batch.families.end(), family) == batch.families.end())
+      batch.families.push_back(family);
     if (!w.target.sync)
       interval = std::min(interval, w.target.batch_interval);
   }
@@ -230,15 +269,14 @@ void commit_writer::commit(std::vector<write_request>& round) {
   for (auto* b : {&batched, &sync_batch}) {
     if (b->writes.empty())
       continue;
-    rocksdb::WriteOptions options;
-    options.sync = (b == &sync_batch);
-    b->outcome = db->Write(options, &b->batch);
+    bool sync = (b == &sync_batch);
+    b->outcome = write(*db, b->batch, sync, b->families);
     store_counters::add(counters_.commit_rounds);
-    if (options.sync)
+    if (sync)
       store_counters::add(counters_.wal_syncs);
     if (b->outcome.ok()) {
       store_counters::add(counters_.writes_committed, b->writes.size());
-      if (options.sync) {
+      if (sync) {
         sync_due_.reset();  // everything before this write is synced with it
       } else {
         unsynced_interval_ = sync_due_ ? std::min(unsynced_interval_, interval) : interval;
@@ -246,18 +284,23 @@ void commit_writer::commit(std::vector<write_request>& round) {
         if (!sync_due_ || due < *sync_due_)
           sync_due_ = due;
       }
+    } else if (b->outcome.IsIncomplete()) {
+      store_counters::add(counters_.refused_overloaded, b->writes.size());
+      faults_.report("state store: RocksDB stalled writes longer than the store waits: "
+                     + one_line(b->outcome.ToString()));
     } else {
       db_.need_healing();
       store_counters::add(counters_.writes_failed, b->writes.size());
       faults_.report("state store: writes failed: " + one_line(b->outcome.ToString()));
     }
+    auto failure = b->outcome.IsIncomplete() ? overloaded() : cannot_write();
     for (auto i : b->writes)
-      results[i] = b->outcome.ok() ? status{} : cannot_write();
+      results[i] = b->outcome.ok() ? status{} : failure;
     // A refusal against a version that was not stored after all is no
     // conflict the caller could resolve by reloading: it could not write.
     for (auto i : b->refused_after)
       if (!b->outcome.ok())
-        results[i] = cannot_write();
+        results[i] = failure;
   }
   db = {};  // callbacks run without the lock
 
@@ -277,10 +320,8 @@ void commit_writer::sync_batched() {
   rocksdb::Status s = rocksdb::Status::Incomplete("RocksDB cannot write now");
   if (healthy()) {
     if (auto db = db_.use()) {
-      rocksdb::WriteOptions options;
-      options.sync = true;
       rocksdb::WriteBatch empty;
-      s = db->Write(options, &empty);
+      s = write(*db, empty, true, {});
       store_counters::add(counters_.wal_syncs);
     }
   }
@@ -290,7 +331,7 @@ void commit_writer::sync_batched() {
   }
   db_.need_healing();
   faults_.report("state store: syncing the WAL failed: " + one_line(s.ToString()));
-  sync_due_ = clock::now() + std::max(unsynced_interval_, heal_spacing);
+  sync_due_ = clock::now() + std::max(unsynced_interval_, heal_spacing_);
 }
 
 } // namespace troupe::persistence

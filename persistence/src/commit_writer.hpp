@@ -9,6 +9,9 @@
 // acknowledged after that one sync. So N writers waiting on one sync share
 // it, however many they are.
 //
+// A RocksDB write stall (flushes or compactions behind) holds a round up to
+// two seconds; past that its writes are refused as overload.
+//
 // Versions: the writer is the only thread writing state, so it checks a
 // save's `replaces` against the stored version (a point lookup), or against
 // the version an earlier write of the same round gives the key, with no lock
@@ -39,6 +42,13 @@
 #include "store_counters.hpp"
 #include "troupe/runtime/state_store.hpp"
 
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Status;
+class WriteBatch;
+}
 
 namespace troupe::persistence {
 
@@ -84,6 +94,9 @@ private:
   void sync_batched();
   /// Whether RocksDB takes writes, healing it first when it failed.
   bool healthy();
+  /// Writes `batch`, waiting (bounded) through a RocksDB write stall.
+  rocksdb::Status write(rocksdb::DB& db, rocksdb::WriteBatch& batch, bool sync,
+                        const std::vector<rocksdb::ColumnFamilyHandle*>& families);
 
   database& db_;
   const writer_limits limits_;
@@ -100,7 +113,9 @@ private:
   // The writer thread's own state.
   std::optional<clock::time_point> sync_due_;  // batched writes not yet synced
   std::chrono::milliseconds unsynced_interval_{0};
+  static constexpr std::chrono::milliseconds first_heal_spacing{100};
   clock::time_point next_heal_{};  // healing attempts are spaced out
+  std::chrono::milliseconds heal_spacing_ = first_heal_spacing;
   std::unordered_map<std::string, std::uint64_t> round_versions_;
 
   std::thread thread_;  // last: starts once the rest is ready

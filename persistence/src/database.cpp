@@ -58,6 +58,13 @@ public:
   void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
     if (error == nullptr || error->ok())
       return;
+    // A soft error (a compaction that failed) leaves writes going: nothing
+    // to heal, and a reopen would only meet it again.
+    if (error->severity() < rocksdb::Status::Severity::kHardError) {
+      db_.faults_.report("state store: RocksDB background work failed: "
+                         + one_line(error->ToString()));
+      return;
+    }
     db_.need_healing();
     db_.faults_.report("state store: RocksDB stopped writing after an error: "
                        + one_line(error->ToString()));
@@ -218,26 +225,13 @@ void database::open_read_only_locked() {
 }
 
 bool database::heal() {
-  rocksdb::Status s;
-  {
-    std::shared_lock lock{mtx_};
-    if (db_ && !read_only_) {
-      s = db_->Resume();
-      if (s.ok()) {
-        needs_healing_.store(false, std::memory_order_release);
-        return true;
-      }
-      if (s.severity() < rocksdb::Status::Severity::kFatalError)
-        return false;  // still failing (a full disk): try again later
-    }
-  }
-  // A fatal error: RocksDB must be opened anew (which replays the WAL).
-  // Until the disk takes writes again, the instance at hand keeps serving
-  // loads.
+  // Not DB::Resume(): in RocksDB 7.8 it can wait forever for a flush that
+  // is never scheduled after a failed one (seen on a full tmpfs). A reopen
+  // replays the WAL and flushes it; until the disk takes writes again the
+  // instance at hand keeps serving loads.
   if (!disk_takes_writes())
     return false;
   std::unique_lock lock{mtx_};
-  faults_.report("state store: reopening RocksDB after: " + one_line(s.ToString()));
   close_locked();
   try {
     open_locked(false, {});

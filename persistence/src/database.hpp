@@ -7,13 +7,14 @@
 //
 // Healing: RocksDB stops writing after a write, flush or sync fails (a full
 // disk, an I/O error). Its own recovery from a full disk waits for a reserve
-// of free space that a small disk may never have again, and blocks a manual
-// Resume() meanwhile, so it is turned off: the writer thread calls heal()
-// before its next round, which asks RocksDB to Resume() and, when the error
-// was fatal (RocksDB then refuses to resume) and a small file can be written
-// again, closes and reopens it — which replays the WAL, so nothing
-// acknowledged is lost. Loads go on meanwhile; should the reopen fail,
-// RocksDB is opened read-only so that they still do.
+// of free space that a small disk may never have again, and DB::Resume() can
+// wait forever for a flush that is never scheduled after a failed one, so
+// both are left alone: the writer thread calls heal() before a later round,
+// which — once a small file can be written and synced in the directory —
+// closes RocksDB and opens it again. The open replays the WAL and flushes
+// it, so nothing acknowledged is lost and the WAL that failed is not written
+// again. Loads go on meanwhile; should the reopen fail, RocksDB is opened
+// read-only so that they still do.
 #pragma once
 
 #include <atomic>
@@ -92,8 +93,8 @@ public:
   bool needs_healing() const {
     return needs_healing_.load(std::memory_order_acquire);
   }
-  /// Resumes RocksDB, or reopens it after a fatal error; true when it
-  /// accepts writes again. Not while holding use() on the same thread.
+  /// Reopens RocksDB when the disk takes writes; true when it accepts
+  /// writes again. Not while holding use() on the same thread.
   bool heal();
 
   const std::filesystem::path& dir() const {

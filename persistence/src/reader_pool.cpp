@@ -80,32 +80,27 @@ void reader_pool::run() {
 }
 
 void reader_pool::serve(read_request& request) {
-  auto db = db_.use();
-  if (!db) {
-    request.done({status_code::unavailable, "the state store cannot read now"}, {});
-    return;
+  status result;
+  runtime::stored_state state;
+  {
+    auto db = db_.use();
+    rocksdb::PinnableSlice value;
+    auto s = db ? db->Get(rocksdb::ReadOptions{}, request.family->handle, request.key, &value)
+                : rocksdb::Status::Incomplete("RocksDB is closed after an error");
+    if (s.ok()) {
+      if (auto decoded = decode_value({value.data(), value.size()}))
+        state = {decoded->version, std::string{decoded->bytes}};
+      else
+        result = {status_code::data_loss, "the stored state is not in a format this version reads"};
+    } else if (!s.IsNotFound()) {
+      faults_.report("state store: a load failed: " + one_line(s.ToString()));
+      result = s.IsCorruption()
+                 ? status{status_code::data_loss, "the stored state is damaged"}
+                 : status{status_code::unavailable, "the state store cannot read now"};
+    }
   }
-  rocksdb::PinnableSlice value;
-  auto s = db->Get(rocksdb::ReadOptions{}, request.family->handle, request.key, &value);
-  if (s.IsNotFound()) {
-    request.done({}, {});
-    return;
-  }
-  if (!s.ok()) {
-    faults_.report("state store: a load failed: " + one_line(s.ToString()));
-    request.done(s.IsCorruption()
-                   ? status{status_code::data_loss, "the stored state is damaged"}
-                   : status{status_code::unavailable, "the state store cannot read now"},
-                 {});
-    return;
-  }
-  auto decoded = decode_value({value.data(), value.size()});
-  if (!decoded) {
-    request.done({status_code::data_loss, "the stored state is not in a format this version reads"},
-                 {});
-    return;
-  }
-  request.done({}, runtime::stored_state{decoded->version, std::string{decoded->bytes}});
+  // The callback runs without the database's lock.
+  request.done(std::move(result), std::move(state));
 }
 
 } // namespace troupe::persistence

@@ -289,14 +289,15 @@ TEST_CASE("a full file system turns writes into unavailable and the store heals 
     WARN("not root: no tmpfs to fill; the injected disk-full test covers this");
     return;
   }
-  tmpfs fs{dir / "mnt", "6m"};
+  tmpfs fs{dir / "mnt", "8m"};
   if (!fs.mounted()) {
     WARN("cannot mount a tmpfs here: the injected disk-full test covers this");
     return;
   }
   auto store_dir = dir / "mnt" / "state";
-  // Room to give back once the disk is full.
-  write_file(dir / "mnt" / "reserve", std::string(std::size_t{1} << 20, 'r'));
+  // Room to give back once the disk is full: more than a memtable (1 MB),
+  // which the reopen replays from the WAL and flushes.
+  write_file(dir / "mnt" / "reserve", std::string(std::size_t{2} << 20, 'r'));
   store_options options;
   options.memtable_bytes = std::size_t{1} << 20;
   options.block_compression = store_options::compression::none;

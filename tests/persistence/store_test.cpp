@@ -308,3 +308,24 @@ TEST_CASE("the rocksdb store reports figures per namespace and for itself", "[pe
   CHECK_FALSE(f.write_stopped);
   CHECK(f.last_fault.empty());
 }
+
+TEST_CASE("a stored value of another format is refused as data loss and not misread",
+          "[persistence]") {
+  temp_dir dir;
+  auto opened = rocksdb_store::impl::open(dir.path(), {});
+  auto* internals = opened.get();
+  rocksdb_store store{std::move(opened)};
+  REQUIRE(store.open_namespace("svc", sync_namespace()).is_ok());
+  {
+    auto* family = internals->db->family("state:svc");
+    REQUIRE(family != nullptr);
+    auto access = internals->db->use();
+    REQUIRE(access->Put(rocksdb::WriteOptions{}, family->handle, "k", "\x07garbage").ok());
+  }
+  auto p = std::make_shared<std::promise<status>>();
+  store.load("svc", "k", [p](status st, troupe::runtime::stored_state) { p->set_value(st); });
+  auto f = p->get_future();
+  REQUIRE(f.wait_for(callback_limit) == std::future_status::ready);
+  CHECK(f.get().code() == status_code::data_loss);
+  CHECK(save(store, "svc", "k", 0, "x").code() == status_code::data_loss);
+}
