@@ -95,6 +95,9 @@ std::unique_ptr<rocksdb_store::impl> rocksdb_store::impl::open(const std::filesy
   db_options.max_total_wal_size = self->options.max_wal_bytes;
   db_options.db_write_buffer_size = self->options.memtable_bytes;
   db_options.max_background_jobs = 2;
+  // RocksDB's own resuming after an error stays off: the writer heals it
+  // (database.hpp).
+  db_options.max_bgerror_resume_count = 0;
   db_options.info_log = std::make_shared<info_log>(dir / "LOG", std::size_t{8} << 20);
   if (self->env)
     db_options.env = self->env.get();

@@ -32,8 +32,9 @@
 //
 // Failures: a write that RocksDB cannot do (disk full, I/O error) answers its
 // callers `unavailable` and leaves acknowledged data as it was; loads go on.
-// The writer brings RocksDB back before a later round (Resume(), or a reopen
-// after a fatal error once the disk takes writes again), without a restart.
+// The writer brings RocksDB back before a later round — a reopen, once the
+// disk takes writes again — without a restart. A RocksDB write stall holds a
+// round two seconds at most; then its writes are refused as overload.
 // A store that cannot be opened throws storage_error; an open store answers
 // every call with a status.
 #pragma once
