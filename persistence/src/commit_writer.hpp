@@ -19,10 +19,9 @@
 // after the other, and the second one's `replaces` no longer matches.
 //
 // BATCHED writes not yet covered by a sync are synced (an empty synced
-// write) once the
-// shortest batch_interval among them has passed: a crash of the machine loses
-// at most that interval; a crash of the process loses nothing that was
-// written (the WAL is in the OS's page cache).
+// write) once the shortest batch_interval among them has passed: a crash of
+// the machine loses at most that interval; a crash of the process loses
+// nothing that was written (the WAL is in the OS's page cache).
 #pragma once
 
 #include <chrono>
@@ -41,7 +40,6 @@
 #include "namespace_table.hpp"
 #include "store_counters.hpp"
 #include "troupe/runtime/state_store.hpp"
-
 
 namespace rocksdb {
 class ColumnFamilyHandle;
