@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo package bench-gateway bench-dispatch bench-activations clean
+.PHONY: all deps configure build test demo package bench-gateway bench-dispatch bench-activations bench-state clean
 
 all: build
 
@@ -36,6 +36,9 @@ bench-dispatch: build
 
 bench-activations: build
 	@$(BUILD_DIR)/bench/activations/troupe_bench_activations
+
+bench-state: build
+	@$(BUILD_DIR)/bench/state/troupe_bench_state
 
 clean:
 	@rm -rf $(BUILD_DIR)

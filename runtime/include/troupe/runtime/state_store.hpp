@@ -35,6 +35,15 @@ struct namespace_options {
   enum class durability { sync, batched };
   durability mode = durability::sync;
   std::chrono::milliseconds batch_interval{100};
+
+  /// The state message's schema, kept beside the data so that a version of
+  /// the service whose state message cannot read what is stored is refused
+  /// here, at start, rather than at its first call: the message's full name
+  /// and a serialized google.protobuf.FileDescriptorSet holding its file and
+  /// every file that file imports, directly or not. Empty: nothing to check
+  /// (the memory store ignores both).
+  std::string state_type;
+  std::string state_descriptors;
 };
 
 /// One key's state as stored.

@@ -1,0 +1,60 @@
+#include "troupe/persistence/rocksdb_store.hpp"
+
+#include "store_impl.hpp"
+
+namespace troupe::persistence {
+
+rocksdb_store::rocksdb_store(const std::filesystem::path& dir, store_options options)
+  : impl_(impl::open(dir, std::move(options))) {
+}
+
+rocksdb_store::rocksdb_store(std::unique_ptr<impl> opened) : impl_(std::move(opened)) {
+}
+
+rocksdb_store::~rocksdb_store() = default;
+
+status rocksdb_store::open_namespace(std::string_view service,
+                                     const runtime::namespace_options& options) {
+  return impl_->open_namespace(service, options);
+}
+
+void rocksdb_store::load(std::string_view service, std::string_view key, load_callback done) {
+  impl_->load(service, key, std::move(done));
+}
+
+void rocksdb_store::save(std::string_view service, std::string_view key, std::uint64_t replaces,
+                         std::string bytes, write_callback done) {
+  impl_->save(service, key, replaces, std::move(bytes), std::move(done));
+}
+
+void rocksdb_store::erase(std::string_view service, std::string_view key, write_callback done) {
+  impl_->erase(service, key, std::move(done));
+}
+
+std::vector<std::string> rocksdb_store::namespaces() const {
+  std::vector<std::string> out;
+  for (auto& e : impl_->namespaces.all())
+    out.push_back(std::move(e.service));
+  return out;
+}
+
+std::optional<namespace_figures> rocksdb_store::figures(std::string_view service) const {
+  auto e = impl_->namespaces.get(service);
+  if (!e)
+    return std::nullopt;
+  return impl_->figures_of(*e);
+}
+
+store_figures rocksdb_store::figures() const {
+  return impl_->figures();
+}
+
+void rocksdb_store::checkpoint(std::filesystem::path dir, std::function<void(status)> done) {
+  impl_->checkpoint(std::move(dir), std::move(done));
+}
+
+const std::filesystem::path& rocksdb_store::directory() const noexcept {
+  return impl_->dir;
+}
+
+} // namespace troupe::persistence

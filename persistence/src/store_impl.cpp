@@ -1,0 +1,338 @@
+#include "store_impl.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+
+#include "info_log.hpp"
+#include "schema_records.hpp"
+#include "store_directory.hpp"
+#include "troupe/persistence/schema_check.hpp"
+
+namespace troupe::persistence {
+
+namespace {
+
+constexpr const char* meta_family_name = "meta";
+
+rocksdb::CompressionType to_rocksdb(store_options::compression c) {
+  switch (c) {
+    case store_options::compression::none:
+      return rocksdb::kNoCompression;
+    case store_options::compression::snappy:
+      return rocksdb::kSnappyCompression;
+    case store_options::compression::lz4:
+      return rocksdb::kLZ4Compression;
+    case store_options::compression::zstd:
+      return rocksdb::kZSTD;
+  }
+  return rocksdb::kNoCompression;
+}
+
+std::uint64_t int_property(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+                           const rocksdb::Slice& name) {
+  std::uint64_t value = 0;
+  if (family != nullptr ? db.GetIntProperty(family, name, &value)
+                        : db.GetIntProperty(name, &value))
+    return value;
+  return 0;
+}
+
+std::uint64_t map_entry(const std::map<std::string, std::string>& map, const std::string& key) {
+  auto i = map.find(key);
+  if (i == map.end())
+    return 0;
+  try {
+    return static_cast<std::uint64_t>(std::stod(i->second));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+} // namespace
+
+rocksdb_store::impl::impl(const std::filesystem::path& d, store_options o)
+  : dir(d), options(std::move(o)), faults(options.on_fault) {
+}
+
+rocksdb::ColumnFamilyOptions rocksdb_store::impl::family_options(const std::string& name) const {
+  bool meta_family = name == meta_family_name;
+  rocksdb::ColumnFamilyOptions family;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Loads and version checks are point lookups; most misses (a key's first
+  // activation) are answered by the filter without reading a block.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  family.compression = to_rocksdb(options.block_compression);
+  family.level_compaction_dynamic_level_bytes = true;
+  family.write_buffer_size =
+    meta_family ? std::size_t{1} << 20
+                : std::max<std::size_t>(options.memtable_bytes / 4, std::size_t{1} << 20);
+  return family;
+}
+
+std::unique_ptr<rocksdb_store::impl> rocksdb_store::impl::open(const std::filesystem::path& dir,
+                                                               store_options options,
+                                                               std::shared_ptr<rocksdb::Env> env) {
+  std::unique_ptr<impl> self{new impl(dir, std::move(options))};
+  self->env = std::move(env);
+  self->cache = rocksdb::NewLRUCache(self->options.block_cache_bytes);
+
+  bool fresh = prepare_store_directory(dir);
+
+  rocksdb::DBOptions db_options;
+  db_options.paranoid_checks = true;
+  db_options.max_total_wal_size = self->options.max_wal_bytes;
+  db_options.db_write_buffer_size = self->options.memtable_bytes;
+  db_options.max_background_jobs = 2;
+  // RocksDB's own resuming after an error stays off: the writer heals it
+  // (database.hpp).
+  db_options.max_bgerror_resume_count = 0;
+  db_options.info_log = std::make_shared<info_log>(dir / "LOG", std::size_t{8} << 20);
+  if (self->env)
+    db_options.env = self->env.get();
+
+  self->db = std::make_unique<database>(
+    dir, fresh, std::vector<std::string>{rocksdb::kDefaultColumnFamilyName, meta_family_name},
+    db_options, [raw = self.get()](const std::string& name) { return raw->family_options(name); },
+    self->faults);
+  if (self->db->family(meta_family_name) == nullptr)
+    throw storage_error(describe(dir) + " is corrupt (it has no \"meta\" column family); it "
+                                        "was left as it is");
+  for (auto* family : self->db->families()) {
+    if (auto service = service_of_family(family->name); !service.empty())
+      self->namespaces.add_existing(std::string{service}, family);
+  }
+
+  self->writer = std::make_unique<commit_writer>(
+    *self->db,
+    writer_limits{std::max<std::size_t>(self->options.max_pending_writes, 1),
+                  self->options.max_pending_write_bytes,
+                  std::max<std::size_t>(self->options.max_round_writes, 1)},
+    self->counters, self->faults);
+  self->readers = std::make_unique<reader_pool>(
+    *self->db, self->options.reader_threads, std::max<std::size_t>(self->options.max_pending_reads, 1),
+    self->counters, self->faults);
+  return self;
+}
+
+rocksdb_store::impl::~impl() {
+  if (writer)
+    writer->stop();  // commits what is queued and syncs it
+  if (readers)
+    readers->stop();
+  {
+    std::lock_guard guard{checkpoint_mtx};
+    if (checkpoint_thread.joinable())
+      checkpoint_thread.join();
+  }
+  writer.reset();
+  readers.reset();
+  db.reset();
+}
+
+status rocksdb_store::impl::open_namespace(std::string_view service,
+                                           const runtime::namespace_options& ns_options) {
+  using durability = runtime::namespace_options::durability;
+  if (service.empty())
+    return {status_code::invalid_argument, "a state namespace needs a service name"};
+  if (ns_options.mode == durability::batched && ns_options.batch_interval.count() <= 0)
+    return {status_code::invalid_argument,
+            "service " + std::string{service} + ": a BATCHED interval must be positive"};
+  if (ns_options.state_type.empty() != ns_options.state_descriptors.empty())
+    return {status_code::invalid_argument,
+            "service " + std::string{service}
+              + ": a state schema needs both its type name and its descriptors"};
+
+  std::lock_guard guard{open_mtx};
+  auto* meta = db->family(meta_family_name);
+  std::optional<state_schema> to_store;
+  if (!ns_options.state_type.empty()) {
+    state_schema next{ns_options.state_type, ns_options.state_descriptors};
+    std::vector<stored_schema> stored;
+    {
+      auto access = db->use();
+      if (!access)
+        return {status_code::unavailable, "the state store cannot read now"};
+      if (auto st = read_schemas(*access, meta->handle, service, stored); !st)
+        return st;
+    }
+    for (const auto& old : stored) {
+      if (auto st = check_schema_compatible(old.schema, next); !st)
+        return {st.code(), "service " + std::string{service} + ": " + st.message()};
+    }
+    if (stored.empty() || stored.back().schema.type_name != next.type_name
+        || stored.back().schema.descriptors != next.descriptors)
+      to_store = std::move(next);
+  }
+
+  auto existing = namespaces.find(service);
+  family_slot* family = existing ? existing->family : nullptr;
+  if (family == nullptr) {
+    auto s = db->create_family(state_family_name(service), family);
+    if (!s.ok())
+      return {status_code::unavailable, "service " + std::string{service}
+                                          + ": its state namespace cannot be created: "
+                                          + one_line(s.ToString())};
+  }
+  if (to_store) {
+    auto access = db->use();
+    if (!access)
+      return {status_code::unavailable, "the state store cannot write now"};
+    if (auto st = append_schema(*access, meta->handle, service, *to_store); !st)
+      return st;
+  }
+  namespaces.open(std::string{service}, family, ns_options);
+  return {};
+}
+
+void rocksdb_store::impl::load(std::string_view service, std::string_view key,
+                               load_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    // Nothing was ever stored for a service without a namespace.
+    done({}, {});
+    return;
+  }
+  readers->submit(read_request{target->family, std::string{key}, std::move(done)});
+}
+
+void rocksdb_store::impl::save(std::string_view service, std::string_view key,
+                               std::uint64_t replaces, std::string bytes, write_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({status_code::failed_precondition,
+          "service " + std::string{service} + " has no state namespace"});
+    return;
+  }
+  if (bytes.size() > options.max_state_bytes) {
+    done({status_code::resource_exhausted,
+          "the state is larger than the store accepts (" + std::to_string(bytes.size())
+            + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+    return;
+  }
+  writer->submit(write_request{*target, std::string{key}, false, replaces, std::move(bytes),
+                               std::move(done)});
+}
+
+void rocksdb_store::impl::erase(std::string_view service, std::string_view key,
+                                write_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({});  // nothing stored: nothing to remove
+    return;
+  }
+  writer->submit(write_request{*target, std::string{key}, true, 0, {}, std::move(done)});
+}
+
+namespace_figures rocksdb_store::impl::figures_of(const namespace_table::entry& e) const {
+  namespace_figures out;
+  out.service = e.service;
+  out.opened = e.opened;
+  auto access = db->use();
+  if (!access)
+    return out;
+  auto& rdb = *access;
+  auto* family = e.ref.family->handle;
+  out.keys = int_property(rdb, family, rocksdb::DB::Properties::kEstimateNumKeys);
+  out.sst_bytes = int_property(rdb, family, rocksdb::DB::Properties::kLiveSstFilesSize);
+  out.live_data_bytes = int_property(rdb, family, rocksdb::DB::Properties::kEstimateLiveDataSize);
+  out.memtable_bytes = int_property(rdb, family, rocksdb::DB::Properties::kCurSizeAllMemTables);
+  out.pending_compaction_bytes =
+    int_property(rdb, family, rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  std::map<std::string, std::string> stats;
+  if (rdb.GetMapProperty(family, rocksdb::DB::Properties::kCFStats, &stats)) {
+    out.stall_stops = map_entry(stats, "io_stalls.total_stop");
+    out.stall_slowdowns = map_entry(stats, "io_stalls.total_slowdown");
+  }
+  return out;
+}
+
+store_figures rocksdb_store::impl::figures() const {
+  store_figures out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator{dir, ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      auto size = it->file_size(size_ec);
+      if (!size_ec)
+        out.disk_bytes += size;
+    }
+  }
+  out.pending_reads = readers->pending();
+  out.pending_writes = writer->pending();
+  auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  out.commit_rounds = get(counters.commit_rounds);
+  out.wal_syncs = get(counters.wal_syncs);
+  out.writes_committed = get(counters.writes_committed);
+  out.writes_refused_stale = get(counters.writes_refused_stale);
+  out.writes_failed = get(counters.writes_failed);
+  out.refused_overloaded = get(counters.refused_overloaded);
+  out.last_fault = faults.last();
+  auto access = db->use();
+  if (!access) {
+    out.write_stopped = true;
+    return out;
+  }
+  auto& rdb = *access;
+  out.write_stopped = int_property(rdb, nullptr, rocksdb::DB::Properties::kIsWriteStopped) != 0;
+  out.delayed_write_rate =
+    int_property(rdb, nullptr, rocksdb::DB::Properties::kActualDelayedWriteRate);
+  std::map<std::string, std::string> stats;
+  if (rdb.GetMapProperty(rocksdb::DB::Properties::kDBStats, &stats))
+    out.write_stall_micros = map_entry(stats, "db.user_write_stall_micros");
+  return out;
+}
+
+void rocksdb_store::impl::checkpoint(std::filesystem::path target,
+                                     std::function<void(status)> done) {
+  std::lock_guard guard{checkpoint_mtx};
+  if (checkpoint_running.exchange(true)) {
+    done({status_code::unavailable, "a checkpoint is already being written"});
+    return;
+  }
+  if (checkpoint_thread.joinable())
+    checkpoint_thread.join();  // the previous one, finished
+  checkpoint_thread = std::thread{[this, target = std::move(target), done = std::move(done)] {
+    status result;
+    std::error_code ec;
+    if (std::filesystem::exists(target, ec)) {
+      result = {status_code::already_exists,
+                "checkpoint directory " + target.string() + " exists already"};
+    } else {
+      auto access = db->use();
+      rocksdb::Status s = rocksdb::Status::Incomplete("RocksDB is closed after an error");
+      rocksdb::Checkpoint* raw = nullptr;
+      if (access)
+        s = rocksdb::Checkpoint::Create(&*access, &raw);
+      std::unique_ptr<rocksdb::Checkpoint> cp{raw};
+      if (s.ok())
+        s = cp->CreateCheckpoint(target.string());
+      if (!s.ok()) {
+        result = {status_code::unavailable,
+                  "checkpoint into " + target.string() + " failed: " + one_line(s.ToString())};
+      } else {
+        try {
+          write_format_file(target);
+        } catch (const storage_error& e) {
+          result = {status_code::unavailable, e.what()};
+        }
+      }
+    }
+    checkpoint_running = false;
+    done(std::move(result));
+  }};
+}
+
+} // namespace troupe::persistence
