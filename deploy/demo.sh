@@ -6,13 +6,16 @@ set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/program/troupe"
+# A fresh start each time, so the tour in README.md prints what it shows.
 data="$root/.troupe-demo/node-1"
+rm -rf "$data"
 mkdir -p "$data"
 
 cat <<EOT
 
   Troupe demo: node-1 with the counter (keyed) and greeter (stateless) modules.
   Gateway: http://127.0.0.1:8080          Stop: Ctrl-C
+  State: $data/state (emptied at each start of the demo)
 
   Try, in another terminal:
     curl -s -X POST localhost:8080/v1/counters/apples:add -H 'Content-Type: application/json' -d '{"delta": 3}'

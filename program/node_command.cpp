@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -26,6 +27,24 @@ sigset_t block_shutdown_signals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+/// The node's state store: RocksDB under DATA/state, started from a
+/// checkpoint when --restore names one. Opened by the node once it holds its
+/// data directory; its faults go to the node's log.
+runtime::state_store_factory open_state_store(const node_options& opts) {
+  return [dir = std::filesystem::path{opts.node.data_dir} / "state", options = opts.state_store,
+          restore = opts.restore](runtime::logger& log) -> std::shared_ptr<runtime::state_store> {
+    if (!restore.empty()) {
+      persistence::restore_from(restore, dir);
+      log.info("state restored from a checkpoint", {{"file.path", restore}});
+    }
+    auto with_faults = options;
+    with_faults.on_fault = [&log](const std::string& fault) {
+      log.error("state store fault", {{"error.message", fault}});
+    };
+    return std::make_shared<persistence::rocksdb_store>(dir, std::move(with_faults));
+  };
 }
 
 /// The node could not start: its queued log lines go out first, so that the
@@ -54,7 +73,7 @@ int run_node(const std::vector<std::string>& args) {
   if (opts.version)
     return print_version();
   auto signals = block_shutdown_signals();
-  runtime::node node{opts.node};
+  runtime::node node{opts.node, open_state_store(opts)};
   try {
     node.start();
   } catch (const std::exception& e) {

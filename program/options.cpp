@@ -28,6 +28,16 @@ std::uint64_t parse_count(const std::string& option, const std::string& text,
   return value;
 }
 
+persistence::store_options::compression parse_compression(const std::string& text) {
+  using compression = persistence::store_options::compression;
+  if (text == "none") return compression::none;
+  if (text == "snappy") return compression::snappy;
+  if (text == "lz4") return compression::lz4;
+  if (text == "zstd") return compression::zstd;
+  throw usage_error("--state-compression: expected none, snappy, lz4 or zstd, got '" + text
+                    + "'");
+}
+
 runtime::log_level parse_level(const std::string& text) {
   if (text == "trace") return runtime::log_level::trace;
   if (text == "debug") return runtime::log_level::debug;
@@ -96,7 +106,8 @@ node_options parse_node_options(const std::vector<std::string>& args) {
   command_line.add_options()
     ("help,h", "show this help")
     ("version,V", "print the version")
-    ("config", po::value<std::string>(), "INI file with any of the options below (flags win)");
+    ("config", po::value<std::string>(), "INI file with any of the options below (flags win)")
+    ("restore", po::value<std::string>(), "start from this checkpoint (a `backup` of a node's state): copied into the data directory, which must hold no state yet");
   // The node's settings, as flags or in the config file.
   po::options_description settings{"settings (flags, or NAME = VALUE lines in the config file)"};
   settings.add_options()
@@ -110,7 +121,11 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("shutdown-timeout", po::value<std::string>(), "how long SIGTERM waits for in-flight calls (default 10s)")
     ("max-body-bytes", po::value<std::string>(), "largest request body (default 1048576)")
     ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per two cores)")
-    ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)");
+    ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)")
+    ("state-cache-bytes", po::value<std::string>(), "state store: cache of blocks read from disk (default 67108864)")
+    ("state-memtable-bytes", po::value<std::string>(), "state store: written data kept in memory before a flush to disk (default 67108864)")
+    ("state-compression", po::value<std::string>(), "state store: none, snappy, lz4 or zstd (default lz4)")
+    ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 268435456)");
   // clang-format on
   po::options_description all;
   all.add(command_line).add(settings);
@@ -214,6 +229,19 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     gw.io_threads = read("http-threads", count("http-threads", 1, 64));
   if (vm.count("scheduler-threads"))
     node.scheduler_threads = read("scheduler-threads", count("scheduler-threads", 1, 256));
+  auto& store = result.state_store;
+  constexpr std::uint64_t tebibyte = std::uint64_t{1} << 40;
+  if (vm.count("state-cache-bytes"))
+    store.block_cache_bytes = read("state-cache-bytes", count("state-cache-bytes", 0, tebibyte));
+  if (vm.count("state-memtable-bytes"))
+    store.memtable_bytes =
+      read("state-memtable-bytes", count("state-memtable-bytes", 1 << 20, tebibyte));
+  if (vm.count("state-compression"))
+    store.block_compression = read("state-compression", parse_compression);
+  if (vm.count("state-wal-bytes"))
+    store.max_wal_bytes = read("state-wal-bytes", count("state-wal-bytes", 1 << 20, tebibyte));
+  if (vm.count("restore"))
+    result.restore = read("restore", not_empty("restore"));
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "troupe/gateway/gateway_config.hpp"
+#include "troupe/persistence/rocksdb_store.hpp"
 #include "troupe/runtime/node_config.hpp"
 
 namespace troupe::cli {
@@ -21,6 +22,8 @@ public:
 struct node_options {
   runtime::node_config node;
   gateway::gateway_config gateway;
+  persistence::store_options state_store;  // the RocksDB store under DATA/state
+  std::string restore;  // --restore: a checkpoint to start from; empty: none
   bool help = false;      // --help: print help_text and exit
   bool version = false;   // --version, -V: print the version and exit
   std::string help_text;

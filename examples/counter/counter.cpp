@@ -1,14 +1,12 @@
 // A keyed counter: the node runs one CounterService per key, activated on the
-// first call and never running two calls of one key at once, so value_ needs
-// no lock.
+// first call and never running two calls of one key at once.
 //
-// value_ lives only in the activation's memory. When a key has had no call for
-// the idle timeout, its activation is passivated and value_ is gone with it;
-// the key's next call starts again from 0 (so does a restart after a handler
-// threw). Until Troupe's durable state lands, a service that must keep a key's
-// state overrides on_activate(key), called before the key's first call, to
-// load it from somewhere else, and on_passivate(), called before the
-// activation goes, to save it there.
+// The count is the key's declared state (CounterState, see counter.proto):
+// the node loads it before the key's first call and, when a handler changed
+// it, stores it before the reply goes out, so a count survives passivation and
+// restarts of the node. Members of the class itself would not: an activation
+// is dropped when the key has been idle for the idle timeout (and replaced
+// after a handler threw), and a fresh object starts with fresh members.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -22,13 +20,13 @@ using namespace demo::counter::v1;
 class CounterService : public CounterBase {
 public:
   troupe::reply<CounterValue> Add(troupe::call_context&, const AddRequest& request) override {
-    auto sum = std::int64_t{value_} + request.delta();
+    auto sum = std::int64_t{state().value()} + request.delta();
     if (sum > std::numeric_limits<std::int32_t>::max()
         || sum < std::numeric_limits<std::int32_t>::min())
       return troupe::status{troupe::status_code::out_of_range,
                             "adding " + std::to_string(request.delta())
                               + " would overflow the counter"};
-    value_ = static_cast<std::int32_t>(sum);
+    mutable_state().set_value(static_cast<std::int32_t>(sum));
     return current();
   }
 
@@ -37,18 +35,16 @@ public:
   }
 
   troupe::reply<CounterValue> Reset(troupe::call_context&, const ResetRequest&) override {
-    value_ = 0;
+    mutable_state().set_value(0);
     return current();
   }
 
 private:
   CounterValue current() const {
     CounterValue reply;
-    reply.set_value(value_);
+    reply.set_value(state().value());
     return reply;
   }
-
-  std::int32_t value_ = 0;  // gone at passivation: see the top of this file
 };
 
 } // namespace

@@ -8,6 +8,8 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 
+#include "troupe/runtime/state_schema.hpp"
+
 namespace troupe::persistence {
 
 namespace {
@@ -156,15 +158,6 @@ private:
   std::set<std::pair<const pb::Descriptor*, const pb::Descriptor*>> seen_;
 };
 
-void add_with_imports(const pb::FileDescriptor& file, std::set<const pb::FileDescriptor*>& added,
-                      pb::FileDescriptorSet& set) {
-  if (!added.insert(&file).second)
-    return;
-  for (int i = 0; i < file.dependency_count(); ++i)
-    add_with_imports(*file.dependency(i), added, set);
-  file.CopyTo(set.add_file());
-}
-
 } // namespace
 
 status check_schema_compatible(const state_schema& stored, const state_schema& next) {
@@ -179,10 +172,9 @@ status check_schema_compatible(const state_schema& stored, const state_schema& n
 }
 
 state_schema schema_of(const google::protobuf::Descriptor& type) {
-  pb::FileDescriptorSet set;
-  std::set<const pb::FileDescriptor*> added;
-  add_with_imports(*type.file(), added, set);
-  return {type.full_name(), set.SerializeAsString()};
+  runtime::namespace_options described;
+  runtime::describe_state(type, described);
+  return {std::move(described.state_type), std::move(described.state_descriptors)};
 }
 
 } // namespace troupe::persistence

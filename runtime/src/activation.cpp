@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 
+#include <google/protobuf/descriptor.h>
+
 #include "activation_host.hpp"
 #include "crash_report.hpp"
 #include "reply_mapping.hpp"
@@ -18,7 +20,44 @@ constexpr size_t max_stash = 10'000;
 /// Requests larger than this do not stay behind in the host's request slots.
 constexpr size_t max_kept_request = 64 * 1024;
 
+/// When a caller refused because of the state store may try again.
+constexpr std::uint32_t state_retry_after_ms = 1'000;
+
+reply_envelope state_unavailable(std::string message) {
+  auto answer = to_reply(status{status_code::unavailable, std::move(message)});
+  answer.retry_after_ms = state_retry_after_ms;
+  return answer;
+}
+
 } // namespace
+
+/// The answers that wait for writes of the declared state, and the writes.
+struct activation::state_writes {
+  struct held_answer {
+    reply_to reply;
+    reply_envelope answer;
+    std::uint64_t write;  // the number of the write that must be done first
+  };
+  std::deque<held_answer> held;
+  std::uint64_t issued = 0;   // writes started
+  bool in_flight = false;
+  bool again = false;         // changed while a write was in flight: write once more
+  bool reload_after = false;  // a read of the state waits for the write in flight
+
+  /// Answers the held answers that wait for a write after `write` with
+  /// `answer`: their changes will not be written.
+  void refuse_after(std::uint64_t write, const reply_envelope& answer) {
+    for (auto i = held.begin(); i != held.end();) {
+      if (i->write > write) {
+        i->reply.deliver(reply_envelope{answer});
+        i = held.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    again = false;
+  }
+};
 
 activation::activation(activation_host& host, const service_entry& entry,
                        std::string key, std::string instance_name)
@@ -28,6 +67,8 @@ activation::activation(activation_host& host, const service_entry& entry,
     instance_name_(std::move(instance_name)) {
   start_service();
 }
+
+activation::~activation() = default;
 
 const std::string& activation::instance_name() const {
   if (instance_name_.empty())
@@ -44,6 +85,12 @@ bool activation::start_service() {
   running_call running{entry_->name, "on_activate", key_};
   try {
     impl_ = entry_->definition.factory();
+    if (entry_->state_type != nullptr && impl_->declared_state() != nullptr) {
+      // on_activate once the state is there (state_loaded).
+      mode_ = mode::loading;
+      load_state();
+      return false;
+    }
     impl_->on_activate(key_);
     return true;
   } catch (const std::exception& e) {
@@ -82,18 +129,21 @@ void activation::receive(envelope& env, reply_to&& rp) {
   }
   switch (mode_) {
     case mode::running:
-      serve(env, std::move(rp));
+      if (writing_state())
+        stash(env, std::move(rp), "the actor is writing its state");
+      else
+        serve(env, std::move(rp));
       break;
     case mode::backing_off:
-      if (!stash_)
-        stash_ = std::make_unique<std::deque<stashed_call>>();
-      if (stash_->size() >= max_stash) {
-        rp.deliver(to_reply(status{status_code::unavailable,
-                                   "the service instance is restarting"}));
-        break;
-      }
-      rp.keep_past_handler();
-      stash_->emplace_back(std::move(env), std::move(rp));
+      stash(env, std::move(rp), "the service instance is restarting");
+      break;
+    case mode::load_failed:
+      mode_ = mode::loading;
+      load_state();
+      stash(env, std::move(rp), "the actor is loading its state");
+      break;
+    case mode::loading:
+      stash(env, std::move(rp), "the actor is loading its state");
       break;
     case mode::gave_up:
       rp.deliver(to_reply(service_failed(entry_->name)));
@@ -103,6 +153,29 @@ void activation::receive(envelope& env, reply_to&& rp) {
       rp.deliver(key_quarantined(host_->quarantine_left(key_)));
       break;
   }
+}
+
+void activation::stash(envelope& env, reply_to&& rp, const char* full_message) {
+  if (!stash_)
+    stash_ = std::make_unique<std::deque<stashed_call>>();
+  if (stash_->size() >= max_stash) {
+    rp.deliver(to_reply(status{status_code::unavailable, full_message}));
+    return;
+  }
+  rp.keep_past_handler();
+  stash_->emplace_back(std::move(env), std::move(rp));
+}
+
+void activation::serve_stash() {
+  // In order, while nothing makes the calls wait again: a handler that
+  // fails (a back-off) or changes the state (a write in flight).
+  while (mode_ == mode::running && !writing_state() && stash_ && !stash_->empty()) {
+    auto [env, rp] = std::move(stash_->front());
+    stash_->pop_front();
+    serve(env, std::move(rp));
+  }
+  if (stash_ && stash_->empty())
+    stash_.reset();
 }
 
 void activation::serve(envelope& env, reply_to&& rp) {
@@ -138,6 +211,12 @@ void activation::handle_failure(const char* where, const char* what) {
   // The service object may be in any state after a throw: drop it, and with
   // it the continuations of the calls it made (continue_with skips them).
   impl_.reset();
+  // Changes not yet in a write go with the object; the write in flight, if
+  // any, still answers the calls it covers.
+  if (writes_)
+    writes_->refuse_after(writes_->issued,
+                          to_reply(status{status_code::aborted,
+                                          "the actor failed before its state was stored"}));
   auto decision = host_->on_failure(*this);
   switch (decision.what) {
     case supervision_decision::action::give_up:
@@ -189,18 +268,163 @@ void activation::restart(std::uint64_t incarnation) {
     return;
   // Serve what arrived during the back-off, in order, unless a handler fails
   // again (then the rest waits for the next restart).
-  while (mode_ == mode::running && stash_ && !stash_->empty()) {
-    auto [env, rp] = std::move(stash_->front());
-    stash_->pop_front();
-    serve(env, std::move(rp));
+  serve_stash();
+}
+
+bool activation::writing_state() const noexcept {
+  return writes_ && writes_->in_flight;
+}
+
+void activation::load_state() {
+  // A read now could overtake the write in flight: it follows the write.
+  if (writing_state()) {
+    writes_->reload_after = true;
+    return;
   }
-  if (stash_ && stash_->empty())
-    stash_.reset();
+  host_->load_state(*this);
+}
+
+void activation::state_loaded(std::uint64_t incarnation, status result, stored_state stored) {
+  // A restart since asked again; the answer for the object before is stale.
+  if (incarnation != incarnation_ || mode_ != mode::loading || !impl_)
+    return;
+  if (!result.is_ok()) {
+    // Nothing to serve from: the waiting calls get a 503, and the next call
+    // reads again.
+    mode_ = mode::load_failed;
+    host_->log().warn("the state could not be read",
+                      {{"troupe.service", entry_->name},
+                       {"troupe.key", key_},
+                       {"error.message", result.message()}});
+    answer_stash(state_unavailable("the actor's state cannot be read now"));
+    return;
+  }
+  state_version_ = stored.version;
+  if (!impl_->declared_state()->load_state(stored.bytes)) {
+    handle_failure("load_state",
+                   ("the stored state is not a valid " + entry_->state_type->full_name()).c_str());
+    return;
+  }
+  running_call running{entry_->name, "on_activate", key_};
+  try {
+    impl_->on_activate(key_);
+  } catch (const std::exception& e) {
+    handle_failure("on_activate", e.what());
+    return;
+  } catch (...) {
+    handle_failure("on_activate", "unknown exception");
+    return;
+  }
+  mode_ = mode::running;
+  serve_stash();
+}
+
+void activation::deliver_after_state(reply_to& reply, reply_envelope&& answer) {
+  auto* state = impl_ ? impl_->declared_state() : nullptr;
+  bool changed = state != nullptr && state->state_changed();
+  if (answer.code != 0) {
+    // A failing handler leaves the state as stored: its changes are undone,
+    // and with them those of answers waiting for the next write.
+    if (changed) {
+      state->revert_state();
+      if (writes_)
+        writes_->refuse_after(writes_->issued,
+                              to_reply(status{status_code::aborted,
+                                              "a concurrent call of this key failed and its "
+                                              "changes were undone"}));
+    }
+    reply.deliver(std::move(answer));
+    return;
+  }
+  if (!changed && !writing_state()) {
+    reply.deliver(std::move(answer));
+    return;
+  }
+  // Acknowledged means stored: the answer waits for the write that holds
+  // what it saw — the one in flight, or the next when it changed the state.
+  if (!writes_)
+    writes_ = std::make_unique<state_writes>();
+  auto& writes = *writes_;
+  reply.keep_past_handler();
+  writes.held.push_back({std::move(reply), std::move(answer),
+                         changed ? writes.issued + 1 : writes.issued});
+  if (changed)
+    write_state();
+}
+
+void activation::write_state() {
+  auto& writes = *writes_;
+  if (writes.in_flight) {
+    writes.again = true;
+    return;
+  }
+  std::string bytes;
+  if (!impl_->declared_state()->save_state(bytes)) {
+    drop_unwritten_state(status{status_code::internal, "the state could not be serialized"});
+    return;
+  }
+  writes.in_flight = true;
+  ++writes.issued;
+  host_->save_state(*this, state_version_, std::move(bytes));
+}
+
+void activation::state_saved(const status& result) {
+  if (!writing_state())
+    return;
+  auto& writes = *writes_;
+  writes.in_flight = false;
+  if (!result.is_ok()) {
+    drop_unwritten_state(result);
+    return;
+  }
+  ++state_version_;
+  for (auto i = writes.held.begin(); i != writes.held.end();) {
+    if (i->write <= writes.issued) {
+      i->reply.deliver(std::move(i->answer));
+      i = writes.held.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (writes.again && impl_) {
+    writes.again = false;
+    write_state();
+  } else if (writes.reload_after) {
+    // The object these answers came from is gone (reload_after): none is left
+    // waiting, but answer any all the same rather than drop it.
+    for (auto& held : writes.held)
+      held.reply.deliver(state_unavailable("the actor's state could not be stored"));
+    writes_.reset();
+    host_->load_state(*this);
+    return;
+  }
+  if (writes_ && !writes_->in_flight && writes_->held.empty())
+    writes_.reset();
+  serve_stash();
+}
+
+void activation::drop_unwritten_state(const status& why) {
+  host_->log().warn("the state could not be written; the key starts over from what is stored",
+                    {{"troupe.service", entry_->name},
+                     {"troupe.key", key_},
+                     {"error.message", why.message()}});
+  auto answer = state_unavailable("the actor's state could not be stored");
+  if (writes_)
+    for (auto& held : writes_->held)
+      held.reply.deliver(reply_envelope{answer});
+  writes_.reset();
+  // What is in memory went further than what is stored: a fresh object
+  // reads the stored state (its continuations of the old one are dropped).
+  impl_.reset();
+  if (mode_ == mode::running) {
+    start_service();
+    serve_stash();
+  }
 }
 
 bool activation::idle_since_last_check() noexcept {
   bool idle = received_ == received_at_check_ && mode_ != mode::backing_off
-              && pending_calls_ == 0
+              && mode_ != mode::loading && !writes_ && pending_calls_ == 0
               && (mode_ != mode::quarantined || host_->quarantine_left(key_).count() == 0);
   received_at_check_ = received_;
   return idle;
@@ -216,6 +440,11 @@ void activation::stop(const status& for_stashed) {
       // error.
     }
     impl_.reset();
+  }
+  if (writes_) {
+    for (auto& held : writes_->held)
+      held.reply.deliver(to_reply(for_stashed));
+    writes_.reset();
   }
   answer_stash(to_reply(for_stashed));
 }

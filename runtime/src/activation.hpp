@@ -6,6 +6,14 @@
 // actor at a few hundred bytes instead of a CAF actor's kilobyte, and a call
 // reaches its handler in one message, as a plain CAF request would.
 //
+// Declared state (keyed services with (troupe.service).state): the
+// activation loads the key's state from the node's state store before its
+// first call (calls wait in the stash meanwhile, in order), and holds back
+// every answer that follows a change of the state until the store has written
+// it, so that no reply is ahead of what is stored. An error answer undoes the
+// changes of the handler that gave it. One write is in flight at a time; calls
+// arriving meanwhile wait, and changes made meanwhile go in the next write.
+//
 // Supervision is per activation: a throw drops the service object, and after
 // a back-off a fresh one is created in place (like Akka's restart), keeping the
 // calls that arrived meanwhile in a bounded stash. The host decides what a
@@ -29,6 +37,7 @@
 #include "reply_to.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/service_table.hpp"
+#include "troupe/runtime/state_store.hpp"
 #include "troupe/service.hpp"
 
 namespace troupe::runtime {
@@ -41,6 +50,8 @@ public:
   activation(activation_host& host, const service_entry& entry, std::string key,
              std::string instance_name = {});
 
+  ~activation();
+
   activation(const activation&) = delete;
   activation& operator=(const activation&) = delete;
 
@@ -50,6 +61,23 @@ public:
 
   /// The back-off after the failure of `incarnation` ended: start afresh.
   void restart(std::uint64_t incarnation);
+
+  /// The state store answered the read of the key's state started for
+  /// `incarnation`.
+  void state_loaded(std::uint64_t incarnation, status result, stored_state stored);
+
+  /// The state store finished the write in flight.
+  void state_saved(const status& result);
+
+  /// Answers a call this activation serves: at once, or, when the answer
+  /// follows a change of the declared state, once the state is written.
+  void deliver(reply_to& reply, reply_envelope&& answer) {
+    if (entry_->state_type == nullptr) {
+      reply.deliver(std::move(answer));
+      return;
+    }
+    deliver_after_state(reply, std::move(answer));
+  }
 
   /// Runs `f`, a continuation of a call this activation's handlers made,
   /// unless the service object it belongs to was dropped since.
@@ -105,8 +133,36 @@ public:
 private:
   // quarantined: no service object, refusing calls while the host says the
   // key's quarantine lasts.
-  enum class mode : std::uint8_t { running, backing_off, gave_up, quarantined };
+  // loading: a service object waits for its state (a read in flight);
+  // load_failed: the last read failed, and the next call starts another.
+  enum class mode : std::uint8_t {
+    running,
+    backing_off,
+    gave_up,
+    quarantined,
+    loading,
+    load_failed,
+  };
   using stashed_call = std::pair<envelope, reply_to>;
+  struct state_writes;
+
+  /// Keeps a call until the activation can serve it (a back-off, a state
+  /// read or write); refuses it when the stash is full.
+  void stash(envelope& env, reply_to&& reply, const char* full_message);
+
+  /// Serves the stashed calls in order while the activation can.
+  void serve_stash();
+
+  /// True while calls must wait: a write of the state is in flight.
+  bool writing_state() const noexcept;
+
+  void load_state();
+  void deliver_after_state(reply_to& reply, reply_envelope&& answer);
+  void write_state();
+
+  /// The state could not be written: the answers waiting for it fail, and
+  /// the key starts over from what is stored.
+  void drop_unwritten_state(const status& why);
 
   void serve(envelope& env, reply_to&& reply);
   bool start_service();
@@ -131,8 +187,11 @@ private:
   std::string key_;
   mutable std::string instance_name_;  // keyed: built when first asked for
   std::unique_ptr<service_base> impl_;
-  // Allocated only during a back-off: most activations never need one.
+  // Allocated only during a back-off or a state read or write: most
+  // activations never need one.
   std::unique_ptr<std::deque<stashed_call>> stash_;
+  std::unique_ptr<state_writes> writes_;  // while answers wait for a write
+  std::uint64_t state_version_ = 0;       // of the stored state this one follows
   std::uint64_t incarnation_ = 0;
   std::uint64_t received_ = 0;           // calls received
   std::uint64_t received_at_check_ = 0;  // received_ at the last idle check

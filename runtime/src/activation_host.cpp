@@ -3,6 +3,8 @@
 #include <memory>
 #include <utility>
 
+#include <caf/send.hpp>
+
 #include "activation.hpp"
 #include "reply_mapping.hpp"
 
@@ -35,6 +37,14 @@ caf::behavior activation_host::make_behavior() {
         a->restart(incarnation);
     },
     [this](deferred_work& work) { work.fn(); },
+    [this](state_loaded& loaded) {
+      if (auto* a = find_activation(loaded.key))
+        a->state_loaded(loaded.incarnation, std::move(loaded.result), std::move(loaded.stored));
+    },
+    [this](const state_saved& saved) {
+      if (auto* a = find_activation(saved.key))
+        a->state_saved(saved.result);
+    },
     [this](expire_atom) {
       deadlines_.timer_fired();
       deadlines_.expire(unix_now_ns());
@@ -111,6 +121,24 @@ activation_host::request_slot(int method_index) {
 
 void activation_host::release_request_slots() noexcept {
   requests_.clear();
+}
+
+void activation_host::load_state(activation& a) {
+  // The store answers on a thread of its own (or at once): the answer comes
+  // back as a message, so the activation handles it on this actor.
+  ctx_.state->load(entry().name, a.key(),
+                   [self = caf::actor_cast<caf::actor>(this), key = a.key(),
+                    incarnation = a.incarnation()](status result, stored_state stored) {
+                     caf::anon_send(self, state_loaded{key, incarnation, std::move(result),
+                                                       std::move(stored)});
+                   });
+}
+
+void activation_host::save_state(activation& a, std::uint64_t replaces, std::string bytes) {
+  ctx_.state->save(entry().name, a.key(), replaces, std::move(bytes),
+                   [self = caf::actor_cast<caf::actor>(this), key = a.key()](status result) {
+                     caf::anon_send(self, state_saved{key, std::move(result)});
+                   });
 }
 
 void activation_host::schedule_restart(activation& a, std::chrono::milliseconds delay) {

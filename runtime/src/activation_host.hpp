@@ -81,6 +81,13 @@ public:
   void call_service(activation& caller, std::string_view service, envelope env,
                     detail::raw_callback done);
 
+  /// Reads `a`'s stored state; a.state_loaded() runs later on this actor.
+  void load_state(activation& a);
+
+  /// Writes `a`'s state as the version after `replaces`; a.state_saved()
+  /// runs later on this actor.
+  void save_state(activation& a, std::uint64_t replaces, std::string bytes);
+
   /// Restarts `a`'s service object after `delay`.
   void schedule_restart(activation& a, std::chrono::milliseconds delay);
 

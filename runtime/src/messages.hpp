@@ -11,6 +11,8 @@
 #include <caf/response_promise.hpp>
 
 #include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/state_store.hpp"
+#include "troupe/status.hpp"
 
 namespace troupe::runtime {
 
@@ -32,6 +34,20 @@ struct local_call {
   completion done;
 };
 
+/// The state store read a key's state for the activation's `incarnation`.
+struct state_loaded {
+  std::string key;
+  std::uint64_t incarnation = 0;
+  status result;
+  stored_state stored;
+};
+
+/// The state store finished writing a key's state.
+struct state_saved {
+  std::string key;
+  status result;
+};
+
 /// Work an actor posts to itself so that a callback runs later, on the actor.
 struct deferred_work {
   std::function<void()> fn;
@@ -42,3 +58,5 @@ struct deferred_work {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::completion)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::local_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::deferred_work)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_saved)

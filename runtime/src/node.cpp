@@ -23,10 +23,13 @@
 #include "local_directory.hpp"
 #include "stateless_instance.hpp"
 #include "supervision_options.hpp"
+#include "state_options.hpp"
+#include "state_type.hpp"
 #include "troupe/options.pb.h"
 #include "troupe/runtime/memory_state_store.hpp"
 #include "troupe/runtime/module_loader.hpp"
 #include "troupe/runtime/scheduler_settings.hpp"
+#include "troupe/runtime/state_schema.hpp"
 
 namespace troupe::runtime {
 
@@ -74,10 +77,8 @@ private:
 } // namespace
 
 struct node::impl {
-  impl(node_config cfg, std::shared_ptr<state_store> store)
-    : config(std::move(cfg)),
-      log(config.name, config.level),
-      state(store ? std::move(store) : std::make_shared<memory_state_store>()) {
+  impl(node_config cfg, state_store_factory open)
+    : config(std::move(cfg)), log(config.name, config.level), open_state(std::move(open)) {
   }
 
   node_config config;
@@ -89,6 +90,7 @@ struct node::impl {
   service_table services;
   std::unique_ptr<data_dir_lock> lock;
   std::unique_ptr<actor_system_settings> caf_config;
+  state_store_factory open_state;
   std::shared_ptr<state_store> state;
   std::unique_ptr<caf::actor_system> system;
   // The actors read the directory from their first message on: it exists
@@ -99,6 +101,8 @@ struct node::impl {
   std::chrono::system_clock::time_point started_at;
 
   void load_modules();
+  void open_state_store();
+  void open_state_namespaces();
   void spawn_services();
 
   size_t scheduler_threads() const {
@@ -137,6 +141,16 @@ void node::impl::load_modules() {
       else
         entry->tracker = std::make_shared<restart_tracker>(entry->policy);
       entry->definition = def;
+      if (troupe::options::declares_state(*def.descriptor)) {
+        entry->state_type = troupe::options::declared_state_type(*def.descriptor);
+        if (entry->state_type == nullptr || entry->kind != service_kind::keyed)
+          throw startup_error("module " + path + ": service " + entry->name
+                              + ": state type \"" + opts.state().type()
+                              + "\" is not a message this module defines, or the service "
+                                "is not KEYED");
+        entry->state_options = state_options_from(opts.state());
+        describe_state(*entry->state_type, entry->state_options);
+      }
       if (auto* other = services.find(entry->name))
         throw startup_error("module " + path + ": service " + entry->name
                             + " is already registered by module " + other->module);
@@ -145,6 +159,33 @@ void node::impl::load_modules() {
     }
     modules.push_back(std::move(info));
     loaded.push_back(std::move(mod));
+  }
+}
+
+void node::impl::open_state_store() {
+  if (!open_state) {
+    state = std::make_shared<memory_state_store>();
+    return;
+  }
+  try {
+    state = open_state(log);
+  } catch (const std::exception& e) {
+    throw startup_error(e.what());
+  }
+  if (!state)
+    throw startup_error("the state store could not be opened");
+}
+
+void node::impl::open_state_namespaces() {
+  for (auto& entry : services.entries()) {
+    if (entry->state_type == nullptr)
+      continue;
+    if (auto opened = state->open_namespace(entry->name, entry->state_options);
+        !opened.is_ok()) {
+      state.reset();
+      throw startup_error("service " + entry->name + ": its state cannot be kept: "
+                          + opened.message());
+    }
   }
 }
 
@@ -171,8 +212,8 @@ void node::impl::spawn_services() {
   directories.publish(std::move(built));
 }
 
-node::node(node_config config, std::shared_ptr<state_store> state)
-  : impl_(std::make_unique<impl>(std::move(config), std::move(state))) {
+node::node(node_config config, state_store_factory open_state)
+  : impl_(std::make_unique<impl>(std::move(config), std::move(open_state))) {
   // nop
 }
 
@@ -185,6 +226,8 @@ void node::start() {
   install_crash_report(d.config.name);
   d.lock = std::make_unique<data_dir_lock>(d.config.data_dir);
   d.load_modules();
+  d.open_state_store();
+  d.open_state_namespaces();
   d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());
   d.system = std::make_unique<caf::actor_system>(*d.caf_config);
   d.spawn_services();

@@ -85,7 +85,7 @@ void served_call::answer(reply_envelope&& r) {
       return;
     answered_.store(true, std::memory_order_relaxed);
   }
-  reply_->deliver(std::move(r));
+  self_->deliver(*reply_, std::move(r));
 }
 
 void served_call::ok(std::string payload) {

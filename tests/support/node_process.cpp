@@ -126,7 +126,8 @@ command_result run_command(const std::vector<std::string>& argv,
 }
 
 node_process::node_process(std::vector<std::string> args, node_process_options options) {
-  data_dir_ = make_temp_dir();
+  owns_data_dir_ = options.data_dir.empty();
+  data_dir_ = owns_data_dir_ ? make_temp_dir() : options.data_dir;
   std::vector<std::string> argv{TROUPE_BINARY, "node", "--http", "127.0.0.1:0",
                                 "--data", data_dir_};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -168,8 +169,10 @@ node_process::~node_process() {
     drainer_.join();
   close(out_fd_);
   close(err_fd_);
-  std::error_code ec;
-  std::filesystem::remove_all(data_dir_, ec);
+  if (owns_data_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
 }
 
 std::string node_process::url() const {
@@ -222,6 +225,16 @@ int node_process::wait_exit(std::chrono::milliseconds timeout) {
     usleep(10'000);
   }
   return -2;
+}
+
+int node_process::kill_now() {
+  {
+    std::lock_guard guard{mtx_};
+    if (exited_ || pid_ <= 0)
+      return exit_status_;
+  }
+  kill(pid_, SIGKILL);
+  return wait_exit(std::chrono::seconds{20});
 }
 
 int node_process::terminate(std::chrono::milliseconds timeout) {

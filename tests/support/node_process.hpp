@@ -37,6 +37,10 @@ struct node_process_options {
   /// up and the node's writes to it block, until start_reading_stderr() or
   /// terminate().
   bool read_stderr = true;
+  /// The node's --data directory; empty: a fresh one, removed with the
+  /// node_process. A given one is left as it is: the caller owns it (to start
+  /// another node on the same data, say).
+  std::string data_dir;
 };
 
 class node_process {
@@ -57,6 +61,9 @@ public:
   pid_t pid() const noexcept {
     return pid_;
   }
+
+  /// Ends the node with SIGKILL (kill -9) and waits for it; its exit status.
+  int kill_now();
 
   /// Sends SIGTERM and waits up to `timeout`; returns the exit status (or -1
   /// when it had to be killed).
@@ -80,6 +87,7 @@ private:
   bool exited_ = false;
   std::uint16_t port_ = 0;
   std::string data_dir_;
+  bool owns_data_dir_ = true;
   int out_fd_ = -1;
   int err_fd_ = -1;
   mutable std::mutex mtx_;

@@ -43,10 +43,17 @@ public:
 
 using call_callback = std::function<void(reply_envelope)>;
 
+/// Opens the store a node's activations keep their state in. Called by
+/// node::start() once the node holds its data directory, with the node's
+/// logger for the store's own reports; throws (one line in what()) when the
+/// store cannot be opened.
+using state_store_factory = std::function<std::shared_ptr<state_store>(logger&)>;
+
 class node {
 public:
-  /// `state` keeps the activations' state; null: a memory_state_store.
-  explicit node(node_config config, std::shared_ptr<state_store> state = nullptr);
+  /// `open_state` opens the store the activations keep their state in;
+  /// none: a memory_state_store (state lives as long as the process).
+  explicit node(node_config config, state_store_factory open_state = {});
   ~node();
 
   node(const node&) = delete;
@@ -95,7 +102,7 @@ public:
   /// The directory of the services this node hosts; valid after start().
   std::shared_ptr<const directory> local_directory() const;
 
-  /// The store the activations keep their state in.
+  /// The store the activations keep their state in; valid after start().
   state_store& state() noexcept;
 
   /// Passivates actors and stops the actor system. Idempotent.

@@ -16,8 +16,10 @@
 #include "troupe/runtime/key_failure_monitor.hpp"
 #include "troupe/runtime/restart_tracker.hpp"
 #include "troupe/runtime/sharded_counter.hpp"
+#include "troupe/runtime/state_store.hpp"
 
 namespace google::protobuf {
+class Descriptor;
 class ServiceDescriptor;
 } // namespace google::protobuf
 
@@ -47,6 +49,10 @@ struct service_entry {
   restart_policy policy;  // keyed: for each key on its own
   std::shared_ptr<restart_tracker> tracker;  // stateless: shared by the instances
   std::shared_ptr<key_failure_monitor> key_monitor;  // keyed: shared by the shards
+  // Keyed services that declare state ((troupe.service).state): its message
+  // type, and how the state store keeps it. Null: no state.
+  const google::protobuf::Descriptor* state_type = nullptr;
+  namespace_options state_options;
   // Shared with the service's actors, which may outlive a stop() in flight.
   std::shared_ptr<service_stats> stats = std::make_shared<service_stats>();
 };
