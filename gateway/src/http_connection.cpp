@@ -634,6 +634,11 @@ void http_connection::on_written(beast::error_code ec, std::size_t) {
 
 void http_connection::close_gracefully() {
   phase_ = phase::closing;
+  // Nothing more is read into them: their memory goes now, not after the
+  // linger.
+  parser_.reset();
+  request_ = {};
+  body_charge_.reset();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
@@ -662,6 +667,7 @@ void http_connection::close_now() {
   deadline_timer_.cancel();
   read_timer_.cancel();
   stop_waiting_for_body_memory();
+  body_charge_.reset();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
