@@ -173,13 +173,16 @@ void gateway::start() {
     throw std::runtime_error(std::string{"gateway: "} + e.what());
   }
   d.forwarder.serve_io_threads(server->io_threads());
-  // /readyz: the gateway's bounds first, then the checks added by the
-  // program. The runtime's load shedding (calls in flight, mailboxes,
-  // activations) joins as one of those: runtime::node will tell its
-  // shedding state, and `troupe node` adds it with add_readiness_check().
+  // /readyz: the gateway's bounds, then the runtime's load shedding, then
+  // the checks added by the program.
   d.ready.add_source([server = server.get()](std::vector<std::string>& reasons) {
     server->bounds_reached(reasons);
   });
+  // HOOK: the runtime's shedding state (calls in flight, mailboxes,
+  // activations) belongs here once runtime::node tells it, as
+  // `std::string node::shedding() const` (a reason, or empty while the node
+  // sheds nothing; cheap and thread-safe):
+  //   d.ready.add([&node = d.node] { return node.shedding(); });
   for (auto& check : d.checks)
     d.ready.add(std::move(check));
   d.checks.clear();
