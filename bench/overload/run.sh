@@ -25,7 +25,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: bench/overload/run.sh BUILD_DIR   (env: DURATION=5 s per phase, CONNECTIONS=512, CAP_CONNECTIONS=64, KEYS=1000, NODE_FLAGS=)" >&2
+  echo "usage: bench/overload/run.sh BUILD_DIR   (env: DURATION=5 s per phase, CONNECTIONS=512, CAP_CONNECTIONS=CONNECTIONS, KEYS=1000, NODE_FLAGS=)" >&2
   exit 2
 }
 die() { echo "bench-overload: $*" >&2; exit 1; }
@@ -34,7 +34,7 @@ die() { echo "bench-overload: $*" >&2; exit 1; }
 build=$1
 duration=${DURATION:-5}
 connections=${CONNECTIONS:-512}
-cap_connections=${CAP_CONNECTIONS:-64}
+cap_connections=${CAP_CONNECTIONS:-$connections}
 keys=${KEYS:-1000}
 troupe_bin=$build/program/troupe
 module=$build/examples/libcounter.so
