@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo package bench-gateway bench-dispatch bench-activations bench-state clean
+.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-activations bench-state clean
 
 all: build
 
@@ -30,6 +30,9 @@ package: build
 
 bench-gateway: build
 	@bash bench/gateway/run.sh $(BUILD_DIR)
+
+bench-overload: build
+	@bash bench/overload/run.sh $(BUILD_DIR)
 
 bench-dispatch: build
 	@$(BUILD_DIR)/bench/dispatch/troupe_bench_dispatch

@@ -38,6 +38,31 @@ persistence::store_options::compression parse_compression(const std::string& tex
                     + "'");
 }
 
+// "1048576", "512KiB", "64MiB", "1GiB": bytes, in powers of 1024.
+std::uint64_t parse_size(const std::string& option, const std::string& text,
+                         std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  auto first = text.data();
+  auto last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, value);
+  std::string unit{end, last};
+  std::uint64_t factor = 0;
+  if (unit.empty())
+    factor = 1;
+  else if (unit == "KiB")
+    factor = std::uint64_t{1} << 10;
+  else if (unit == "MiB")
+    factor = std::uint64_t{1} << 20;
+  else if (unit == "GiB")
+    factor = std::uint64_t{1} << 30;
+  if (ec != std::errc{} || end == first || factor == 0 || value > max / factor
+      || value * factor < min)
+    throw usage_error("--" + option + ": expected a size from " + std::to_string(min)
+                      + " to " + std::to_string(max)
+                      + " bytes like 1048576, 512KiB or 64MiB, got '" + text + "'");
+  return value * factor;
+}
+
 runtime::log_level parse_level(const std::string& text) {
   if (text == "trace") return runtime::log_level::trace;
   if (text == "debug") return runtime::log_level::debug;
@@ -119,13 +144,19 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("idle-timeout", po::value<std::string>(), "passivate keyed actors idle this long (default 60s)")
     ("request-timeout", po::value<std::string>(), "default call deadline (default 15s)")
     ("shutdown-timeout", po::value<std::string>(), "how long SIGTERM waits for in-flight calls (default 10s)")
-    ("max-body-bytes", po::value<std::string>(), "largest request body (default 1048576)")
+    ("max-body-bytes", po::value<std::string>(), "largest request body (default 1048576); larger: 413")
+    ("max-connections", po::value<std::string>(), "HTTP connections open at once; past it new ones get 503 and are closed (default: from the soft RLIMIT_NOFILE S, S - S/4 - 256, at least S/4)")
+    ("max-body-memory", po::value<std::string>(), "request body bytes held at once, all connections; past it bodies wait unread (default 64MiB; at least --max-body-bytes)")
+    ("idle-connection-timeout", po::value<std::string>(), "close a keep-alive connection idle this long (default 60s)")
+    ("header-timeout", po::value<std::string>(), "a request header must arrive within this, else 408 and close (default 10s)")
+    ("min-request-rate", po::value<std::string>(), "bytes/s a request body must average after the grace, else 408 and close; 0: off (default 1024)")
+    ("min-request-rate-grace", po::value<std::string>(), "time a body gets before --min-request-rate applies (default 5s)")
     ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per two cores)")
     ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)")
-    ("state-cache-bytes", po::value<std::string>(), "state store: cache of blocks read from disk (default 67108864)")
-    ("state-memtable-bytes", po::value<std::string>(), "state store: written data kept in memory before a flush to disk (default 67108864)")
+    ("state-cache-bytes", po::value<std::string>(), "state store: cache of blocks read from disk (default 64MiB)")
+    ("state-memtable-bytes", po::value<std::string>(), "state store: written data kept in memory before a flush to disk (default 64MiB)")
     ("state-compression", po::value<std::string>(), "state store: none, snappy, lz4 or zstd (default lz4)")
-    ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 268435456)");
+    ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 256MiB)");
   // clang-format on
   po::options_description all;
   all.add(command_line).add(settings);
@@ -198,6 +229,9 @@ node_options parse_node_options(const std::vector<std::string>& args) {
   const auto count = [](const char* option, std::uint64_t min, std::uint64_t max) {
     return [=](const std::string& text) { return parse_count(option, text, min, max); };
   };
+  const auto size = [](const char* option, std::uint64_t min, std::uint64_t max) {
+    return [=](const std::string& text) { return parse_size(option, text, min, max); };
+  };
 
   auto& node = result.node;
   auto& gw = result.gateway;
@@ -223,8 +257,37 @@ node_options parse_node_options(const std::vector<std::string>& args) {
       return parse_duration("shutdown-timeout", text);
     });
   if (vm.count("max-body-bytes"))
-    gw.max_body_bytes =
-      read("max-body-bytes", count("max-body-bytes", 1, std::uint64_t{1} << 30));
+    gw.max_body_bytes = read("max-body-bytes", [](const std::string& text) {
+      return parse_size("max-body-bytes", text, 1, std::uint64_t{1} << 30);
+    });
+  if (vm.count("max-connections"))
+    gw.max_connections =
+      read("max-connections", count("max-connections", 1, std::uint64_t{1} << 24));
+  if (vm.count("max-body-memory"))
+    gw.max_body_memory = read("max-body-memory", [](const std::string& text) {
+      return parse_size("max-body-memory", text, 1, std::uint64_t{1} << 40);
+    });
+  if (gw.max_body_memory < gw.max_body_bytes) {
+    const char* key = vm.count("max-body-memory") ? "max-body-memory" : "max-body-bytes";
+    std::string fault = "--max-body-memory (" + std::to_string(gw.max_body_memory)
+                        + ") must be at least --max-body-bytes ("
+                        + std::to_string(gw.max_body_bytes) + ")";
+    if (file && vm.count(key) && !given_as_flag(key))
+      throw usage_error(file->where(key) + ": " + fault);
+    throw usage_error(fault);
+  }
+  if (vm.count("idle-connection-timeout"))
+    gw.idle_connection_timeout =
+      read("idle-connection-timeout", positive_duration("idle-connection-timeout"));
+  if (vm.count("header-timeout"))
+    gw.header_timeout = read("header-timeout", positive_duration("header-timeout"));
+  if (vm.count("min-request-rate"))
+    gw.min_request_rate =
+      read("min-request-rate", count("min-request-rate", 0, std::uint64_t{1} << 30));
+  if (vm.count("min-request-rate-grace"))
+    gw.min_request_rate_grace = read("min-request-rate-grace", [](const std::string& text) {
+      return parse_duration("min-request-rate-grace", text);
+    });
   if (vm.count("http-threads"))
     gw.io_threads = read("http-threads", count("http-threads", 1, 64));
   if (vm.count("scheduler-threads"))
@@ -232,14 +295,14 @@ node_options parse_node_options(const std::vector<std::string>& args) {
   auto& store = result.state_store;
   constexpr std::uint64_t tebibyte = std::uint64_t{1} << 40;
   if (vm.count("state-cache-bytes"))
-    store.block_cache_bytes = read("state-cache-bytes", count("state-cache-bytes", 0, tebibyte));
+    store.block_cache_bytes = read("state-cache-bytes", size("state-cache-bytes", 0, tebibyte));
   if (vm.count("state-memtable-bytes"))
     store.memtable_bytes =
-      read("state-memtable-bytes", count("state-memtable-bytes", 1 << 20, tebibyte));
+      read("state-memtable-bytes", size("state-memtable-bytes", 1 << 20, tebibyte));
   if (vm.count("state-compression"))
     store.block_compression = read("state-compression", parse_compression);
   if (vm.count("state-wal-bytes"))
-    store.max_wal_bytes = read("state-wal-bytes", count("state-wal-bytes", 1 << 20, tebibyte));
+    store.max_wal_bytes = read("state-wal-bytes", size("state-wal-bytes", 1 << 20, tebibyte));
   if (vm.count("restore"))
     result.restore = read("restore", not_empty("restore"));
   return result;

@@ -29,9 +29,20 @@ const std::string* bound(const path_bindings& bindings, std::string_view name) {
 } // namespace
 
 admin_api::admin_api(runtime::node& node, const call_forwarder& forwarder,
-                     std::string http_address, std::chrono::milliseconds request_timeout)
+                     std::string http_address, std::chrono::milliseconds request_timeout,
+                     const http_server& server, const readiness& ready)
   : node_(node), forwarder_(forwarder), http_address_(std::move(http_address)),
-    request_timeout_(request_timeout) {
+    request_timeout_(request_timeout), server_(server), ready_(ready) {
+}
+
+admin_pb::NodeInfo admin_api::this_node(const admin_request& request) const {
+  gateway_facts facts;
+  facts.http_address = http_address_;
+  facts.request_timeout = request_timeout_;
+  facts.draining = request.context.draining;
+  facts.load = server_.load();
+  facts.unready_reasons = ready_.reasons();
+  return node_info(node_, facts);
 }
 
 void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
@@ -59,12 +70,12 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
 }
 
 void admin_api::get_node(const admin_request& request, responder respond) const {
-  respond.send(json_response(node_info(node_, {http_address_, request_timeout_, request.context.draining})));
+  respond.send(json_response(this_node(request)));
 }
 
 void admin_api::get_nodes(const admin_request& request, responder respond) const {
   admin_pb::NodeList list;
-  *list.add_nodes() = node_info(node_, {http_address_, request_timeout_, request.context.draining});
+  *list.add_nodes() = this_node(request);
   respond.send(json_response(list));
 }
 

@@ -21,8 +21,10 @@
 #include <string_view>
 
 #include "builtin_endpoint.hpp"
+#include "troupe/admin.pb.h"
 #include "call_forwarder.hpp"
 #include "http_server.hpp"
+#include "readiness.hpp"
 #include "route_template.hpp"
 #include "uri.hpp"
 
@@ -44,11 +46,13 @@ struct admin_request {
 
 class admin_api {
 public:
-  /// `node` and `forwarder` must outlive the admin API. `http_address` is
-  /// the gateway's bound address ("127.0.0.1:8080"); `request_timeout` its
-  /// default call deadline, which NodeInfo tells clients.
+  /// `node`, `forwarder`, `server` and `ready` must outlive the admin API.
+  /// `http_address` is the gateway's bound address ("127.0.0.1:8080");
+  /// `request_timeout` its default call deadline, which NodeInfo tells
+  /// clients, with the server's load and what /readyz would answer.
   admin_api(runtime::node& node, const call_forwarder& forwarder, std::string http_address,
-            std::chrono::milliseconds request_timeout);
+            std::chrono::milliseconds request_timeout, const http_server& server,
+            const readiness& ready);
 
   /// Serves `endpoint`, one of the admin_* endpoints.
   void serve(builtin_endpoint endpoint, const admin_request& request, responder respond) const;
@@ -61,6 +65,8 @@ private:
   void get_service(const admin_request& request, responder respond) const;
   void reset_service(const admin_request& request, responder respond) const;
   void call_method(const admin_request& request, responder respond) const;
+  /// This node as NodeInfo, now.
+  admin::v1::NodeInfo this_node(const admin_request& request) const;
 
   /// The service the path names; null, with a 404 sent, when there is none.
   const runtime::service_entry* find_service(const admin_request& request,
@@ -70,6 +76,8 @@ private:
   const call_forwarder& forwarder_;
   std::string http_address_;
   std::chrono::milliseconds request_timeout_;
+  const http_server& server_;
+  const readiness& ready_;
 };
 
 } // namespace troupe::gateway

@@ -78,6 +78,16 @@ admin_pb::NodeInfo node_info(const runtime::node& node, const gateway_facts& gat
   info.set_status(gateway.draining ? "draining" : "serving");
   info.set_request_timeout_ms(static_cast<std::uint32_t>(gateway.request_timeout.count()));
   info.set_log_lines_dropped(static_cast<std::int64_t>(node.log().dropped_lines()));
+  const auto& load = gateway.load;
+  info.set_http_connections_open(load.connections_open);
+  info.set_http_connections_max(load.max_connections);
+  info.set_http_connections_refused(load.connections_refused);
+  info.set_http_body_bytes_in_flight(load.body_bytes_in_flight);
+  info.set_http_body_memory_max(load.max_body_memory);
+  info.set_http_body_reads_paused(load.body_reads_paused);
+  info.set_http_slow_clients_dropped(load.slow_clients_dropped);
+  for (const auto& reason : gateway.unready_reasons)
+    info.add_unready_reasons(reason);
   return info;
 }
 

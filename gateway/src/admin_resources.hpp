@@ -3,8 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "http_server.hpp"
 #include "troupe/admin.pb.h"
 
 namespace troupe::runtime {
@@ -17,8 +20,10 @@ namespace troupe::gateway {
 /// What the gateway adds to the node's own description.
 struct gateway_facts {
   std::string_view http_address;               // the bound address, "127.0.0.1:8080"
-  std::chrono::milliseconds request_timeout;   // the default call deadline
+  std::chrono::milliseconds request_timeout{};  // the default call deadline
   bool draining = false;                       // shutting down
+  server_load load;                            // the HTTP server's bounds and their use
+  std::vector<std::string> unready_reasons;    // what /readyz says; empty when ready
 };
 
 /// The node as its gateway serves it.

@@ -10,6 +10,7 @@
 #include "http_server.hpp"
 #include "json_response.hpp"
 #include "problem.hpp"
+#include "readiness.hpp"
 #include "router.hpp"
 #include "transcoder.hpp"
 #include "uri.hpp"
@@ -115,13 +116,7 @@ struct gateway::impl {
         respond.send(json_response(R"({"status":"ok"})"));
         return;
       case builtin_endpoint::readyz:
-        if (context.draining) {
-          auto res = problem_response(503, "the node is draining", path);
-          res.set(http::field::retry_after, "1");
-          respond.send(std::move(res));
-        } else {
-          respond.send(json_response(R"({"status":"ready"})"));
-        }
+        respond.send(ready.response(context.draining, path));
         return;
       default:
         admin->serve(endpoint, admin_request{request, path, bindings, query, context},
@@ -132,9 +127,11 @@ struct gateway::impl {
 
   runtime::node& node;
   const gateway_config config;
+  std::vector<readiness_check> checks;  // added before start()
   transcoder codec;
   call_forwarder forwarder;
   router routes;
+  readiness ready;  // complete before the server starts; read-only after
   std::unique_ptr<admin_api> admin;
   // Declared last: destroyed (and its threads joined) before what it uses.
   std::unique_ptr<http_server> server;
@@ -176,13 +173,35 @@ void gateway::start() {
     throw std::runtime_error(std::string{"gateway: "} + e.what());
   }
   d.forwarder.serve_io_threads(server->io_threads());
+  // /readyz: the gateway's bounds, then the runtime's load shedding, then
+  // the checks added by the program.
+  d.ready.add_source([server = server.get()](std::vector<std::string>& reasons) {
+    server->bounds_reached(reasons);
+  });
+  // HOOK: the runtime's shedding state (calls in flight, mailboxes,
+  // activations) belongs here once runtime::node tells it, as
+  // `std::string node::shedding() const` (a reason, or empty while the node
+  // sheds nothing; cheap and thread-safe):
+  //   d.ready.add([&node = d.node] { return node.shedding(); });
+  for (auto& check : d.checks)
+    d.ready.add(std::move(check));
+  d.checks.clear();
   d.admin = std::make_unique<admin_api>(d.node, d.forwarder, endpoint_text(bound),
-                                        d.config.request_timeout);
+                                        d.config.request_timeout, *server, d.ready);
   server->start();
   d.server = std::move(server);
+  auto load = d.server->load();
   d.node.log().info("gateway listening",
                     {{"url.full", "http://" + endpoint_text(bound)},
-                     {"troupe.routes", std::to_string(d.routes.routes().size())}});
+                     {"troupe.routes", std::to_string(d.routes.routes().size())},
+                     {"troupe.http.max_connections", load.max_connections},
+                     {"troupe.http.max_body_memory", load.max_body_memory}});
+}
+
+void gateway::add_readiness_check(readiness_check check) {
+  if (impl_->server)
+    throw std::logic_error("gateway::add_readiness_check() after start()");
+  impl_->checks.push_back(std::move(check));
 }
 
 std::string gateway::endpoint() const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
@@ -41,6 +42,11 @@ constexpr const char* server_name = "troupe";
 /// Bytes asked for by the read that waits for a request's first byte.
 constexpr std::size_t first_read_size = 4096;
 
+/// Bytes asked for by each read of a body that did not come with its header:
+/// the read buffer of a connection in the middle of a body (not counted in
+/// the body budget) stays this small.
+constexpr std::size_t body_read_size = 8192;
+
 /// X-Troupe-Timeout-Ms: a positive decimal integer, nothing else.
 std::optional<std::chrono::milliseconds> parse_timeout(std::string_view text) {
   std::int64_t value = 0;
@@ -74,8 +80,9 @@ bool is_disconnect(const beast::error_code& ec) {
 
 http_connection::http_connection(http_socket socket, std::shared_ptr<server_state> state,
                                  std::size_t io_thread)
-  : state_(std::move(state)), stream_(std::move(socket)),
-    deadline_timer_(stream_.get_executor()), io_thread_(io_thread) {
+  : state_(std::move(state)), slot_(*state_), stream_(std::move(socket)),
+    deadline_timer_(stream_.get_executor()), read_timer_(stream_.get_executor()),
+    accepted_(std::chrono::steady_clock::now()), io_thread_(io_thread) {
   beast::error_code ec;
   auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec)
@@ -84,6 +91,9 @@ http_connection::http_connection(http_socket socket, std::shared_ptr<server_stat
 }
 
 http_connection::~http_connection() {
+  // A grant still on its way finds this connection gone and gives the bytes back.
+  if (body_wait_ != 0)
+    state_->bodies.cancel(body_wait_ticket_);
   std::lock_guard lock{state_->connections_mutex};
   state_->connections.erase(id_);
 }
@@ -144,8 +154,14 @@ void http_connection::await_request() {
     return;
   }
   phase_ = phase::awaiting_request;
-  stream_.expires_after(requests_served_ == 0 ? state_->config.read_timeout
-                                              : state_->config.idle_timeout);
+  // A new connection must bring its first request's header within
+  // header_timeout; a kept-alive one may wait idle_connection_timeout for
+  // the next request's first byte. On either the connection closes without
+  // a response: nothing was asked.
+  if (requests_served_ == 0)
+    stream_.expires_at(accepted_ + state_->config.header_timeout);
+  else
+    stream_.expires_after(state_->config.idle_connection_timeout);
   stream_.async_read_some(
     buffer_.prepare(first_read_size),
     beast::bind_front_handler(&http_connection::on_first_bytes, shared_from_this()));
@@ -167,6 +183,9 @@ void http_connection::read_header() {
   phase_ = phase::reading;
   started_ = std::chrono::steady_clock::now();
   route_ = {};
+  body_clock_started_ = false;
+  body_received_ = 0;
+  read_timed_out_ = false;
   if (!in_progress_)
     in_progress_.emplace(*state_);
   // A small request usually arrives whole in one read: Beast's parser takes
@@ -184,25 +203,107 @@ void http_connection::read_header() {
     on_header({}, 0);
     return;
   }
-  stream_.expires_after(state_->config.read_timeout);
+  // Our own timer rather than the stream's, whose expiry closes the socket:
+  // a client too slow still gets its 408.
+  stream_.expires_never();
+  arm_read_timer((requests_served_ == 0 ? accepted_ : started_) + state_->config.header_timeout);
   http::async_read_header(
     stream_, buffer_, *parser_,
     beast::bind_front_handler(&http_connection::on_header, shared_from_this()));
 }
 
 void http_connection::on_header(beast::error_code ec, std::size_t) {
-  if (ec) {
+  if (ec || read_timed_out_) {
     on_read_error(ec);
     return;
   }
+  if (take_body_memory())
+    start_body();
+}
+
+bool http_connection::take_body_memory() {
+  if (parser_->is_done())
+    return true;  // no body
+  auto& budget = state_->bodies;
+  auto length = parser_->content_length();
+  if (length && buffer_.size() >= *length) {
+    // The whole body came with the header: in memory already, taken as it is.
+    budget.take_anyway(*length);
+    body_charge_ = body_charge{budget, *length};
+    return true;
+  }
+  // Beast's string body reserves the declared length when its first byte
+  // arrives; a chunked body may grow up to the limit and is charged so.
+  auto bytes = std::min(length ? static_cast<std::size_t>(*length)
+                               : state_->config.max_body_bytes,
+                        budget.limit());
+  if (budget.try_take(bytes)) {
+    body_charge_ = body_charge{budget, bytes};
+    return true;
+  }
+  auto wait = ++body_waits_;
+  body_wait_ = wait;
+  auto granted = [weak = weak_from_this(), state = state_, wait, bytes] {
+    {
+      std::shared_lock lock{state->responses_mutex};
+      if (state->accepting_responses) {
+        if (auto self = weak.lock()) {
+          auto executor = self->get_executor();
+          net::post(executor, [self = std::move(self), wait, bytes] {
+            self->on_body_memory_granted(wait, bytes);
+          });
+          return;
+        }
+      }
+    }
+    state->bodies.give_back(bytes);
+  };
+  auto ticket = budget.take_or_wait(bytes, std::move(granted));
+  if (ticket == 0) {
+    body_wait_ = 0;
+    body_charge_ = body_charge{budget, bytes};
+    return true;
+  }
+  // Paused: nothing more is read from this client until the bytes are
+  // granted; what it sends meanwhile stays in the socket buffers.
+  body_wait_ticket_ = ticket;
+  arm_read_timer(started_ + state_->config.read_timeout);
+  return false;
+}
+
+void http_connection::on_body_memory_granted(std::uint64_t wait, std::size_t bytes) {
+  if (wait != body_wait_ || phase_ != phase::reading) {
+    state_->bodies.give_back(bytes);  // no longer wanted
+    return;
+  }
+  body_wait_ = 0;
+  body_wait_ticket_ = 0;
+  body_charge_ = body_charge{state_->bodies, bytes};
+  start_body();
+}
+
+void http_connection::stop_waiting_for_body_memory() {
+  if (body_wait_ == 0)
+    return;
+  // When the wait was granted already, the grant's handler finds body_wait_
+  // changed and gives the bytes back.
+  state_->bodies.cancel(body_wait_ticket_);
+  body_wait_ = 0;
+  body_wait_ticket_ = 0;
+}
+
+void http_connection::start_body() {
   const auto& header = parser_->get();
   if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()
       && buffer_.size() == 0) {
     // The client waits for this before it sends the body.
+    body_started_ = std::chrono::steady_clock::now();
+    body_clock_started_ = true;
+    arm_read_timer(body_started_ + state_->config.min_request_rate_grace);
     continue_ = {http::status::continue_, header.version()};
     http::async_write(stream_, continue_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec)
+                        if (ec || self->read_timed_out_)
                           self->on_read_error(ec);
                         else
                           self->read_body();
@@ -220,11 +321,107 @@ void http_connection::read_body() {
     return;
   }
   if (parser_->is_done()) {
+    // A chunked body was charged for the largest it could be.
+    body_charge_.shrink_to(parser_->get().body().capacity());
     dispatch();
     return;
   }
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_connection::on_body, shared_from_this()));
+  const auto& config = state_->config;
+  if (!body_clock_started_) {
+    body_started_ = std::chrono::steady_clock::now();
+    body_clock_started_ = true;
+  }
+  if (config.min_request_rate > 0) {
+    // After the grace, the body must keep up min_request_rate on average:
+    // each byte received buys 1/rate seconds more.
+    auto earned = std::chrono::microseconds{
+      static_cast<std::int64_t>(body_received_ * 1'000'000 / config.min_request_rate)};
+    arm_read_timer(body_started_ + config.min_request_rate_grace + earned);
+  } else {
+    arm_read_timer(started_ + config.read_timeout);
+  }
+  stream_.expires_never();
+  stream_.async_read_some(
+    buffer_.prepare(body_read_size),
+    beast::bind_front_handler(&http_connection::on_body_bytes, shared_from_this()));
+}
+
+void http_connection::on_body_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec || read_timed_out_) {
+    on_read_error(ec);
+    return;
+  }
+  buffer_.commit(bytes);
+  body_received_ += bytes;
+  read_body();
+}
+
+void http_connection::arm_read_timer(std::chrono::steady_clock::time_point deadline) {
+  read_deadline_ = deadline;
+  // As arm_deadline(): a timer that fires earlier stays and is moved on when
+  // it fires, so a body arriving in many reads does not set it per read.
+  if (read_timer_armed_ && read_timer_.expiry() <= deadline)
+    return;
+  read_timer_armed_ = true;
+  read_timer_.expires_at(deadline);
+  read_timer_.async_wait([self = shared_from_this(), deadline](beast::error_code ec) {
+    self->on_read_timer(deadline, ec);
+  });
+}
+
+void http_connection::disarm_read_timer() {
+  read_deadline_ = std::chrono::steady_clock::time_point::max();
+}
+
+void http_connection::on_read_timer(std::chrono::steady_clock::time_point armed_for,
+                                    beast::error_code ec) {
+  if (ec || armed_for != read_timer_.expiry())
+    return;  // cancelled, or re-armed for an earlier deadline
+  read_timer_armed_ = false;
+  if (phase_ != phase::reading || read_deadline_ == std::chrono::steady_clock::time_point::max())
+    return;
+  if (std::chrono::steady_clock::now() < read_deadline_) {
+    arm_read_timer(read_deadline_);
+    return;
+  }
+  on_read_timeout();
+}
+
+void http_connection::on_read_timeout() {
+  disarm_read_timer();
+  if (body_wait_ != 0) {
+    if (!state_->bodies.cancel(body_wait_ticket_))
+      return;  // granted just now: the grant is on its way and reading goes on
+    body_wait_ = 0;
+    body_wait_ticket_ = 0;
+    refuse(503, "the node has no memory for this request's body now", true, true);
+    return;
+  }
+  // A read (or the 100-continue write) is in progress: cancel it; its handler
+  // sees read_timed_out_ and answers 408.
+  read_timed_out_ = true;
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);
+}
+
+void http_connection::drop_slow_client() {
+  read_timed_out_ = false;
+  state_->slow_clients_dropped.fetch_add(1);
+  const auto& config = state_->config;
+  if (parser_ && parser_->is_header_done()) {
+    refuse(408,
+           config.min_request_rate > 0
+             ? "the request body arrived slower than "
+                 + std::to_string(config.min_request_rate) + " bytes per second"
+             : "the request body did not arrive within "
+                 + std::to_string(config.read_timeout.count()) + " ms",
+           true);
+  } else {
+    refuse(408,
+           "the request header did not arrive within "
+             + std::to_string(config.header_timeout.count()) + " ms",
+           true);
+  }
 }
 
 void http_connection::parse_buffered(beast::error_code& ec, bool header_only) {
@@ -241,17 +438,13 @@ void http_connection::parse_buffered(beast::error_code& ec, bool header_only) {
   }
 }
 
-void http_connection::on_body(beast::error_code ec, std::size_t) {
-  if (ec) {
-    on_read_error(ec);
-    return;
-  }
-  dispatch();
-}
-
 void http_connection::on_read_error(beast::error_code ec) {
   if (phase_ == phase::closing)
     return;
+  if (read_timed_out_) {
+    drop_slow_client();
+    return;
+  }
   const auto& limits = state_->config;
   if (ec == http::error::header_limit) {
     refuse(431,
@@ -261,11 +454,6 @@ void http_connection::on_read_error(beast::error_code ec) {
   } else if (ec == http::error::body_limit) {
     refuse(413, "the request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
            true);
-  } else if (ec == beast::error::timeout) {
-    state_->log.info("http request timed out while arriving",
-                     {{"client.address", peer_},
-                      {"event.reason", "no whole request within read_timeout"}});
-    close_now();
   } else if (is_disconnect(ec)) {
     close_now();  // the client went away mid-request: nothing to answer
   } else if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
@@ -276,6 +464,7 @@ void http_connection::on_read_error(beast::error_code ec) {
 }
 
 void http_connection::dispatch() {
+  disarm_read_timer();
   request_ = parser_->release();
   parser_.reset();
   phase_ = phase::dispatched;
@@ -356,7 +545,8 @@ void http_connection::complete(std::uint64_t request_id,
   write_response(std::move(response));
 }
 
-void http_connection::refuse(unsigned status, std::string detail, bool close) {
+void http_connection::refuse(unsigned status, std::string detail, bool close,
+                             bool retry_later) {
   if (close) {
     // What follows in the stream cannot be trusted to start a request.
     close_after_response_ = true;
@@ -367,7 +557,11 @@ void http_connection::refuse(unsigned status, std::string detail, bool close) {
   }
   if (!in_progress_)
     in_progress_.emplace(*state_);
-  write_response(problem_response(status, detail, target_path()));
+  disarm_read_timer();
+  auto response = problem_response(status, detail, target_path());
+  if (retry_later)
+    response.set(http::field::retry_after, "1");
+  write_response(std::move(response));
 }
 
 const std::string& http_connection::date_text() {
@@ -404,7 +598,12 @@ void http_connection::write_response(http_response response) {
   // A response to HEAD: the header of a GET, no body (RFC 9110 9.3.2).
   out_.clear();
   append_response_bytes(response_, !head_request_, out_);
-  stream_.expires_after(state_->config.read_timeout);
+  // A response that ends the connection is not worth waiting long for: it
+  // refuses the client (or the node is going), and the slot is wanted.
+  stream_.expires_after(close_after_response_
+                          ? std::min<std::chrono::steady_clock::duration>(
+                              linger_time, state_->config.read_timeout)
+                          : std::chrono::steady_clock::duration{state_->config.read_timeout});
   net::async_write(stream_, net::buffer(out_),
                    beast::bind_front_handler(&http_connection::on_written, shared_from_this()));
 }
@@ -429,11 +628,17 @@ void http_connection::on_written(beast::error_code ec, std::size_t) {
     in_progress_.reset();
   response_ = {};
   request_ = {};
+  body_charge_.reset();
   await_request();
 }
 
 void http_connection::close_gracefully() {
   phase_ = phase::closing;
+  // Nothing more is read into them: their memory goes now, not after the
+  // linger.
+  parser_.reset();
+  request_ = {};
+  body_charge_.reset();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
@@ -460,6 +665,9 @@ void http_connection::close_now() {
   phase_ = phase::closing;
   in_progress_.reset();
   deadline_timer_.cancel();
+  read_timer_.cancel();
+  stop_waiting_for_body_memory();
+  body_charge_.reset();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();

@@ -3,6 +3,12 @@
 // requests are answered in order). Everything runs on the connection's I/O
 // thread (the one thread running its io_context); other threads reach it only
 // through post().
+//
+// Reading a request is bounded in time and memory (http_server.hpp): the
+// header by header_timeout, the body by min_request_rate after min_request_rate_grace
+// (read_timer_; a client too slow gets 408 and the connection closes), and
+// the body's memory by the server's body_budget, taken before the body is
+// read (the connection stops reading until the budget grants it).
 #pragma once
 
 #include <utility>  // before Boost.Asio under -std=c++20
@@ -24,6 +30,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include "body_budget.hpp"
 #include "server_state.hpp"
 #include "http_message.hpp"
 #include "troupe/runtime/node_config.hpp"
@@ -82,20 +89,38 @@ private:
   void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
   void read_header();
   void on_header(boost::beast::error_code ec, std::size_t bytes);
+  /// Takes the body's bytes from the server's budget: true when taken (or
+  /// there is no body), false when the connection waits for them
+  /// (on_body_memory_granted, or 503 at the read timeout).
+  bool take_body_memory();
+  void on_body_memory_granted(std::uint64_t wait, std::size_t bytes);
+  void stop_waiting_for_body_memory();
+  /// After the header and its body's memory: 100-continue, then the body.
+  void start_body();
   void read_body();
+  void on_body_bytes(boost::beast::error_code ec, std::size_t bytes);
+  /// Reading must be done by `deadline` (header or body); the timer is moved
+  /// on lazily, like deadline_timer_.
+  void arm_read_timer(std::chrono::steady_clock::time_point deadline);
+  void disarm_read_timer();
+  void on_read_timer(std::chrono::steady_clock::time_point armed_for,
+                     boost::beast::error_code ec);
+  /// The read timer fired: 408 for a slow header or body, 503 for a body
+  /// still waiting for memory.
+  void on_read_timeout();
+  void drop_slow_client();
   /// Feeds the parser what the buffer holds, stopping after the header when
   /// `header_only` (the body's bytes stay buffered, so that on_header sees
   /// whether the client already sent some). Sets `ec` on malformed input;
   /// the parser's state tells how far it got.
   void parse_buffered(boost::beast::error_code& ec, bool header_only);
-  void on_body(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
   void dispatch();
   /// The request being served must be answered by `deadline` (504).
   void arm_deadline(std::chrono::steady_clock::time_point deadline);
   void on_deadline(std::chrono::steady_clock::time_point armed_for,
                    boost::beast::error_code ec);
-  void refuse(unsigned status, std::string detail, bool close);
+  void refuse(unsigned status, std::string detail, bool close, bool retry_later = false);
   void write_response(http_response response);
   void on_written(boost::beast::error_code ec, std::size_t bytes);
   /// What the request log says of the response being written, kept when
@@ -113,19 +138,33 @@ private:
   const std::string& date_text();
 
   std::shared_ptr<server_state> state_;
+  connection_slot slot_;  // counted open from the accept until destroyed
   http_stream stream_;
   boost::beast::flat_buffer buffer_;
   boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                     boost::asio::wait_traits<std::chrono::steady_clock>,
                                     io_executor>
     deadline_timer_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    io_executor>
+    read_timer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   http_request request_;
   http_response response_;
   std::string out_;  // response_'s bytes while they are written; keeps its capacity
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   std::optional<request_in_progress> in_progress_;
+  std::chrono::steady_clock::time_point accepted_;
   std::chrono::steady_clock::time_point started_;   // the request's first byte was read
+  std::chrono::steady_clock::time_point body_started_;  // its body began to be awaited
+  std::chrono::steady_clock::time_point read_deadline_ =
+    std::chrono::steady_clock::time_point::max();   // of the header or body being read
+  std::size_t body_received_ = 0;  // bytes read since body_started_
+  body_charge body_charge_;        // the request's body memory, until it is answered
+  std::uint64_t body_waits_ = 0;   // waits for body memory so far: numbers them
+  std::uint64_t body_wait_ = 0;    // the wait in progress: its number, 0 when none
+  std::uint64_t body_wait_ticket_ = 0;  // its ticket in the budget's queue
   std::chrono::steady_clock::time_point deadline_;  // of the request being served
   std::string_view route_;  // its route template, from request_context::route
   struct request_log_entry {
@@ -138,6 +177,9 @@ private:
   };
   std::optional<request_log_entry> request_log_;  // of the response being written
   bool deadline_armed_ = false;  // a wait on deadline_timer_ is pending
+  bool read_timer_armed_ = false;  // a wait on read_timer_ is pending
+  bool body_clock_started_ = false;  // body_started_ is this request's
+  bool read_timed_out_ = false;  // the read in progress was cancelled by the read timer
   phase phase_ = phase::awaiting_request;
   std::size_t io_thread_;
   std::uint64_t id_ = 0;           // in server_state::connections

@@ -1,5 +1,8 @@
 #include "http_server.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -9,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "connection_refusal.hpp"
 #include "http_connection.hpp"
 #include "server_state.hpp"
 #include "troupe/runtime/logger.hpp"
@@ -24,6 +28,53 @@ namespace {
 /// A write takes longer only when the client stopped reading (its window
 /// and our send buffer are full), and such a client is not waiting for it.
 constexpr std::chrono::seconds late_answer_grace{1};
+
+/// How long after accept() failed for want of descriptors /readyz says so.
+constexpr std::chrono::seconds descriptors_short_shown{1};
+
+/// A descriptor kept open for the moment the process runs out: closed, it
+/// lets accept() take the waiting connection so that the client gets a 503
+/// and a close rather than waiting in the backlog (the "idle descriptor"
+/// trick of libev and nginx-style servers), then opened again.
+class spare_descriptor {
+public:
+  spare_descriptor() {
+    acquire();
+  }
+  ~spare_descriptor() {
+    release();
+  }
+  spare_descriptor(const spare_descriptor&) = delete;
+  spare_descriptor& operator=(const spare_descriptor&) = delete;
+
+  /// Closes it; false when there was none (it could not be opened again).
+  bool release() {
+    if (fd_ < 0)
+      return false;
+    ::close(fd_);
+    fd_ = -1;
+    return true;
+  }
+
+  void acquire() {
+    if (fd_ < 0)
+      fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+private:
+  int fd_ = -1;
+};
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == net::error::no_descriptors
+         || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 } // namespace
 
@@ -43,7 +94,7 @@ struct http_server::impl {
   impl(gateway_config config, request_handler handler, runtime::logger& log)
     : state(std::make_shared<detail::server_state>(std::move(config), std::move(handler), log)),
       workers(make_workers(state->config.io_threads)),
-      acceptor(workers.front()->io), accept_retry(workers.front()->io) {
+      acceptor(workers.front()->io), accept_retry(workers.front()->io), refuser(state) {
   }
 
   static std::vector<std::unique_ptr<io_worker>> make_workers(std::size_t count) {
@@ -69,8 +120,16 @@ struct http_server::impl {
                                                                   detail::http_socket socket) {
       if (!acceptor.is_open())
         return;  // drain() or stop()
+      if (ec && out_of_descriptors(ec)) {
+        state->descriptors_short_at.store(steady_ns());
+        if (refuse_on_spare_descriptor(*workers[index])) {
+          accept();
+          return;
+        }
+      }
       if (ec) {
-        // Out of file descriptors, typically: wait rather than spin.
+        // Out of file descriptors, with no spare to answer on: wait rather
+        // than spin.
         state->log.error("http accept failed", {{"error.message", ec.message()}});
         accept_retry.expires_after(std::chrono::milliseconds{100});
         accept_retry.async_wait([this](boost::system::error_code wait_ec) {
@@ -79,9 +138,31 @@ struct http_server::impl {
         });
         return;
       }
+      if (state->open_connections.load() >= state->max_connections) {
+        // Only this thread adds connections: the count cannot pass the limit.
+        refuser.refuse(std::move(socket), detail::connection_limit_reason(state->max_connections),
+                       true);
+        accept();
+        return;
+      }
       std::make_shared<detail::http_connection>(std::move(socket), state, index)->start();
       accept();
     });
+  }
+
+  /// accept() failed for want of descriptors: answers the waiting connection
+  /// 503 on the spare descriptor. False when there is no spare or nothing to
+  /// accept after all.
+  bool refuse_on_spare_descriptor(io_worker& target) {
+    if (!spare.release())
+      return false;
+    boost::system::error_code ec;
+    detail::http_socket socket{target.io.get_executor()};
+    acceptor.accept(socket, ec);  // non-blocking: would_block if it went away
+    if (!ec)
+      refuser.refuse(std::move(socket), detail::descriptors_reason, false);
+    spare.acquire();
+    return !ec;
   }
 
   /// Runs `what` on each open connection's I/O thread.
@@ -94,6 +175,8 @@ struct http_server::impl {
   std::vector<std::unique_ptr<io_worker>> workers;
   tcp::acceptor acceptor;  // on the first worker
   net::steady_timer accept_retry;
+  detail::connection_refuser refuser;  // acceptor's thread only
+  spare_descriptor spare;              // acceptor's thread only, after listen()
   std::size_t next_worker = 0;  // acceptor's thread only
   bool stopped = false;
 };
@@ -141,6 +224,8 @@ tcp::endpoint http_server::listen() {
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
     fail("cannot listen on", ec);
+  // For the synchronous accept() on the spare descriptor, which must not wait.
+  acceptor.non_blocking(true, ec);
   return acceptor.local_endpoint();
 }
 
@@ -157,6 +242,33 @@ tcp::endpoint http_server::local_endpoint() const {
 
 bool http_server::draining() const noexcept {
   return impl_->state->draining.load();
+}
+
+server_load http_server::load() const noexcept {
+  const auto& state = *impl_->state;
+  server_load load;
+  load.connections_open = state.open_connections.load();
+  load.max_connections = state.max_connections;
+  load.connections_refused = state.connections_refused.load();
+  load.body_bytes_in_flight = state.bodies.in_use();
+  load.max_body_memory = state.bodies.limit();
+  load.body_reads_paused = state.bodies.waiting();
+  load.slow_clients_dropped = state.slow_clients_dropped.load();
+  return load;
+}
+
+void http_server::bounds_reached(std::vector<std::string>& reasons) const {
+  const auto& state = *impl_->state;
+  if (state.open_connections.load() >= state.max_connections)
+    reasons.push_back(detail::connection_limit_reason(state.max_connections));
+  auto short_at = state.descriptors_short_at.load();
+  if (short_at != 0
+      && steady_ns() - short_at
+           < std::chrono::nanoseconds{descriptors_short_shown}.count())
+    reasons.emplace_back(detail::descriptors_reason);
+  if (state.bodies.waiting() > 0)
+    reasons.push_back("request body memory budget reached ("
+                      + std::to_string(state.bodies.limit()) + " bytes)");
 }
 
 void http_server::impl::post_to_connections(void (detail::http_connection::*what)()) {

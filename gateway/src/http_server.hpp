@@ -11,9 +11,25 @@
 //   431  header section over max_header_bytes (then closes)
 //   504  the request's deadline passed before the handler answered
 //   503  the request was still in progress when drain()'s deadline came
-// Timeouts: read_timeout for a request to arrive whole once its first byte
-// came (and for the first request of a connection), idle_timeout between
-// keep-alive requests; on either the connection is closed without a response.
+//   408  the header took longer than header_timeout, or the body came slower
+//        than min_request_rate (after min_request_rate_grace); then closes
+//   503  at the connection limit (written at once, without reading the
+//        request; then closes), or a body that waited read_timeout for memory
+// Timeouts: header_timeout for a new connection's first request header and
+// for any header once its first byte came; idle_connection_timeout between
+// keep-alive requests (then the connection is closed without a response);
+// read_timeout for a response to be written.
+//
+// Bounds (README "Running a node"):
+//   connections   at most max_connections open (default from RLIMIT_NOFILE);
+//                 past it, and when accept() finds no descriptor (answered on
+//                 a spare one kept for that), new connections get a 503 and
+//                 are closed (connection_refusal.hpp).
+//   body memory   bodies take their bytes from one body_budget of
+//                 max_body_memory before they are read; one that does not fit
+//                 waits unread (back-pressure). Clients that stop sending are
+//                 dropped by the rate rule, so the budget cannot stay held.
+// bounds_reached() words the bounds reached now, for /readyz.
 // A request that was read but whose response is not yet written is "in
 // progress": drain() waits for those.
 //
@@ -27,7 +43,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -74,6 +92,17 @@ struct drain_outcome {
   std::size_t abandoned = 0;
 };
 
+/// The server's use of its bounds, now and since start.
+struct server_load {
+  std::size_t connections_open = 0;
+  std::size_t max_connections = 0;
+  std::uint64_t connections_refused = 0;
+  std::size_t body_bytes_in_flight = 0;
+  std::size_t max_body_memory = 0;
+  std::size_t body_reads_paused = 0;
+  std::uint64_t slow_clients_dropped = 0;
+};
+
 class http_server {
 public:
   /// `log` must outlive the server.
@@ -100,6 +129,15 @@ public:
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
   bool draining() const noexcept;
+
+  /// Any thread.
+  server_load load() const noexcept;
+
+  /// Appends, for each bound the server is at now, why it turns work away:
+  /// "connection limit reached (N)", "out of file descriptors" (for a second
+  /// after accept() last failed so), "request body memory budget reached (N
+  /// bytes)" (a body waits). Any thread.
+  void bounds_reached(std::vector<std::string>& reasons) const;
 
   /// Graceful shutdown, from a thread that is not an I/O thread: stops
   /// accepting, closes connections that wait for their next request, and

@@ -19,13 +19,15 @@ std::string_view reason_phrase(unsigned status) noexcept {
 }
 
 std::string problem_json(unsigned status, std::string_view detail,
-                         std::string_view instance) {
+                         std::string_view instance, std::span<const std::string> reasons) {
   troupe::admin::v1::Problem problem;
   problem.set_type("about:blank");
   problem.set_title(std::string{reason_phrase(status)});
   problem.set_status(static_cast<std::int32_t>(status));
   problem.set_detail(printable_utf8(detail, 1000));
   problem.set_instance(printable_utf8(instance, 1000));
+  for (const auto& reason : reasons)
+    problem.add_reasons(printable_utf8(reason, 1000));
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -37,7 +39,8 @@ std::string problem_json(unsigned status, std::string_view detail,
 }
 
 http_response problem_response(unsigned status, std::string_view detail,
-                               std::string_view instance, unsigned http_version) {
+                               std::string_view instance, unsigned http_version,
+                               std::span<const std::string> reasons) {
   http_response res{http::int_to_status(status), http_version};
   res.result(status);
   if (status == 499) {
@@ -45,7 +48,7 @@ http_response problem_response(unsigned status, std::string_view detail,
     res.reason({reason.data(), reason.size()});
   }
   res.set(http::field::content_type, problem_content_type);
-  res.body() = problem_json(status, detail, instance);
+  res.body() = problem_json(status, detail, instance, reasons);
   res.prepare_payload();
   return res;
 }

@@ -6,6 +6,7 @@
 // internals. Written by protobuf's JSON mapping of troupe.admin.v1.Problem.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,13 +18,17 @@ namespace troupe::gateway {
 std::string_view reason_phrase(unsigned status) noexcept;
 
 /// The problem document. `detail` and `instance` are omitted when empty;
-/// malformed UTF-8 or control characters in them are replaced.
+/// malformed UTF-8 or control characters in them are replaced. `reasons`,
+/// when given, is the extension member "reasons" (an array of strings: why
+/// the node is unready, see readiness.hpp).
 std::string problem_json(unsigned status, std::string_view detail,
-                         std::string_view instance);
+                         std::string_view instance,
+                         std::span<const std::string> reasons = {});
 
 /// A response carrying the problem document, with its Content-Type and
 /// Content-Length set. `http_version` is 11 or 10 (that of the request).
 http_response problem_response(unsigned status, std::string_view detail,
-                               std::string_view instance, unsigned http_version = 11);
+                               std::string_view instance, unsigned http_version = 11,
+                               std::span<const std::string> reasons = {});
 
 } // namespace troupe::gateway

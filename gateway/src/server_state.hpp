@@ -3,6 +3,7 @@
 // outliving the server still finds it (and learns that the server is gone).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 
 #include "troupe/gateway/gateway_config.hpp"
+#include "body_budget.hpp"
 #include "http_server.hpp"
 
 namespace troupe::gateway::detail {
@@ -20,12 +22,31 @@ class http_connection;
 
 struct server_state {
   server_state(gateway_config cfg, request_handler h, runtime::logger& l)
-    : config(std::move(cfg)), handler(std::move(h)), log(l) {
+    : config(std::move(cfg)), handler(std::move(h)), log(l),
+      max_connections(config.max_connections > 0 ? config.max_connections
+                                                 : default_max_connections()),
+      bodies(std::max(config.max_body_memory, config.max_body_bytes)) {
   }
 
   const gateway_config config;
   const request_handler handler;
   runtime::logger& log;
+
+  // -- bounds (see http_server.hpp) ---------------------------------------------
+
+  // Connections open; only the acceptor's thread adds, so it never passes
+  // the limit. Taken back when a connection object goes.
+  const std::size_t max_connections;
+  std::atomic<std::size_t> open_connections{0};
+  // Refused connections still lingering (reading what the client sends
+  // until it closes), bounded so that refusals cannot use up descriptors.
+  std::atomic<std::size_t> lingering_refusals{0};
+  std::atomic<std::uint64_t> connections_refused{0};
+  // When accept() last failed for want of descriptors (steady clock, ns since
+  // its epoch; 0: never).
+  std::atomic<std::int64_t> descriptors_short_at{0};
+  std::atomic<std::uint64_t> slow_clients_dropped{0};
+  body_budget bodies;
 
   std::atomic<bool> draining{false};
   // drain()'s deadline has come: no further request is read on any connection.
@@ -50,6 +71,22 @@ struct server_state {
   std::mutex connections_mutex;
   std::unordered_map<std::uint64_t, std::weak_ptr<http_connection>> connections;
   std::uint64_t next_connection_id = 0;
+};
+
+/// Counts one open connection for as long as it lives.
+class connection_slot {
+public:
+  explicit connection_slot(server_state& state) : state_(&state) {
+    state_->open_connections.fetch_add(1);
+  }
+  ~connection_slot() {
+    state_->open_connections.fetch_sub(1);
+  }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+
+private:
+  server_state* state_;
 };
 
 /// Counts one request in progress for as long as it lives.

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "program/options.hpp"
+#include "troupe/gateway/gateway_config.hpp"
 
 using namespace std::chrono_literals;
 using troupe::cli::parse_duration;
@@ -184,4 +185,55 @@ TEST_CASE("durations take ms, s, m or plain milliseconds", "[cli]") {
   CHECK_THROWS_AS(parse_duration("t", "2h"), usage_error);
   CHECK_THROWS_AS(parse_duration("t", ""), usage_error);
   CHECK_THROWS_AS(parse_duration("t", "s"), usage_error);
+}
+
+TEST_CASE("the gateway's bounds: defaults, flags, config keys", "[cli]") {
+  auto defaults = parse_node_options({});
+  CHECK(defaults.gateway.max_connections == 0);  // derived from RLIMIT_NOFILE at start
+  CHECK(defaults.gateway.max_body_memory == 64u << 20);
+  CHECK(defaults.gateway.idle_connection_timeout == 60s);
+  CHECK(defaults.gateway.header_timeout == 10s);
+  CHECK(defaults.gateway.min_request_rate == 1024);
+  CHECK(defaults.gateway.min_request_rate_grace == 5s);
+
+  auto opts = parse_node_options(
+    {"--max-connections", "100", "--max-body-memory", "16MiB", "--idle-connection-timeout",
+     "2s", "--header-timeout", "1500ms", "--min-request-rate", "0",
+     "--min-request-rate-grace", "1s", "--max-body-bytes", "512KiB"});
+  CHECK(opts.gateway.max_connections == 100);
+  CHECK(opts.gateway.max_body_memory == 16u << 20);
+  CHECK(opts.gateway.idle_connection_timeout == 2s);
+  CHECK(opts.gateway.header_timeout == 1500ms);
+  CHECK(opts.gateway.min_request_rate == 0);
+  CHECK(opts.gateway.min_request_rate_grace == 1s);
+  CHECK(opts.gateway.max_body_bytes == 512u << 10);
+
+  temp_file ini{"max-connections = 7\nmax-body-memory = 2097152\nheader-timeout = 3s\n"};
+  auto from_file = parse_node_options({"--config", ini.path});
+  CHECK(from_file.gateway.max_connections == 7);
+  CHECK(from_file.gateway.max_body_memory == 2u << 20);
+  CHECK(from_file.gateway.header_timeout == 3s);
+}
+
+TEST_CASE("bad gateway bounds are one line naming the fault", "[cli]") {
+  CHECK(error_of({"--max-connections", "0"})
+        == "--max-connections: expected a whole number from 1 to 16777216, got '0'");
+  CHECK(error_of({"--max-body-memory", "lots"})
+        == "--max-body-memory: expected a size from 1 to 1099511627776 bytes like 1048576, "
+           "512KiB or 64MiB, got 'lots'");
+  CHECK(error_of({"--max-body-memory", "1MiB", "--max-body-bytes", "2MiB"})
+        == "--max-body-memory (1048576) must be at least --max-body-bytes (2097152)");
+  CHECK_THAT(error_of({"--header-timeout", "0"}), Catch::Contains("--header-timeout"));
+  temp_file ini{"name = n\nmax-body-memory = 1KiB\n"};
+  CHECK(error_of({"--config", ini.path})
+        == "config file " + ini.path
+             + ":2: --max-body-memory (1024) must be at least --max-body-bytes (1048576)");
+}
+
+TEST_CASE("the default connection limit leaves a reserve of descriptors", "[cli]") {
+  using troupe::gateway::max_connections_for_descriptors;
+  CHECK(max_connections_for_descriptors(1024) == 1024 - 256 - 256);
+  CHECK(max_connections_for_descriptors(65536) == 65536 - 16384 - 256);
+  CHECK(max_connections_for_descriptors(256) == 64);  // at least a quarter
+  CHECK(max_connections_for_descriptors(~std::uint64_t{0}) == (1u << 20) - (1u << 18) - 256);
 }

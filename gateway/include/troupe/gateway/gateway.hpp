@@ -10,11 +10,15 @@
 //   node.stop();
 //
 // GET /healthz answers {"status":"ok"} while the process serves HTTP at all;
-// GET /readyz answers {"status":"ready"} until drain() and a 503 problem after.
+// GET /readyz answers {"status":"ready"}, or a 503 problem document whose
+// "reasons" say why not: draining, a bound of the gateway reached (the
+// connection limit, descriptors, body memory), or a readiness check added
+// with add_readiness_check() failing (the runtime's load shedding).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +29,12 @@ class node;
 } // namespace troupe::runtime
 
 namespace troupe::gateway {
+
+/// Why the node should get no new traffic now (a short phrase, e.g. "calls
+/// in flight limit reached (256)"), or empty while it is fine. Called on an
+/// I/O thread for each /readyz (and GET /admin/v1/node): must be
+/// thread-safe, cheap, and must not block.
+using readiness_check = std::function<std::string()>;
 
 class gateway {
 public:
@@ -42,6 +52,10 @@ public:
   /// or an address that cannot be bound. Nothing is left running after a
   /// throw.
   void start();
+
+  /// Adds a check that /readyz consults; before start(). The gateway's own
+  /// bounds are checked without one.
+  void add_readiness_check(readiness_check check);
 
   /// The bound address as "host:port" ("[::1]:8080" for IPv6), with the
   /// real port when config.port was 0. Empty before start().
