@@ -110,7 +110,11 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("shutdown-timeout", po::value<std::string>(), "how long SIGTERM waits for in-flight calls (default 10s)")
     ("max-body-bytes", po::value<std::string>(), "largest request body (default 1048576)")
     ("http-threads", po::value<std::string>(), "gateway I/O threads (default: one per two cores)")
-    ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)");
+    ("scheduler-threads", po::value<std::string>(), "actor scheduler threads (default: one per core)")
+    ("max-inflight", po::value<std::string>(), "calls in flight on the node at most; past it calls get 503 (default 10000)")
+    ("max-mailbox", po::value<std::string>(), "calls waiting for one actor at most; past it its calls get 503 (default 1000)")
+    ("max-activations", po::value<std::string>(), "keyed actors active on the node at most; past it idle ones are passivated early, or new keys get 503 (default 1000000)")
+    ("slow-handler-threshold", po::value<std::string>(), "report a non-blocking handler that runs longer (default 100ms)");
   // clang-format on
   po::options_description all;
   all.add(command_line).add(settings);
@@ -214,6 +218,16 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     gw.io_threads = read("http-threads", count("http-threads", 1, 64));
   if (vm.count("scheduler-threads"))
     node.scheduler_threads = read("scheduler-threads", count("scheduler-threads", 1, 256));
+  if (vm.count("max-inflight"))
+    node.max_inflight = read("max-inflight", count("max-inflight", 1, 0xffff'ffffu));
+  if (vm.count("max-mailbox"))
+    node.max_mailbox = read("max-mailbox", count("max-mailbox", 1, 0xffff'ffffu));
+  if (vm.count("max-activations"))
+    node.max_activations =
+      read("max-activations", count("max-activations", 1, std::uint64_t{1} << 40));
+  if (vm.count("slow-handler-threshold"))
+    node.slow_handler_threshold =
+      read("slow-handler-threshold", positive_duration("slow-handler-threshold"));
   return result;
 }
 
