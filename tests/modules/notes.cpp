@@ -1,5 +1,5 @@
-// test.notes.v1.Notes: a stateless service keeping notes in its key-value
-// storage through ctx.kv(); test.notes.v1.Plain, one without.
+// test.notes.v1.Notes and Drafts: stateless services keeping notes in their
+// key-value storage through ctx.kv(); test.notes.v1.Plain, one without.
 #include "notes.troupe.h"
 
 namespace {
@@ -16,18 +16,13 @@ auto fail_with(troupe::promise<Response> answer) {
   return [answer](troupe::status e) { answer.deliver(std::move(e)); };
 }
 
-class NotesService : public NotesBase {
+/// Put, Get and Scan of notes, for Notes and Drafts.
+template <class Base>
+class note_keeper : public Base {
 public:
   troupe::reply<Empty> Put(troupe::call_context& ctx, const NoteRequest& request) override {
     auto answer = ctx.make_promise<Empty>();
     ctx.kv().put(note_key(request.id()), request.note())
-      .then([answer] { answer.deliver(Empty{}); }, fail_with(answer));
-    return answer;
-  }
-
-  troupe::reply<Empty> PutIf(troupe::call_context& ctx, const PutIfRequest& request) override {
-    auto answer = ctx.make_promise<Empty>();
-    ctx.kv().put_if(note_key(request.id()), request.note(), request.version())
       .then([answer] { answer.deliver(Empty{}); }, fail_with(answer));
     return answer;
   }
@@ -54,13 +49,6 @@ public:
     return answer;
   }
 
-  troupe::reply<Empty> Delete(troupe::call_context& ctx, const IdRequest& request) override {
-    auto answer = ctx.make_promise<Empty>();
-    ctx.kv().erase(note_key(request.id()))
-      .then([answer] { answer.deliver(Empty{}); }, fail_with(answer));
-    return answer;
-  }
-
   troupe::reply<ScanReply> Scan(troupe::call_context& ctx, const ScanRequest& request) override {
     auto answer = ctx.make_promise<ScanReply>();
     troupe::kv_scan_options options;
@@ -82,6 +70,23 @@ public:
           answer.deliver(reply);
         },
         fail_with(answer));
+    return answer;
+  }
+};
+
+class NotesService : public note_keeper<NotesBase> {
+public:
+  troupe::reply<Empty> PutIf(troupe::call_context& ctx, const PutIfRequest& request) override {
+    auto answer = ctx.make_promise<Empty>();
+    ctx.kv().put_if(note_key(request.id()), request.note(), request.version())
+      .then([answer] { answer.deliver(Empty{}); }, fail_with(answer));
+    return answer;
+  }
+
+  troupe::reply<Empty> Delete(troupe::call_context& ctx, const IdRequest& request) override {
+    auto answer = ctx.make_promise<Empty>();
+    ctx.kv().erase(note_key(request.id()))
+      .then([answer] { answer.deliver(Empty{}); }, fail_with(answer));
     return answer;
   }
 
@@ -138,6 +143,8 @@ public:
   }
 };
 
+class DraftsService : public note_keeper<DraftsBase> {};
+
 class PlainService : public PlainBase {
 public:
   troupe::reply<Empty> Try(troupe::call_context& ctx, const IdRequest& request) override {
@@ -152,5 +159,6 @@ public:
 
 TROUPE_MODULE("notes", "1.0.0") {
   registrar.add_service<NotesService>();
+  registrar.add_service<DraftsService>();
   registrar.add_service<PlainService>();
 }
