@@ -118,32 +118,40 @@ TEST_CASE("journal: a handler that fails appends nothing, in memory or on disk",
   temp_dir data;
   {
     node_process node{{"--module", test_module("tally")}, {.data_dir = data.path()}};
-    add(node.port(), "f", 1, 2);
+    add(node.port(), "f", 1, 2);  // events 1-2
     auto refused = http_call(node.port(), "POST", "/v1/tallies/f:refuse",
                              R"({"amount": 100, "times": 3})");
     require_problem(refused, 400);
-    auto thrown = http_call(node.port(), "POST", "/v1/tallies/f:throw",
-                            R"({"amount": 1000, "times": 3})");
-    CHECK(thrown.status == 500);
+    // The same activation: its state is as before the refused events.
     auto t = get(node.port(), "f");
     CHECK(t.total == 2);
     CHECK(t.events == 2);
-    CHECK(journal(node.port(), tallies, "f").events_size() == 2);
+    // The next append holds only its own event.
+    t = add(node.port(), "f", 5, 1);  // event 3
+    CHECK(t.total == 7);
+    auto page = journal(node.port(), tallies, "f");
+    REQUIRE(page.events_size() == 3);
+    CHECK(number(page.events(2).event(), "amount") == 5);
+
+    auto thrown = http_call(node.port(), "POST", "/v1/tallies/f:throw",
+                            R"({"amount": 1000, "times": 3})");
+    require_problem(thrown, 500);
+    t = get(node.port(), "f");
+    CHECK(t.total == 7);
+    CHECK(t.events == 3);
+    CHECK(journal(node.port(), tallies, "f").events_size() == 3);
     REQUIRE(node.terminate() == 0);
   }
   node_process again{{"--module", test_module("tally")}, {.data_dir = data.path()}};
   auto t = get(again.port(), "f");
-  CHECK(t.total == 2);
-  CHECK(t.events == 2);
-  auto page = journal(again.port(), tallies, "f");
-  REQUIRE(page.events_size() == 2);
-  CHECK(number(page.events(1).event(), "amount") == 1);
-  // The journal goes on at 3: nothing of the failed calls took a number.
-  add(again.port(), "f", 5, 1);
-  page = journal(again.port(), tallies, "f", "?from=3");
+  CHECK(t.total == 7);
+  CHECK(t.events == 3);
+  // The journal goes on at 4: nothing of the failed calls took a number.
+  add(again.port(), "f", 2, 1);
+  auto page = journal(again.port(), tallies, "f", "?from=4");
   REQUIRE(page.events_size() == 1);
-  CHECK(page.events(0).seq() == 3);
-  CHECK(number(page.events(0).event(), "amount") == 5);
+  CHECK(page.events(0).seq() == 4);
+  CHECK(number(page.events(0).event(), "amount") == 2);
 }
 
 TEST_CASE("journal: the admin API lists a key's events a bounded page at a time, with its "
