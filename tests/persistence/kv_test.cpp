@@ -201,3 +201,39 @@ TEST_CASE("the rocksdb store refuses values and batches past its bounds", "[pers
   CHECK(write_batch(store, "svc", many).code() == status_code::resource_exhausted);
   CHECK(scan(store, "svc", "").records.empty());
 }
+
+TEST_CASE("a refused key-value batch sharing a commit round with other writes leaves "
+          "nothing of itself",
+          "[persistence][kv]") {
+  temp_dir dir;
+  fault_switches sw;
+  rocksdb_store store{rocksdb_store::impl::open(dir.path(), {}, fault_env(sw))};
+  release_at_exit release{sw};
+  REQUIRE(store.open_namespace("svc", sync_namespace()).is_ok());
+  REQUIRE(write_batch(store, "svc", {put("a", "a1")}).is_ok());
+
+  // Hold the writer in a sync so that the next batches share a round.
+  sw.wal_sync_gate.close();
+  write_result holder;
+  store.save("svc", "other", 0, "x", holder.callback());
+  REQUIRE(sw.wal_sync_gate.wait_for_waiting(1));
+  write_result before, refused, after;
+  auto submit = [&](std::vector<troupe::runtime::kv_mutation> ops, write_result& r) {
+    store.write_batch("svc", std::move(ops), r.callback());
+  };
+  submit({put("x", "x1")}, before);
+  // Its first put is staged before the failed expectation is met.
+  submit({put("b", "b1"), put("c", "c1"), put("a", "a2", 7)}, refused);
+  submit({put("y", "y1")}, after);
+  REQUIRE(eventually([&] { return store.figures().pending_writes == 3; }));
+  sw.wal_sync_gate.open();
+  CHECK(holder.get().is_ok());
+  CHECK(before.get().is_ok());
+  CHECK(refused.get().code() == status_code::aborted);
+  CHECK(after.get().is_ok());
+  CHECK(load(store, "svc", "x").version == 1);
+  CHECK(load(store, "svc", "y").version == 1);
+  CHECK(load(store, "svc", "a").bytes == "a1");
+  CHECK(load(store, "svc", "b").version == 0);
+  CHECK(load(store, "svc", "c").version == 0);
+}
