@@ -223,7 +223,7 @@ std::string tally_state(std::int64_t total, std::int32_t events) {
 
 } // namespace
 
-TEST_CASE("a call that emitted events is answered once they are appended; the key's next "
+TEST_CASE("a call that emitted events is answered once they are appended, and the key's next "
           "calls wait behind it",
           "[runtime][journal]") {
   auto store = std::make_shared<held_journal_store>();
