@@ -52,7 +52,6 @@ bool to_struct(const pb::Descriptor& type, const std::string& bytes, pb::Struct&
     return false;
   pb::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = false;
   std::string json;
   if (!pb::util::MessageToJsonString(*message, &json, options).ok())
     return false;
