@@ -82,7 +82,27 @@ void print_service_declarations(const pb::ServiceDescriptor* service,
                                 pb::io::Printer& out) {
   auto vars = service_variables(service);
   const auto* state = troupe::options::declared_state_type(*service);
-  if (state != nullptr) {
+  const auto* event = troupe::options::declared_event_type(*service);
+  if (state != nullptr && event != nullptr) {
+    vars["state"] = qualified_class_name(state);
+    vars["event"] = qualified_class_name(event);
+    out.Print(vars,
+              "/// Derive from this class to implement $full_name$ ($kind$), and\n"
+              "/// register the derived class with the module's registrar. Each key's\n"
+              "/// state is a $state$ kept as a journal of\n"
+              "/// $event$ events: read state(), change it by emit(event),\n"
+              "/// and implement apply(state, event) (troupe/journaled_state.hpp).\n"
+              "class $service$Base : public ::troupe::service_base,\n"
+              "                      public ::troupe::journaled_state<$state$,\n"
+              "                                                       $event$> {\n"
+              " public:\n"
+              "  /// The proto service, with its (troupe.service) options.\n"
+              "  static const ::google::protobuf::ServiceDescriptor* descriptor();\n"
+              "\n"
+              "  ::troupe::detail::state_access* declared_state() noexcept final {\n"
+              "    return this;\n"
+              "  }\n");
+  } else if (state != nullptr) {
     // The validator made sure the type resolves; its header comes with the
     // file's own .pb.h, which includes those of its imports.
     vars["state"] = qualified_class_name(state);

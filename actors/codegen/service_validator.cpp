@@ -60,7 +60,8 @@ bool is_reserved_member(std::string_view name) {
   constexpr std::string_view reserved[] = {
     "descriptor",  "dispatch",      "on_activate",  "on_passivate",  "declared_state",
     "state",       "mutable_state", "load_state",   "save_state",    "state_changed",
-    "revert_state"};
+    "revert_state", "journal",      "emit",         "apply",         "replay_event",
+    "take_events",  "snapshot"};
   return std::find(std::begin(reserved), std::end(reserved), name) != std::end(reserved);
 }
 
@@ -113,10 +114,16 @@ bool visible_from(const pb::FileDescriptor* file, const pb::FileDescriptor* from
   return false;
 }
 
+std::string check_journal(const pb::ServiceDescriptor* service, const StateOptions& state);
+
 /// Checks the (troupe.service).state option; returns the fault or "".
 std::string check_state(const pb::ServiceDescriptor* service, const ServiceOptions& options) {
-  if (!troupe::options::declares_state(*service))
+  if (!troupe::options::declares_state(*service)) {
+    if (options.state().has_journal())
+      return "state journal is declared without a state type; set state: {type: "
+             "\"MyState\", journal: {...}}";
     return {};
+  }
   const auto& name = options.state().type();
   if (options.kind() != KEYED)
     return "state \"" + name + "\" is declared, but only a KEYED service has state "
@@ -131,6 +138,42 @@ std::string check_state(const pb::ServiceDescriptor* service, const ServiceOptio
   if (options.state().durability() != StateOptions::BATCHED
       && options.state().batch_interval_ms() != 0)
     return "state batch_interval_ms is set, but durability is not BATCHED";
+  return check_journal(service, options.state());
+}
+
+/// Checks the (troupe.service).state.journal option; returns the fault or "".
+std::string check_journal(const pb::ServiceDescriptor* service, const StateOptions& state) {
+  if (!state.has_journal())
+    return {};
+  const auto& journal = state.journal();
+  const auto& name = journal.event();
+  if (name.empty())
+    return "state journal names no event type; set journal: {event: \"MyEvent\"}";
+  const auto* type = troupe::options::declared_event_type(*service);
+  if (type == nullptr)
+    return "journal event type \"" + name
+           + "\" is not a message defined in this file or one it imports";
+  if (!visible_from(type->file(), service->file()))
+    return "journal event type " + type->full_name() + " is defined in " + type->file()->name()
+           + ", which this file does not import";
+  if (type == troupe::options::declared_state_type(*service))
+    return "journal event type " + type->full_name()
+           + " is the state type; events need a message of their own";
+  if (journal.snapshot_every() > troupe::options::max_snapshot_every)
+    return "journal snapshot_every " + std::to_string(journal.snapshot_every())
+           + " exceeds " + std::to_string(troupe::options::max_snapshot_every);
+  return {};
+}
+
+/// Checks the (troupe.service).kv option; returns the fault or "".
+std::string check_key_value(const ServiceOptions& options) {
+  if (!options.has_kv())
+    return {};
+  if (options.kind() != STATELESS)
+    return "kv is declared, but only a STATELESS service has key-value storage (a KEYED "
+           "service keeps its data in its state)";
+  if (options.kv().durability() != StateOptions::BATCHED && options.kv().batch_interval_ms() != 0)
+    return "kv batch_interval_ms is set, but durability is not BATCHED";
   return {};
 }
 
@@ -178,6 +221,8 @@ std::string check_service(const pb::ServiceDescriptor* service, route_set& route
                          + ") exceeds backoff_max_ms ("
                          + std::to_string(restart.backoff_max_ms()) + ")");
   if (auto problem = check_state(service, options); !problem.empty())
+    return at(service, prefix + problem);
+  if (auto problem = check_key_value(options); !problem.empty())
     return at(service, prefix + problem);
   if (auto problem = check_threads(options); !problem.empty())
     return at(service, prefix + problem);

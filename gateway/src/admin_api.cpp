@@ -5,6 +5,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "admin_journal.hpp"
 #include "admin_resources.hpp"
 #include "json_response.hpp"
 #include "problem.hpp"
@@ -62,6 +63,8 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
       return reset_service(request, std::move(respond));
     case builtin_endpoint::admin_call:
       return call_method(request, std::move(respond));
+    case builtin_endpoint::admin_journal:
+      return serve_journal(node_, request, std::move(respond));
     case builtin_endpoint::healthz:
     case builtin_endpoint::readyz:
       break;

@@ -13,6 +13,8 @@
 //   POST /admin/v1/services/{name}/methods/{method}:call?key=K
 //        JSON body -> the rpc's reply as JSON, exactly as a route would
 //        answer (any rpc, routed or not; key required for keyed services)
+//   GET  /admin/v1/services/{name}/journal/{key}?from=N&limit=M
+//        JournalPage: a page of a key's event journal (admin_journal.hpp)
 #pragma once
 
 #include <chrono>

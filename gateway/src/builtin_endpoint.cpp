@@ -20,6 +20,8 @@ constexpr std::array routes{
                 builtin_endpoint::admin_reset_service},
   builtin_route{verb::post, "/admin/v1/services/{name}/methods/{method}:call",
                 builtin_endpoint::admin_call},
+  builtin_route{verb::get, "/admin/v1/services/{name}/journal/{key}",
+                builtin_endpoint::admin_journal},
 };
 
 } // namespace

@@ -23,6 +23,7 @@ enum class builtin_endpoint {
   admin_service,        // GET  /admin/v1/services/{name}
   admin_reset_service,  // POST /admin/v1/services/{name}:reset
   admin_call,           // POST /admin/v1/services/{name}/methods/{method}:call
+  admin_journal,        // GET  /admin/v1/services/{name}/journal/{key} (admin_journal.hpp)
 };
 
 struct builtin_route {

@@ -1,5 +1,6 @@
-// The store's one writer thread: takes saves and erases from a bounded queue
-// and commits them in rounds (group commit).
+// The store's one writer thread: takes saves and erases, journal appends and
+// key-value batches from a bounded queue and commits them in rounds (group
+// commit).
 //
 // A round is everything queued when the previous round finished, up to
 // max_round_writes. Its writes are checked and put into at most two
@@ -16,7 +17,12 @@
 // save's `replaces` against the stored version (a point lookup), or against
 // the version an earlier write of the same round gives the key, with no lock
 // and no cache to keep true: two saves of a key in flight are checked one
-// after the other, and the second one's `replaces` no longer matches.
+// after the other, and the second one's `replaces` no longer matches. The
+// same holds for an append's first event number against the journal's last
+// (the last event key, found by one reverse seek), and for the versions a
+// key-value batch expects. Each request goes into its round's batch whole or
+// not at all (a WriteBatch save point), so an append or a key-value batch is
+// atomic.
 //
 // BATCHED writes not yet covered by a sync are synced (an empty synced
 // write) once the shortest batch_interval among them has passed: a crash of
@@ -51,12 +57,25 @@ class WriteBatch;
 namespace troupe::persistence {
 
 struct write_request {
+  enum class kind : std::uint8_t {
+    save,    // `bytes` as `key`'s state, version replaces + 1
+    erase,   // `key`'s state, and its journal in a journaling namespace
+    append,  // `events` to `key`'s journal, with `bytes` as its snapshot when set
+    batch,   // `mutations` of the namespace's keys (key-value storage)
+  };
   namespace_ref target;
-  std::string key;
-  bool erase = false;
-  std::uint64_t replaces = 0;  // saves only
-  std::string bytes;           // saves only
+  std::string key;  // all but batches
+  kind what = kind::save;
+  std::uint64_t replaces = 0;  // saves; appends: the first event's number - 1
+  std::string bytes;           // saves; appends: the snapshot
+  bool snapshot = false;       // appends: `bytes` is a snapshot to store
+  bool truncate = false;       // appends with a snapshot: drop the events before it
+  std::vector<std::string> events;               // appends
+  std::vector<runtime::kv_mutation> mutations;   // batches
   runtime::state_store::write_callback done;
+
+  /// The bytes it carries, for the queue's bound.
+  std::size_t weight() const noexcept;
 };
 
 struct writer_limits {
@@ -87,8 +106,16 @@ public:
 private:
   using clock = std::chrono::steady_clock;
 
+  struct batch_of_round;
+  struct round_state;
+
   void run();
   void commit(std::vector<write_request>& round);
+  /// Put request `i` of the round, `w`, into `batch`; its outcome when it
+  /// cannot be written (nothing of it is then left in the batch).
+  status stage_state(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
+  status stage_append(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
+  status stage_mutations(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
   void sync_batched();
   /// Whether RocksDB takes writes, healing it first when it failed.
   bool healthy();

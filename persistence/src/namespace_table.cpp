@@ -6,6 +6,7 @@ namespace troupe::persistence {
 
 namespace {
 constexpr std::string_view state_prefix = "state:";
+constexpr std::string_view journal_prefix = "journal:";
 }
 
 std::string state_family_name(std::string_view service) {
@@ -16,6 +17,16 @@ std::string_view service_of_family(std::string_view family_name) {
   if (family_name.size() <= state_prefix.size() || family_name.substr(0, state_prefix.size()) != state_prefix)
     return {};
   return family_name.substr(state_prefix.size());
+}
+
+std::string journal_family_name(std::string_view service) {
+  return std::string{journal_prefix}.append(service);
+}
+
+std::string_view service_of_journal_family(std::string_view family_name) {
+  if (family_name.size() <= journal_prefix.size() || !family_name.starts_with(journal_prefix))
+    return {};
+  return family_name.substr(journal_prefix.size());
 }
 
 std::optional<namespace_ref> namespace_table::find(std::string_view service) const {
@@ -32,12 +43,22 @@ void namespace_table::add_existing(std::string service, family_slot* family) {
   entries_.insert_or_assign(std::move(service), std::move(e));
 }
 
+void namespace_table::add_existing_journal(std::string_view service, family_slot* journal) {
+  std::unique_lock guard{mtx_};
+  if (auto i = entries_.find(service); i != entries_.end())
+    i->second.ref.journal = journal;
+}
+
 void namespace_table::open(std::string service, family_slot* family,
-                           const runtime::namespace_options& options) {
+                           const runtime::namespace_options& options, family_slot* journal) {
   using durability = runtime::namespace_options::durability;
   std::unique_lock guard{mtx_};
+  if (journal == nullptr)
+    if (auto i = entries_.find(service); i != entries_.end())
+      journal = i->second.ref.journal;  // kept on disk; still readable and erased with keys
   entry e{service,
-          namespace_ref{family, options.mode == durability::sync, options.batch_interval},
+          namespace_ref{family, options.mode == durability::sync, options.batch_interval,
+                        journal},
           true};
   entries_.insert_or_assign(std::move(service), std::move(e));
 }

@@ -1,6 +1,7 @@
 #include "reader_pool.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <rocksdb/db.h>
 
@@ -37,32 +38,39 @@ std::size_t reader_pool::pending() const {
   return queue_.size();
 }
 
-void reader_pool::submit(read_request request) {
-  status refusal;
+status reader_pool::enqueue(queued& item) {
   bool wake = false;
   {
     std::lock_guard guard{mtx_};
-    if (stopping_) {
-      refusal = {status_code::unavailable, "the state store is closed"};
-    } else if (queue_.size() >= max_pending_) {
-      refusal = {status_code::unavailable, "the state store is overloaded"};
+    if (stopping_)
+      return {status_code::unavailable, "the state store is closed"};
+    if (queue_.size() >= max_pending_) {
       store_counters::add(counters_.refused_overloaded);
-    } else {
-      wake = idle_ > 0;
-      queue_.push_back(std::move(request));
+      return {status_code::unavailable, "the state store is overloaded"};
     }
-  }
-  if (!refusal.is_ok()) {
-    request.done(std::move(refusal), {});
-    return;
+    wake = idle_ > 0;
+    queue_.push_back(std::move(item));
   }
   if (wake)
     wake_.notify_one();
+  return {};
+}
+
+void reader_pool::submit(read_request request) {
+  queued item{std::move(request)};
+  if (auto refusal = enqueue(item); !refusal.is_ok())
+    std::get<read_request>(item).done(std::move(refusal), {});
+}
+
+void reader_pool::submit(read_job job) {
+  queued item{std::move(job)};
+  if (auto refusal = enqueue(item); !refusal.is_ok())
+    std::get<read_job>(item).refuse(std::move(refusal));
 }
 
 void reader_pool::run() {
   for (;;) {
-    read_request request;
+    std::optional<queued> item;
     {
       std::unique_lock lock{mtx_};
       while (queue_.empty() && !stopping_) {
@@ -72,10 +80,13 @@ void reader_pool::run() {
       }
       if (queue_.empty())
         return;  // stopping, and nothing left to serve
-      request = std::move(queue_.front());
+      item.emplace(std::move(queue_.front()));
       queue_.pop_front();
     }
-    serve(request);
+    if (auto* request = std::get_if<read_request>(&*item))
+      serve(*request);
+    else
+      std::get<read_job>(*item).run(db_);
   }
 }
 

@@ -31,6 +31,26 @@ void rocksdb_store::erase(std::string_view service, std::string_view key, write_
   impl_->erase(service, key, std::move(done));
 }
 
+void rocksdb_store::append(std::string_view service, std::string_view key,
+                           runtime::journal_append append, write_callback done) {
+  impl_->append(service, key, std::move(append), std::move(done));
+}
+
+void rocksdb_store::read_events(std::string_view service, std::string_view key,
+                                std::uint64_t from_seq, std::size_t limit, events_callback done) {
+  impl_->read_events(service, key, from_seq, limit, std::move(done));
+}
+
+void rocksdb_store::scan(std::string_view service, std::string_view prefix,
+                         std::string_view after, std::size_t limit, scan_callback done) {
+  impl_->scan(service, prefix, after, limit, std::move(done));
+}
+
+void rocksdb_store::write_batch(std::string_view service, std::vector<runtime::kv_mutation> batch,
+                                write_callback done) {
+  impl_->write_batch(service, std::move(batch), std::move(done));
+}
+
 std::vector<std::string> rocksdb_store::namespaces() const {
   std::vector<std::string> out;
   for (auto& e : impl_->namespaces.all())

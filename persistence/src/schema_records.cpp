@@ -12,12 +12,12 @@ namespace {
 
 constexpr std::uint8_t record_format = 1;
 
-std::string prefix_of(std::string_view service) {
-  return "schema/" + std::string{service} + "/";
+std::string prefix_of(std::string_view service, schema_kind kind) {
+  return (kind == schema_kind::state ? "schema/" : "event-schema/") + std::string{service} + "/";
 }
 
-std::string key_of(std::string_view service, std::uint64_t sequence) {
-  auto key = prefix_of(service);
+std::string key_of(std::string_view service, std::uint64_t sequence, schema_kind kind) {
+  auto key = prefix_of(service, kind);
   for (int i = 7; i >= 0; --i)
     key.push_back(static_cast<char>((sequence >> (8 * i)) & 0xff));
   return key;
@@ -47,48 +47,49 @@ bool decode(std::string_view value, state_schema& out) {
   return true;
 }
 
-status damaged(std::string_view service, const std::string& why) {
+status damaged(std::string_view service, const std::string& why, schema_kind kind) {
   return {status_code::failed_precondition,
-          "service " + std::string{service} + ": its stored state schema cannot be read (" + why
-            + ")"};
+          "service " + std::string{service} + ": its stored "
+            + (kind == schema_kind::state ? "state" : "event") + " schema cannot be read ("
+            + why + ")"};
 }
 
 } // namespace
 
 status read_schemas(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta, std::string_view service,
-                    std::vector<stored_schema>& out) {
-  auto prefix = prefix_of(service);
+                    std::vector<stored_schema>& out, schema_kind kind) {
+  auto prefix = prefix_of(service, kind);
   std::unique_ptr<rocksdb::Iterator> it{db.NewIterator(rocksdb::ReadOptions{}, meta)};
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto key = it->key().ToStringView();
     if (key.size() != prefix.size() + 8)
-      return damaged(service, "a record has a malformed key");
+      return damaged(service, "a record has a malformed key", kind);
     std::uint64_t sequence = 0;
     for (std::size_t i = prefix.size(); i < key.size(); ++i)
       sequence = (sequence << 8) | static_cast<std::uint8_t>(key[i]);
     stored_schema record{sequence, {}};
     if (!decode(it->value().ToStringView(), record.schema))
-      return damaged(service, "a record is not in a format this version reads");
+      return damaged(service, "a record is not in a format this version reads", kind);
     out.push_back(std::move(record));
   }
   if (!it->status().ok())
-    return damaged(service, one_line(it->status().ToString()));
+    return damaged(service, one_line(it->status().ToString()), kind);
   return {};
 }
 
 status append_schema(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* meta, std::string_view service,
-                     const state_schema& schema) {
+                     const state_schema& schema, schema_kind kind) {
   std::vector<stored_schema> stored;
-  if (auto st = read_schemas(db, meta, service, stored); !st)
+  if (auto st = read_schemas(db, meta, service, stored, kind); !st)
     return st;
   auto next = stored.empty() ? 1 : stored.back().sequence + 1;
   rocksdb::WriteOptions options;
   options.sync = true;
-  auto s = db.Put(options, meta, key_of(service, next), encode(schema));
+  auto s = db.Put(options, meta, key_of(service, next, kind), encode(schema));
   if (!s.ok())
-    return {status_code::unavailable, "service " + std::string{service}
-                                        + ": its state schema cannot be stored: "
-                                        + one_line(s.ToString())};
+    return {status_code::unavailable, "service " + std::string{service} + ": its "
+                                        + (kind == schema_kind::state ? "state" : "event")
+                                        + " schema cannot be stored: " + one_line(s.ToString())};
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include "info_log.hpp"
+#include "range_reads.hpp"
 #include "schema_records.hpp"
 #include "store_directory.hpp"
 #include "troupe/persistence/schema_check.hpp"
@@ -113,6 +114,10 @@ std::unique_ptr<rocksdb_store::impl> rocksdb_store::impl::open(const std::filesy
     if (auto service = service_of_family(family->name); !service.empty())
       self->namespaces.add_existing(std::string{service}, family);
   }
+  for (auto* family : self->db->families()) {
+    if (auto service = service_of_journal_family(family->name); !service.empty())
+      self->namespaces.add_existing_journal(service, family);
+  }
 
   self->writer = std::make_unique<commit_writer>(
     *self->db,
@@ -141,6 +146,47 @@ rocksdb_store::impl::~impl() {
   db.reset();
 }
 
+namespace {
+
+/// Checks `next` against every schema of `kind` stored for `service`; sets
+/// `to_store` when `next` is new.
+status plan_schema(database& db, family_slot& meta, std::string_view service, state_schema next,
+                   schema_kind kind, std::optional<state_schema>& to_store) {
+  std::vector<stored_schema> stored;
+  {
+    auto access = db.use();
+    if (!access)
+      return {status_code::unavailable, "the state store cannot read now"};
+    if (auto st = read_schemas(*access, meta.handle, service, stored, kind); !st)
+      return st;
+  }
+  for (const auto& old : stored) {
+    if (auto st = check_schema_compatible(old.schema, next); !st)
+      return {st.code(), "service " + std::string{service} + ": "
+                           + (kind == schema_kind::events ? "events: " : "") + st.message()};
+  }
+  if (stored.empty() || stored.back().schema.type_name != next.type_name
+      || stored.back().schema.descriptors != next.descriptors)
+    to_store = std::move(next);
+  return {};
+}
+
+/// The column family `name`, created when it is missing.
+status ensure_family(database& db, std::string_view service, const std::string& name,
+                     family_slot*& family) {
+  family = db.family(name);
+  if (family != nullptr)
+    return {};
+  auto s = db.create_family(name, family);
+  if (!s.ok())
+    return {status_code::unavailable, "service " + std::string{service}
+                                        + ": its state namespace cannot be created: "
+                                        + one_line(s.ToString())};
+  return {};
+}
+
+} // namespace
+
 status rocksdb_store::impl::open_namespace(std::string_view service,
                                            const runtime::namespace_options& ns_options) {
   using durability = runtime::namespace_options::durability;
@@ -153,46 +199,46 @@ status rocksdb_store::impl::open_namespace(std::string_view service,
     return {status_code::invalid_argument,
             "service " + std::string{service}
               + ": a state schema needs both its type name and its descriptors"};
+  if (ns_options.event_type.empty() != ns_options.event_descriptors.empty())
+    return {status_code::invalid_argument,
+            "service " + std::string{service}
+              + ": an event schema needs both its type name and its descriptors"};
 
   std::lock_guard guard{open_mtx};
   auto* meta = db->family(meta_family_name);
-  std::optional<state_schema> to_store;
-  if (!ns_options.state_type.empty()) {
-    state_schema next{ns_options.state_type, ns_options.state_descriptors};
-    std::vector<stored_schema> stored;
-    {
-      auto access = db->use();
-      if (!access)
-        return {status_code::unavailable, "the state store cannot read now"};
-      if (auto st = read_schemas(*access, meta->handle, service, stored); !st)
-        return st;
-    }
-    for (const auto& old : stored) {
-      if (auto st = check_schema_compatible(old.schema, next); !st)
-        return {st.code(), "service " + std::string{service} + ": " + st.message()};
-    }
-    if (stored.empty() || stored.back().schema.type_name != next.type_name
-        || stored.back().schema.descriptors != next.descriptors)
-      to_store = std::move(next);
-  }
+  std::optional<state_schema> state_to_store;
+  std::optional<state_schema> events_to_store;
+  if (!ns_options.state_type.empty())
+    if (auto st = plan_schema(*db, *meta, service,
+                              {ns_options.state_type, ns_options.state_descriptors},
+                              schema_kind::state, state_to_store);
+        !st)
+      return st;
+  if (ns_options.journal && !ns_options.event_type.empty())
+    if (auto st = plan_schema(*db, *meta, service,
+                              {ns_options.event_type, ns_options.event_descriptors},
+                              schema_kind::events, events_to_store);
+        !st)
+      return st;
 
-  auto existing = namespaces.find(service);
-  family_slot* family = existing ? existing->family : nullptr;
-  if (family == nullptr) {
-    auto s = db->create_family(state_family_name(service), family);
-    if (!s.ok())
-      return {status_code::unavailable, "service " + std::string{service}
-                                          + ": its state namespace cannot be created: "
-                                          + one_line(s.ToString())};
-  }
-  if (to_store) {
+  family_slot* family = nullptr;
+  if (auto st = ensure_family(*db, service, state_family_name(service), family); !st)
+    return st;
+  family_slot* journal = nullptr;
+  if (ns_options.journal)
+    if (auto st = ensure_family(*db, service, journal_family_name(service), journal); !st)
+      return st;
+  for (auto [schema, kind] : {std::pair{&state_to_store, schema_kind::state},
+                              std::pair{&events_to_store, schema_kind::events}}) {
+    if (!*schema)
+      continue;
     auto access = db->use();
     if (!access)
       return {status_code::unavailable, "the state store cannot write now"};
-    if (auto st = append_schema(*access, meta->handle, service, *to_store); !st)
+    if (auto st = append_schema(*access, meta->handle, service, **schema, kind); !st)
       return st;
   }
-  namespaces.open(std::string{service}, family, ns_options);
+  namespaces.open(std::string{service}, family, ns_options, journal);
   return {};
 }
 
@@ -221,8 +267,14 @@ void rocksdb_store::impl::save(std::string_view service, std::string_view key,
             + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
     return;
   }
-  writer->submit(write_request{*target, std::string{key}, false, replaces, std::move(bytes),
-                               std::move(done)});
+  write_request w;
+  w.target = *target;
+  w.key = std::string{key};
+  w.what = write_request::kind::save;
+  w.replaces = replaces;
+  w.bytes = std::move(bytes);
+  w.done = std::move(done);
+  writer->submit(std::move(w));
 }
 
 void rocksdb_store::impl::erase(std::string_view service, std::string_view key,
@@ -232,7 +284,140 @@ void rocksdb_store::impl::erase(std::string_view service, std::string_view key,
     done({});  // nothing stored: nothing to remove
     return;
   }
-  writer->submit(write_request{*target, std::string{key}, true, 0, {}, std::move(done)});
+  write_request w;
+  w.target = *target;
+  w.key = std::string{key};
+  w.what = write_request::kind::erase;
+  w.done = std::move(done);
+  writer->submit(std::move(w));
+}
+
+// -- event journals -------------------------------------------------------------
+
+void rocksdb_store::impl::append(std::string_view service, std::string_view key,
+                                 runtime::journal_append append, write_callback done) {
+  auto target = namespaces.find(service);
+  if (!target || target->journal == nullptr) {
+    done({status_code::failed_precondition,
+          "service " + std::string{service} + " has no journal namespace"});
+    return;
+  }
+  if (key.find('\0') != std::string_view::npos) {
+    done({status_code::invalid_argument, "a journal's key cannot hold a zero byte"});
+    return;
+  }
+  if (append.events.empty() || append.first_seq == 0) {
+    done({status_code::invalid_argument, "an append needs events, numbered from 1"});
+    return;
+  }
+  std::size_t bytes = append.snapshot ? append.snapshot->size() : 0;
+  for (const auto& e : append.events) {
+    if (e.size() > options.max_state_bytes) {
+      done({status_code::resource_exhausted,
+            "an event is larger than the store accepts (" + std::to_string(e.size())
+              + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+      return;
+    }
+    bytes += e.size();
+  }
+  if (bytes > options.max_state_bytes * 4) {
+    done({status_code::resource_exhausted,
+          "the append is larger than the store accepts (" + std::to_string(bytes)
+            + " bytes, at most " + std::to_string(options.max_state_bytes * 4) + ")"});
+    return;
+  }
+  write_request w;
+  w.target = *target;
+  w.key = std::string{key};
+  w.what = write_request::kind::append;
+  w.replaces = append.first_seq - 1;
+  w.snapshot = append.snapshot.has_value();
+  if (append.snapshot)
+    w.bytes = std::move(*append.snapshot);
+  w.truncate = append.truncate;
+  w.events = std::move(append.events);
+  w.done = std::move(done);
+  writer->submit(std::move(w));
+}
+
+void rocksdb_store::impl::read_events(std::string_view service, std::string_view key,
+                                      std::uint64_t from_seq, std::size_t limit,
+                                      events_callback done) {
+  auto target = namespaces.find(service);
+  if (!target || target->journal == nullptr || key.find('\0') != std::string_view::npos) {
+    done({}, {});  // nothing was ever journaled there
+    return;
+  }
+  auto shared = std::make_shared<events_callback>(std::move(done));
+  readers->submit(read_job{
+    [this, journal = target->journal, key = std::string{key}, from_seq, limit,
+     shared](database& d) {
+      runtime::journal_page page;
+      auto st = read_journal(d, *journal, key, from_seq, limit, page, faults);
+      if (!st.is_ok())
+        page = {};
+      (*shared)(std::move(st), std::move(page));
+    },
+    [shared](status refusal) { (*shared)(std::move(refusal), {}); }});
+}
+
+// -- key-value storage ------------------------------------------------------------
+
+void rocksdb_store::impl::scan(std::string_view service, std::string_view prefix,
+                               std::string_view after, std::size_t limit, scan_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({}, {});  // nothing was ever stored
+    return;
+  }
+  auto shared = std::make_shared<scan_callback>(std::move(done));
+  readers->submit(read_job{
+    [this, family = target->family, prefix = std::string{prefix}, after = std::string{after},
+     limit, shared](database& d) {
+      runtime::kv_range range;
+      auto st = scan_keys(d, *family, prefix, after, limit, range, faults);
+      if (!st.is_ok())
+        range = {};
+      (*shared)(std::move(st), std::move(range));
+    },
+    [shared](status refusal) { (*shared)(std::move(refusal), {}); }});
+}
+
+void rocksdb_store::impl::write_batch(std::string_view service,
+                                      std::vector<runtime::kv_mutation> batch,
+                                      write_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({status_code::failed_precondition,
+          "service " + std::string{service} + " has no state namespace"});
+    return;
+  }
+  std::size_t bytes = 0;
+  for (const auto& m : batch) {
+    if (m.value.size() > options.max_state_bytes) {
+      done({status_code::resource_exhausted,
+            "a value is larger than the store accepts (" + std::to_string(m.value.size())
+              + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+      return;
+    }
+    bytes += m.key.size() + m.value.size();
+  }
+  if (bytes > options.max_state_bytes * 4) {
+    done({status_code::resource_exhausted,
+          "the batch is larger than the store accepts (" + std::to_string(bytes)
+            + " bytes, at most " + std::to_string(options.max_state_bytes * 4) + ")"});
+    return;
+  }
+  if (batch.empty()) {
+    done({});
+    return;
+  }
+  write_request w;
+  w.target = *target;
+  w.what = write_request::kind::batch;
+  w.mutations = std::move(batch);
+  w.done = std::move(done);
+  writer->submit(std::move(w));
 }
 
 namespace_figures rocksdb_store::impl::figures_of(const namespace_table::entry& e) const {

@@ -36,6 +36,14 @@ struct rocksdb_store::impl {
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done);
   void erase(std::string_view service, std::string_view key, write_callback done);
+  void append(std::string_view service, std::string_view key, runtime::journal_append append,
+              write_callback done);
+  void read_events(std::string_view service, std::string_view key, std::uint64_t from_seq,
+                   std::size_t limit, events_callback done);
+  void scan(std::string_view service, std::string_view prefix, std::string_view after,
+            std::size_t limit, scan_callback done);
+  void write_batch(std::string_view service, std::vector<runtime::kv_mutation> batch,
+                   write_callback done);
   namespace_figures figures_of(const namespace_table::entry& e) const;
   store_figures figures() const;
   void checkpoint(std::filesystem::path dir, std::function<void(status)> done);

@@ -38,6 +38,7 @@ struct activation::state_writes {
   };
   std::deque<held_answer> held;
   std::uint64_t issued = 0;   // writes started
+  std::uint64_t advance = 1;  // how far the write in flight moves the version
   bool in_flight = false;
   bool again = false;         // changed while a write was in flight: write once more
   bool reload_after = false;  // a read of the state waits for the write in flight
@@ -311,6 +312,59 @@ void activation::state_loaded(std::uint64_t incarnation, status result, stored_s
                    ("the stored state is not a valid " + entry_->state_type->full_name()).c_str());
     return;
   }
+  // A journaled state's stored state is its latest snapshot: the events
+  // after it follow.
+  if (impl_->declared_state()->journal() != nullptr) {
+    host_->load_events(*this, state_version_ + 1);
+    return;
+  }
+  finish_loading();
+}
+
+void activation::events_loaded(std::uint64_t incarnation, status result, journal_page page) {
+  if (incarnation != incarnation_ || mode_ != mode::loading || !impl_)
+    return;
+  if (!result.is_ok()) {
+    mode_ = mode::load_failed;
+    host_->log().warn("the journal could not be read",
+                      {{"troupe.service", entry_->name},
+                       {"troupe.key", key_},
+                       {"error.message", result.message()}});
+    answer_stash(state_unavailable("the actor's state cannot be read now"));
+    return;
+  }
+  auto* journal = impl_->declared_state()->journal();
+  running_call running{entry_->name, "apply", key_};
+  for (const auto& event : page.events) {
+    const char* fault = nullptr;
+    try {
+      if (event.seq != state_version_ + 1)
+        fault = "the journal misses events";
+      else if (!journal->replay_event(event.bytes))
+        fault = "a stored event does not parse";
+    } catch (const std::exception& e) {
+      handle_failure("apply", e.what());
+      return;
+    } catch (...) {
+      handle_failure("apply", "unknown exception");
+      return;
+    }
+    if (fault != nullptr) {
+      handle_failure("replay", (std::string{fault} + " (event " + std::to_string(event.seq)
+                                + ", expected " + std::to_string(state_version_ + 1) + ")")
+                                 .c_str());
+      return;
+    }
+    state_version_ = event.seq;
+  }
+  if (page.more) {
+    host_->load_events(*this, state_version_ + 1);
+    return;
+  }
+  finish_loading();
+}
+
+void activation::finish_loading() {
   running_call running{entry_->name, "on_activate", key_};
   try {
     impl_->on_activate(key_);
@@ -364,14 +418,43 @@ void activation::write_state() {
     writes.again = true;
     return;
   }
+  if (auto* journal = impl_->declared_state()->journal()) {
+    write_events(*journal);
+    return;
+  }
   std::string bytes;
   if (!impl_->declared_state()->save_state(bytes)) {
     drop_unwritten_state(status{status_code::internal, "the state could not be serialized"});
     return;
   }
   writes.in_flight = true;
+  writes.advance = 1;
   ++writes.issued;
   host_->save_state(*this, state_version_, std::move(bytes));
+}
+
+void activation::write_events(detail::journal_access& journal) {
+  auto& writes = *writes_;
+  journal_append append;
+  append.first_seq = state_version_ + 1;
+  if (!journal.take_events(append.events)) {
+    drop_unwritten_state(status{status_code::internal, "an event could not be serialized"});
+    return;
+  }
+  auto last = state_version_ + append.events.size();
+  // The state now is the state after the last of these events: a snapshot
+  // when they pass a multiple of snapshot_every.
+  if (last / entry_->snapshot_every != state_version_ / entry_->snapshot_every) {
+    std::string bytes;
+    if (journal.snapshot(bytes)) {
+      append.snapshot = std::move(bytes);
+      append.truncate = entry_->truncate_journal;
+    }
+  }
+  writes.in_flight = true;
+  writes.advance = append.events.size();
+  ++writes.issued;
+  host_->append_events(*this, std::move(append));
 }
 
 void activation::state_saved(const status& result) {
@@ -383,7 +466,7 @@ void activation::state_saved(const status& result) {
     drop_unwritten_state(result);
     return;
   }
-  ++state_version_;
+  state_version_ += writes.advance;
   for (auto i = writes.held.begin(); i != writes.held.end();) {
     if (i->write <= writes.issued) {
       i->reply.deliver(std::move(i->answer));

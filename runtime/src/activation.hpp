@@ -13,6 +13,10 @@
 // it, so that no reply is ahead of what is stored. An error answer undoes the
 // changes of the handler that gave it. One write is in flight at a time; calls
 // arriving meanwhile wait, and changes made meanwhile go in the next write.
+// A journaled state works the same way with events in place of the state's
+// bytes: the load is the latest snapshot and then the events after it, page
+// by page, replayed; a write appends the events emitted since the last one
+// (with a snapshot when it passes a multiple of snapshot_every).
 //
 // Supervision is per activation: a throw drops the service object, and after
 // a back-off a fresh one is created in place (like Akka's restart), keeping the
@@ -31,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "crash_report.hpp"
 #include "messages.hpp"
@@ -68,6 +73,13 @@ public:
 
   /// The state store finished the write in flight.
   void state_saved(const status& result);
+
+  /// Events a journal read replays at most (one page of read_events).
+  static constexpr std::size_t replay_page = 1000;
+
+  /// The state store answered the read of a page of the key's journal
+  /// started for `incarnation`.
+  void events_loaded(std::uint64_t incarnation, status result, journal_page page);
 
   /// Answers a call this activation serves: at once, or, when the answer
   /// follows a change of the declared state, once the state is written.
@@ -142,6 +154,17 @@ public:
     --pending_calls_;
   }
 
+  /// An operation of a handler's besides a call (key-value storage) is under
+  /// way; its answer ends it with call_finished(), as a call's does.
+  void call_started() noexcept {
+    ++pending_calls_;
+  }
+
+  /// Calls and other operations of the handlers under way.
+  std::uint32_t pending_calls() const noexcept {
+    return pending_calls_;
+  }
+
 private:
   // quarantined: no service object, refusing calls while the host says the
   // key's quarantine lasts.
@@ -171,6 +194,11 @@ private:
   void load_state();
   void deliver_after_state(reply_to& reply, reply_envelope&& answer);
   void write_state();
+  /// write_state() of a journaled state: appends the events emitted since
+  /// the last write.
+  void write_events(detail::journal_access& journal);
+  /// The state is loaded (and replayed): on_activate, then the stash.
+  void finish_loading();
 
   /// The state could not be written: the answers waiting for it fail, and
   /// the key starts over from what is stored.

@@ -52,6 +52,11 @@ caf::behavior activation_host::make_behavior() {
       if (auto* a = find_activation(saved.key))
         a->state_saved(saved.result);
     },
+    [this](events_loaded& loaded) {
+      if (auto* a = find_activation(loaded.key))
+        a->events_loaded(loaded.incarnation, std::move(loaded.result),
+                         std::move(loaded.page));
+    },
     [this](expire_atom) {
       deadlines_.timer_fired();
       deadlines_.expire(unix_now_ns());
@@ -198,6 +203,33 @@ void activation_host::save_state(activation& a, std::uint64_t replaces, std::str
                    [self = caf::actor_cast<caf::actor>(this), key = a.key()](status result) {
                      caf::anon_send(self, state_saved{key, std::move(result)});
                    });
+}
+
+void activation_host::load_events(activation& a, std::uint64_t from_seq) {
+  ctx_.state->read_events(
+    entry().name, a.key(), from_seq, activation::replay_page,
+    [self = caf::actor_cast<caf::actor>(this), key = a.key(),
+     incarnation = a.incarnation()](status result, journal_page page) {
+      caf::anon_send(self, events_loaded{key, incarnation, std::move(result), std::move(page)});
+    });
+}
+
+void activation_host::append_events(activation& a, journal_append append) {
+  ctx_.state->append(entry().name, a.key(), std::move(append),
+                     [self = caf::actor_cast<caf::actor>(this), key = a.key()](status result) {
+                       caf::anon_send(self, state_saved{key, std::move(result)});
+                     });
+}
+
+std::function<void(std::function<void()>)> activation_host::continuation_poster(activation& a) {
+  a.call_started();
+  return [self = caf::actor_cast<caf::actor>(this), host = this,
+          origin = call_origin{a.key(), a.incarnation()}](std::function<void()> f) {
+    // `host` is touched only by the message's handler, on the host itself.
+    caf::anon_send(self, deferred_work{[host, origin, f = std::move(f)] {
+                     host->resume(origin, f);
+                   }});
+  };
 }
 
 void activation_host::schedule_restart(activation& a, std::chrono::milliseconds delay) {

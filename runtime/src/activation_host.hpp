@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +103,25 @@ public:
   /// runs later on this actor.
   void save_state(activation& a, std::uint64_t replaces, std::string bytes);
 
+  /// Reads the page of `a`'s journal that starts at event `from_seq`;
+  /// a.events_loaded() runs later on this actor.
+  void load_events(activation& a, std::uint64_t from_seq);
+
+  /// Appends `append` to `a`'s journal; a.state_saved() runs later on this
+  /// actor.
+  void append_events(activation& a, journal_append append);
+
+  // -- key-value storage of a stateless service (activation_host_kv.cpp) -----
+  // Each operation runs in the service's namespace of the state store and
+  // answers `done` later on this actor, as a continuation of `a`'s service
+  // object (skipped when it was restarted since). A refusal (no key-value
+  // storage declared, a bound passed) answers the same way.
+
+  void kv_get(activation& a, std::string key, detail::kv_get_callback done);
+  void kv_scan(activation& a, std::string prefix, std::string after, std::uint32_t limit,
+               detail::kv_scan_callback done);
+  void kv_write(activation& a, std::vector<detail::kv_op> ops, detail::kv_write_callback done);
+
   /// Restarts `a`'s service object after `delay`.
   void schedule_restart(activation& a, std::chrono::milliseconds delay);
 
@@ -165,6 +185,10 @@ private:
   /// Runs `f` as a continuation of the activation that made a call.
   template <class F>
   void resume(const call_origin& origin, F&& f);
+
+  /// What a store's thread calls with `f` to have it run on this actor as a
+  /// continuation of `a`'s service object (resume), on a later turn.
+  std::function<void(std::function<void()>)> continuation_poster(activation& a);
 
   void arm_deadline_timer();
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -49,6 +50,15 @@ struct state_saved {
   status result;
 };
 
+/// The state store read a page of a key's journal for the activation's
+/// `incarnation` (replay on activation).
+struct events_loaded {
+  std::string key;
+  std::uint64_t incarnation = 0;
+  status result;
+  journal_page page;
+};
+
 /// Work an actor posts to itself so that a callback runs later, on the actor.
 struct deferred_work {
   std::function<void()> fn;
@@ -61,3 +71,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::local_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::deferred_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_saved)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::events_loaded)

@@ -170,6 +170,23 @@ void node::impl::load_modules() {
                                 "is not KEYED");
         entry->state_options = state_options_from(opts.state());
         describe_state(*entry->state_type, entry->state_options);
+        if (troupe::options::declares_journal(*def.descriptor)) {
+          entry->event_type = troupe::options::declared_event_type(*def.descriptor);
+          if (entry->event_type == nullptr)
+            throw startup_error("module " + path + ": service " + entry->name
+                                + ": journal event type \"" + opts.state().journal().event()
+                                + "\" is not a message this module defines");
+          entry->snapshot_every = troupe::options::snapshot_every(opts.state().journal());
+          entry->truncate_journal = opts.state().journal().truncate();
+          describe_events(*entry->event_type, entry->state_options);
+        }
+      }
+      if (troupe::options::declares_key_value(*def.descriptor)) {
+        if (entry->kind != service_kind::stateless)
+          throw startup_error("module " + path + ": service " + entry->name
+                              + ": kv is declared, but the service is not STATELESS");
+        entry->key_value = true;
+        entry->state_options = key_value_options_from(opts.kv());
       }
       if (auto* other = services.find(entry->name))
         throw startup_error("module " + path + ": service " + entry->name
@@ -198,7 +215,7 @@ void node::impl::open_state_store() {
 
 void node::impl::open_state_namespaces() {
   for (auto& entry : services.entries()) {
-    if (entry->state_type == nullptr)
+    if (entry->state_type == nullptr && !entry->key_value)
       continue;
     if (auto opened = state->open_namespace(entry->name, entry->state_options);
         !opened.is_ok()) {

@@ -118,6 +118,19 @@ void served_call::call_raw(std::string_view service, std::string_view method,
   self_->call_service(service, std::move(env), std::move(done));
 }
 
+void served_call::kv_get(std::string key, detail::kv_get_callback done) {
+  self_->host().kv_get(*self_, std::move(key), std::move(done));
+}
+
+void served_call::kv_scan(std::string prefix, std::string after, std::uint32_t limit,
+                          detail::kv_scan_callback done) {
+  self_->host().kv_scan(*self_, std::move(prefix), std::move(after), limit, std::move(done));
+}
+
+void served_call::kv_write(std::vector<detail::kv_op> ops, detail::kv_write_callback done) {
+  self_->host().kv_write(*self_, std::move(ops), std::move(done));
+}
+
 std::unique_ptr<google::protobuf::MessageLite>&
 served_call::request_slot(int method_index) {
   return self_->host().request_slot(method_index);

@@ -73,6 +73,11 @@ public:
                 std::chrono::system_clock::time_point deadline,
                 detail::raw_callback done) override;
 
+  void kv_get(std::string key, detail::kv_get_callback done) override;
+  void kv_scan(std::string prefix, std::string after, std::uint32_t limit,
+               detail::kv_scan_callback done) override;
+  void kv_write(std::vector<detail::kv_op> ops, detail::kv_write_callback done) override;
+
   std::unique_ptr<google::protobuf::MessageLite>& request_slot(int method_index) override;
 
   std::shared_ptr<call_state> share() override;

@@ -20,14 +20,24 @@ void add_with_imports(const pb::FileDescriptor& file, std::set<const pb::FileDes
   file.CopyTo(set.add_file());
 }
 
-} // namespace
-
-void describe_state(const pb::Descriptor& type, namespace_options& options) {
+/// A serialized FileDescriptorSet of `type`'s file and its imports.
+std::string descriptors_of(const pb::Descriptor& type) {
   pb::FileDescriptorSet set;
   std::set<const pb::FileDescriptor*> added;
   add_with_imports(*type.file(), added, set);
+  return set.SerializeAsString();
+}
+
+} // namespace
+
+void describe_state(const pb::Descriptor& type, namespace_options& options) {
   options.state_type = type.full_name();
-  options.state_descriptors = set.SerializeAsString();
+  options.state_descriptors = descriptors_of(type);
+}
+
+void describe_events(const pb::Descriptor& type, namespace_options& options) {
+  options.event_type = type.full_name();
+  options.event_descriptors = descriptors_of(type);
 }
 
 } // namespace troupe::runtime

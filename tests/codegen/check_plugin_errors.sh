@@ -198,6 +198,56 @@ service S {
   rpc M(Req) returns (Resp);
 }'
 
+expect_success journal_and_kv '
+message St { int32 n = 1; }
+message Ev { int32 d = 1; }
+service Journaled {
+  option (troupe.service) = {kind: KEYED state: {type: "St" journal: {event: "Ev" snapshot_every: 10}}};
+  rpc Get(Req) returns (Resp) { option (troupe.http) = {get: "/v1/journaled/{key}"}; }
+}
+service Store {
+  option (troupe.service) = {kind: STATELESS kv: {durability: BATCHED batch_interval_ms: 50}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error journal_without_event 'state journal names no event type' '
+message St { int32 n = 1; }
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "St" journal: {snapshot_every: 10}}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error journal_unknown_event 'journal event type "Nope" is not a message defined' '
+message St { int32 n = 1; }
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "St" journal: {event: "Nope"}}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error journal_event_is_state 'events need a message of their own' '
+message St { int32 n = 1; }
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "St" journal: {event: "St"}}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error journal_snapshot_every_too_large 'journal snapshot_every 200000 exceeds 100000' '
+message St { int32 n = 1; }
+message Ev { int32 d = 1; }
+service S {
+  option (troupe.service) = {kind: KEYED state: {type: "St" journal: {event: "Ev" snapshot_every: 200000}}};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error keyed_kv 'only a STATELESS service has key-value storage' '
+service S { option (troupe.service) = {kind: KEYED kv: {}}; rpc M(Req) returns (Resp); }'
+
+expect_error kv_interval_without_batched 'kv batch_interval_ms is set, but durability is not BATCHED' '
+service S {
+  option (troupe.service) = {kind: STATELESS kv: {batch_interval_ms: 50}};
+  rpc M(Req) returns (Resp);
+}'
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures case(s) failed"
   exit 1

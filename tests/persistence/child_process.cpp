@@ -7,6 +7,12 @@
 //                          <version>" on stdout and saves the next. Exits
 //                          after LIMIT acknowledgements (or 60 s); the test
 //                          kills it with SIGKILL long before.
+//   append DIR KEYS LIMIT  the same with event journals, namespace
+//                          "journaled": each writer appends 1 to 3 events
+//                          "key-<i>#<number>" at a time (with a snapshot
+//                          "key-<i>@<number>" whenever they pass a multiple
+//                          of 10) and, once acknowledged, prints "ack key-<i>
+//                          <last number>".
 //   hold DIR               opens the store in DIR, prints "open", and keeps it
 //                          open until stdin closes.
 //
@@ -20,6 +26,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "troupe/persistence/rocksdb_store.hpp"
@@ -66,6 +73,96 @@ struct chains {
                });
   }
 };
+
+struct journal_chains {
+  journal_chains(rocksdb_store& s, long l) : store(s), limit(l) {
+  }
+  rocksdb_store& store;
+  long limit;
+  std::atomic<long> acks{0};
+  std::mutex mtx;
+  std::condition_variable finished;
+  bool failed = false;
+
+  void next(std::string key, std::uint64_t last) {
+    troupe::runtime::journal_append append;
+    append.first_seq = last + 1;
+    auto n = 1 + last % 3;
+    for (std::uint64_t seq = last + 1; seq <= last + n; ++seq)
+      append.events.push_back(key + "#" + std::to_string(seq));
+    if ((last + n) / 10 != last / 10)
+      append.snapshot = key + "@" + std::to_string(last + n);
+    store.append("journaled", key, std::move(append),
+                 [this, key, last = last + n](troupe::status st) {
+                   if (!st.is_ok()) {
+                     print_line("error: " + st.message());
+                     std::lock_guard guard{mtx};
+                     failed = true;
+                     finished.notify_all();
+                     return;
+                   }
+                   print_line("ack " + key + " " + std::to_string(last));
+                   if (++acks >= limit) {
+                     std::lock_guard guard{mtx};
+                     finished.notify_all();
+                     return;
+                   }
+                   next(key, last);
+                 });
+  }
+};
+
+/// The last event number of `key`'s journal in `store`; nullopt on a failure.
+std::optional<std::uint64_t> journal_end(rocksdb_store& store, const std::string& key) {
+  std::uint64_t from = 1;
+  std::uint64_t last = 0;
+  for (int page = 0; page < 100'000; ++page) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool answered = false;
+    troupe::status result;
+    troupe::runtime::journal_page got;
+    store.read_events("journaled", key, from, 1000,
+                      [&](troupe::status st, troupe::runtime::journal_page p) {
+                        std::lock_guard guard{m};
+                        result = std::move(st);
+                        got = std::move(p);
+                        answered = true;
+                        cv.notify_all();
+                      });
+    std::unique_lock lock{m};
+    if (!cv.wait_for(lock, std::chrono::seconds{30}, [&] { return answered; }) || !result.is_ok())
+      return std::nullopt;
+    if (!got.events.empty())
+      last = got.events.back().seq;
+    if (!got.more)
+      return last;
+    from = last + 1;
+  }
+  return std::nullopt;
+}
+
+int append_mode(const std::string& dir, int keys, long limit) {
+  rocksdb_store store{dir};
+  troupe::runtime::namespace_options options;
+  options.journal = true;
+  if (auto st = store.open_namespace("journaled", options); !st.is_ok()) {
+    print_line("error: " + st.message());
+    return 3;
+  }
+  journal_chains c{store, limit};
+  for (int i = 0; i < keys; ++i) {
+    auto key = "key-" + std::to_string(i);
+    auto last = journal_end(store, key);
+    if (!last)
+      return 5;
+    c.next(key, *last);
+  }
+  std::unique_lock lock{c.mtx};
+  c.finished.wait_for(lock, std::chrono::seconds{60},
+                      [&] { return c.failed || c.acks >= limit; });
+  std::_Exit(c.failed ? 1 : 0);
+}
 
 int write_mode(const std::string& dir, int keys, long limit) {
   rocksdb_store store{dir};
@@ -116,9 +213,11 @@ int main(int argc, char** argv) {
     std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "write" && argc == 5)
       return write_mode(argv[2], std::atoi(argv[3]), std::atol(argv[4]));
+    if (mode == "append" && argc == 5)
+      return append_mode(argv[2], std::atoi(argv[3]), std::atol(argv[4]));
     if (mode == "hold" && argc == 3)
       return hold_mode(argv[2]);
-    std::fprintf(stderr, "usage: troupe_persistence_child write DIR KEYS LIMIT | hold DIR\n");
+    std::fprintf(stderr, "usage: troupe_persistence_child write|append DIR KEYS LIMIT | hold DIR\n");
     return 2;
   } catch (const troupe::persistence::storage_error& e) {
     print_line(std::string{"error: "} + e.what());

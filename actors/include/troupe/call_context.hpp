@@ -14,6 +14,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "troupe/detail/call_state.hpp"
+#include "troupe/key_value.hpp"
 #include "troupe/reply.hpp"
 #include "troupe/status.hpp"
 
@@ -169,6 +170,13 @@ public:
                              std::string{key},
                              std::make_shared<const Request>(request),
                              deadline};
+  }
+
+  /// The service's key-value storage (troupe/key_value.hpp): STATELESS
+  /// services that declare `kv` in their options. Its operations fail with
+  /// failed_precondition for any other service.
+  key_value kv() const {
+    return key_value{state_->share()};
   }
 
   /// The call itself, for generated code.

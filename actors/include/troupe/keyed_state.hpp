@@ -19,13 +19,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace troupe {
 
 namespace detail {
 
+class journal_access;
+
 /// How the runtime reaches a service object's declared state; implemented by
-/// keyed_state, found through service_base::declared_state().
+/// keyed_state and journaled_state (troupe/journaled_state.hpp), found
+/// through service_base::declared_state().
 class state_access {
 public:
   /// Replaces the state by stored `bytes` (empty: the default state). False
@@ -42,8 +46,36 @@ public:
   /// Undoes the changes made since the last load or save: a handler failed.
   virtual void revert_state() = 0;
 
+  /// The journal of a journaled state; null for a state kept as one value.
+  virtual journal_access* journal() noexcept {
+    return nullptr;
+  }
+
 protected:
   ~state_access() = default;
+};
+
+/// How the runtime reaches the events of a journaled state
+/// (troupe/journaled_state.hpp). state_access::load_state() loads a snapshot
+/// (the state after some event), state_changed() says whether events were
+/// emitted since the last load or take, revert_state() discards them.
+class journal_access {
+public:
+  /// Applies a stored event to the state: replay on activation. False when
+  /// the bytes do not parse. Runs the service's apply(), which may throw.
+  virtual bool replay_event(std::string_view bytes) = 0;
+
+  /// Appends the events emitted since the last load or take to `events`,
+  /// serialized, in order; from here on the state counts as unchanged. False
+  /// when one cannot be serialized.
+  virtual bool take_events(std::vector<std::string>& events) = 0;
+
+  /// The state's bytes, for a snapshot; the state stays as it is. False when
+  /// it cannot be serialized.
+  virtual bool snapshot(std::string& bytes) const = 0;
+
+protected:
+  ~journal_access() = default;
 };
 
 } // namespace detail

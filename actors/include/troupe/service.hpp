@@ -12,6 +12,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "troupe/call_context.hpp"
+#include "troupe/journaled_state.hpp"
 #include "troupe/keyed_state.hpp"
 #include "troupe/reply.hpp"
 #include "troupe/status.hpp"

@@ -9,7 +9,7 @@
 namespace troupe {
 
 /// Bumped whenever a type or virtual function that modules see changes layout.
-inline constexpr std::uint32_t sdk_abi_version = 4;
+inline constexpr std::uint32_t sdk_abi_version = 5;
 
 inline constexpr const char* version_string = TROUPE_VERSION_STRING;
 

@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "troupe/kv_types.hpp"
 #include "troupe/status.hpp"
 
 namespace google::protobuf {
@@ -79,6 +81,27 @@ public:
                         std::chrono::system_clock::time_point deadline,
                         raw_callback done)
     = 0;
+
+  // -- key-value storage of a STATELESS service (troupe/key_value.hpp) -------
+  //
+  // Each operation works in the serving service's own namespace of the
+  // node's state store, without blocking the actor's thread: `done` runs
+  // later on the actor serving this call, never concurrently with its
+  // handlers, and not at all when the service object that asked was
+  // restarted in between. A service that declares no key-value storage gets
+  // failed_precondition.
+
+  /// Reads `key`; an entry of version 0 when it is absent.
+  virtual void kv_get(std::string key, kv_get_callback done) = 0;
+
+  /// Reads the keys that start with `prefix`, in order, after `after`, at
+  /// most `limit` of them.
+  virtual void kv_scan(std::string prefix, std::string after, std::uint32_t limit,
+                       kv_scan_callback done)
+    = 0;
+
+  /// Writes `ops` atomically: all of them or, with an error, none.
+  virtual void kv_write(std::vector<kv_op> ops, kv_write_callback done) = 0;
 
   /// Where generated dispatch code keeps the request message of method
   /// number `method_index` between calls, empty the first time. Protobuf

@@ -11,20 +11,36 @@
 //                         value: [u8 value format = 1]
 //                                [u64 version, little endian]
 //                                [the state message's bytes]
+//                         A journaling service: the key's latest snapshot,
+//                         its version the number of its last event.
+//                         A stateless service's key-value storage: its keys,
+//                         each value's version counting the key's puts.
+//     "journal:<service>" journaling services only (opened with
+//                         namespace_options::journal):
+//                         key: [actor key][u8 0][u64 event number, big endian]
+//                         value: [u8 event format = 1][the event's bytes]
+//                         A key's events are one ordered range; actor keys
+//                         with a zero byte are refused there.
 //     "meta"              "schema/<service>/<u64 big-endian sequence>" ->
 //                         [u8 = 1][u32 LE length of the type name]
 //                         [type name][serialized FileDescriptorSet]
-//                         one record per distinct schema ever opened
+//                         one record per distinct schema ever opened;
+//                         "event-schema/<service>/..." the same for events
 //     "default"           unused (RocksDB's own)
 //
-// Threads: one writer thread owns every write (save, erase) and commits them
-// in rounds — all writes queued while the previous round was syncing go into
-// one WriteBatch per durability class and share one WAL sync (group commit).
-// Being the only writer, it checks each save's version against the stored one
-// (or one written earlier in the same round) without locks, so two saves of a
-// key in flight can never both succeed. A small pool of reader threads serves
-// loads with point lookups. Callbacks run on those threads; they must only
-// hand the result over (never block, never throw).
+// Threads: one writer thread owns every write (save, erase, append, key-value
+// batch) and commits them in rounds — all writes queued while the previous
+// round was syncing go into one WriteBatch per durability class and share one
+// WAL sync (group commit). Being the only writer, it checks each save's
+// version against the stored one (or one written earlier in the same round),
+// each append's first event number against the journal's last, and each
+// conditional key-value write's expected version, without locks, so two
+// writers of a key in flight can never both succeed. An append (its events,
+// snapshot and truncation) and a key-value batch are written whole or not at
+// all. A small pool of reader threads serves loads with point lookups, and
+// journal reads and scans with one iterator each, a bounded page at a time.
+// Callbacks run on those threads; they must only hand the result over (never
+// block, never throw).
 //
 // Bounds: queued loads, queued writes and their bytes are bounded
 // (store_options); a call past a bound is answered at once, on the caller's
@@ -162,6 +178,23 @@ public:
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
   void erase(std::string_view service, std::string_view key, write_callback done) override;
+
+  // -- event journals ---------------------------------------------------------
+  /// Appends and reads fail with invalid_argument for a key holding a zero
+  /// byte; an append larger than 4 × max_state_bytes (or one event or
+  /// snapshot larger than max_state_bytes) with resource_exhausted.
+  void append(std::string_view service, std::string_view key, runtime::journal_append append,
+              write_callback done) override;
+  void read_events(std::string_view service, std::string_view key, std::uint64_t from_seq,
+                   std::size_t limit, events_callback done) override;
+
+  // -- key-value storage ------------------------------------------------------
+  /// A value larger than max_state_bytes, or a batch larger than 4 ×
+  /// max_state_bytes, fails with resource_exhausted.
+  void scan(std::string_view service, std::string_view prefix, std::string_view after,
+            std::size_t limit, scan_callback done) override;
+  void write_batch(std::string_view service, std::vector<runtime::kv_mutation> batch,
+                   write_callback done) override;
 
   /// Every namespace stored, opened in this run or not, sorted.
   std::vector<std::string> namespaces() const;

@@ -71,6 +71,15 @@ struct service_entry {
   // type, and how the state store keeps it. Null: no state.
   const google::protobuf::Descriptor* state_type = nullptr;
   namespace_options state_options;
+  // Keyed services whose state is journaled ((troupe.service).state.journal):
+  // the event type, how many events apart snapshots are stored, and whether
+  // a snapshot drops the events before it. Null: the state is one value.
+  const google::protobuf::Descriptor* event_type = nullptr;
+  std::uint32_t snapshot_every = 0;
+  bool truncate_journal = false;
+  // Stateless services with key-value storage ((troupe.service).kv), kept
+  // with state_options in the service's namespace.
+  bool key_value = false;
   // Shared with the service's actors, which may outlive a stop() in flight.
   std::shared_ptr<service_stats> stats = std::make_shared<service_stats>();
 };

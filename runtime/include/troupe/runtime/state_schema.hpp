@@ -17,4 +17,8 @@ namespace troupe::runtime {
 /// directly or not, imports first.
 void describe_state(const google::protobuf::Descriptor& type, namespace_options& options);
 
+/// The same for the event message of a journaled state: event_type and
+/// event_descriptors.
+void describe_events(const google::protobuf::Descriptor& type, namespace_options& options);
+
 } // namespace troupe::runtime

@@ -15,13 +15,28 @@
 // and the store refuses it with `aborted` when that is not the stored version,
 // so two writers of one key (two activations after a failover, a replica
 // applying writes out of order) can never overwrite each other silently.
+//
+// Two further uses of a namespace, each in a block of its own below:
+// - Event journals (keyed services whose state is journaled): per key, events
+//   numbered from 1 without gaps, appended only at the next number (a writer
+//   that is behind is refused with `aborted`, as a stale version is), and the
+//   latest snapshot of the state, which is the key's stored state (load())
+//   with the snapshot's event number as its version.
+// - Key-value storage (stateless services that declare it): the namespace's
+//   keys are the service's own; load() reads one, scan() reads a range by
+//   prefix, write_batch() writes several atomically. Each key's version counts
+//   its puts, as a state's counts its saves.
+// A store that keeps neither answers their operations `unimplemented`.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "troupe/status.hpp"
 
@@ -44,6 +59,76 @@ struct namespace_options {
   /// (the memory store ignores both).
   std::string state_type;
   std::string state_descriptors;
+
+  // -- event journals ---------------------------------------------------------
+  /// The namespace keeps event journals beside the keys' states (snapshots).
+  bool journal = false;
+  /// The event message's schema, as state_type and state_descriptors: a
+  /// store refuses an event message that cannot read the events stored.
+  std::string event_type;
+  std::string event_descriptors;
+};
+
+// -- event journals -------------------------------------------------------------
+
+/// One stored event of a key's journal.
+struct journal_event {
+  std::uint64_t seq = 0;  // from 1, without gaps
+  std::string bytes;      // the serialized event message
+};
+
+/// A page of a key's journal, in order.
+struct journal_page {
+  std::vector<journal_event> events;
+  /// Events follow the last of `events` (a page ends at its limit, or after
+  /// the event that takes it past page_bytes_bound).
+  bool more = false;
+};
+
+/// The bytes after which a page of a journal or a scan ends early.
+inline constexpr std::size_t page_bytes_bound = std::size_t{4} << 20;
+
+/// What one append writes, all of it or nothing.
+struct journal_append {
+  /// The number of the first event: the journal's last number + 1.
+  std::uint64_t first_seq = 1;
+  std::vector<std::string> events;  // at least one
+  /// The state after the last of `events`, stored as the key's snapshot
+  /// (its stored state, version first_seq + events.size() - 1); none: the
+  /// snapshot stays as it is.
+  std::optional<std::string> snapshot;
+  /// With a snapshot: removes the events before the snapshot's number, so
+  /// that the journal keeps the events from the snapshot on.
+  bool truncate = false;
+};
+
+// -- key-value storage ------------------------------------------------------------
+
+/// One key of a key-value namespace as stored.
+struct kv_record {
+  std::string key;
+  std::uint64_t version = 0;  // 0: absent
+  std::string value;
+};
+
+/// One operation of a write_batch().
+struct kv_mutation {
+  enum class kind : std::uint8_t { put, erase };
+  kind what = kind::put;
+  std::string key;
+  std::string value;  // put
+  /// The version the key must have (0: absent) for the batch to be written;
+  /// none: any.
+  std::optional<std::uint64_t> expected;
+};
+
+/// One page of a scan(), in key order.
+struct kv_range {
+  std::vector<kv_record> records;
+  /// The last key of the page when keys follow it (the page ended at its
+  /// limit, or after the record that took it past page_bytes_bound): the
+  /// next page starts after it. Empty when the range ends with this page.
+  std::string next;
 };
 
 /// One key's state as stored.
@@ -76,8 +161,44 @@ public:
                     std::string bytes, write_callback done)
     = 0;
 
-  /// Removes the state of `key` (nothing stored is not an error).
+  /// Removes the state of `key` (nothing stored is not an error); in a
+  /// journaling namespace its journal too.
   virtual void erase(std::string_view service, std::string_view key, write_callback done) = 0;
+
+  // -- event journals ---------------------------------------------------------
+
+  using events_callback = std::function<void(status, journal_page)>;
+
+  /// Appends `append.events` to `key`'s journal as numbers first_seq,
+  /// first_seq + 1, ..., with the snapshot when one is given, atomically and
+  /// as durably as the namespace's durability says. Fails with aborted when
+  /// the journal's last number is not first_seq - 1 (another writer got
+  /// there first, or the journal was erased), resource_exhausted when the
+  /// store is full or an event or snapshot is too large, unavailable when
+  /// it cannot write now; nothing is written then.
+  virtual void append(std::string_view service, std::string_view key, journal_append append,
+                      write_callback done);
+
+  /// The events of `key`'s journal numbered `from_seq` and after, in order,
+  /// at most `limit` of them (see journal_page). Events removed by a
+  /// truncation are skipped: the first may be numbered after from_seq.
+  virtual void read_events(std::string_view service, std::string_view key,
+                           std::uint64_t from_seq, std::size_t limit, events_callback done);
+
+  // -- key-value storage ------------------------------------------------------
+
+  using scan_callback = std::function<void(status, kv_range)>;
+
+  /// The keys of `service`'s namespace that start with `prefix`, in byte
+  /// order, after `after` (empty: from the first), at most `limit`.
+  virtual void scan(std::string_view service, std::string_view prefix, std::string_view after,
+                    std::size_t limit, scan_callback done);
+
+  /// Writes `batch` atomically: every put (as its key's next version) and
+  /// erase, or, when a key is not at the version an operation expects
+  /// (aborted) or the store cannot write, none of them.
+  virtual void write_batch(std::string_view service, std::vector<kv_mutation> batch,
+                           write_callback done);
 };
 
 } // namespace troupe::runtime
