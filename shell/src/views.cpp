@@ -1,8 +1,10 @@
 #include "views.hpp"
 
+#include <cstdio>
 #include <utility>
 #include <vector>
 
+#include "json_text.hpp"
 #include "text_table.hpp"
 
 namespace troupe::shell {
@@ -30,7 +32,59 @@ bool is_keyed(const admin::v1::ServiceInfo& service) {
   return service.kind() == "keyed";
 }
 
+// The state lines of a service that declares state.
+void add_state_lines(const admin::v1::ServiceStateInfo& state,
+                     std::vector<std::pair<std::string, std::string>>& lines) {
+  std::string kept = or_dash(state.durability());
+  if (state.durability() == "BATCHED")
+    kept += " (synced within " + format_millis(state.batch_interval_ms()) + ")";
+  lines.emplace_back("State", or_dash(state.type()) + ", " + kept);
+  lines.emplace_back("Stored keys", std::to_string(state.keys()) + " (estimated)");
+  lines.emplace_back("On disk", format_bytes(state.disk_bytes()) + " in tables, "
+                                    + format_bytes(state.memtable_bytes())
+                                    + " in memtables (in the log, not yet in tables)");
+  lines.emplace_back("Compaction", format_bytes(state.pending_compaction_bytes()) + " pending");
+  lines.emplace_back("Write stalls", std::to_string(state.stall_stops()) + " stops, "
+                                         + std::to_string(state.stall_slowdowns())
+                                         + " slowdowns");
+}
+
+// The state store's lines of the node view.
+void add_state_store_lines(const admin::v1::StateStoreInfo& store,
+                           std::vector<std::pair<std::string, std::string>>& lines) {
+  std::string where = or_dash(store.engine());
+  if (!store.directory().empty())
+    where += " in " + store.directory() + ", " + format_bytes(store.disk_bytes()) + " on disk";
+  else
+    where += ", " + format_bytes(store.memory_bytes()) + " (gone when the node stops)";
+  lines.emplace_back("State store", where);
+  std::string writes = std::to_string(store.writes_committed()) + " committed, "
+                       + std::to_string(store.writes_failed()) + " failed";
+  if (store.write_stopped())
+    writes += "; writes stopped now";
+  if (store.backup_running())
+    writes += "; a backup is being written";
+  lines.emplace_back("State writes", writes);
+  if (!store.last_fault().empty())
+    lines.emplace_back("Last storage fault", store.last_fault());
+}
+
 } // namespace
+
+std::string format_bytes(std::uint64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
 
 std::string render_nodes(const admin::v1::NodeList& nodes) {
   if (nodes.nodes().empty())
@@ -43,7 +97,7 @@ std::string render_nodes(const admin::v1::NodeList& nodes) {
 }
 
 std::string render_node(const admin::v1::NodeInfo& node) {
-  return labelled({
+  std::vector<std::pair<std::string, std::string>> lines{
       {"Name", or_dash(node.name())},
       {"Version", or_dash(node.version())},
       {"HTTP address", or_dash(node.http_address())},
@@ -52,7 +106,10 @@ std::string render_node(const admin::v1::NodeInfo& node) {
       {"Status", or_dash(node.status())},
       {"Request timeout",
        node.request_timeout_ms() > 0 ? format_millis(node.request_timeout_ms()) : "-"},
-  });
+  };
+  if (node.has_state_store())
+    add_state_store_lines(node.state_store(), lines);
+  return labelled(lines);
 }
 
 std::string render_modules(const admin::v1::ModuleList& modules) {
@@ -76,13 +133,18 @@ std::string render_services(const admin::v1::ServiceList& services) {
                     {"STATUS"},
                     {"INSTANCES", align::right},
                     {"ACTIVE ACTORS", align::right},
-                    {"RESTARTS", align::right}});
+                    {"RESTARTS", align::right},
+                    {"STORED KEYS", align::right},
+                    {"ON DISK", align::right}});
   for (const auto& service : services.services()) {
     const bool keyed = is_keyed(service);
+    const bool stateful = service.has_state();
     table.add_row({service.name(), or_dash(service.kind()), or_dash(service.status()),
                    keyed ? "-" : std::to_string(service.instances()),
                    keyed ? std::to_string(service.active_actors()) : "-",
-                   std::to_string(service.restarts())});
+                   std::to_string(service.restarts()),
+                   stateful ? std::to_string(service.state().keys()) : "-",
+                   stateful ? format_bytes(service.state().disk_bytes()) : "-"});
   }
   return table.render();
 }
@@ -115,6 +177,8 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
   } else {
     lines.emplace_back("Policy", "-");
   }
+  if (service.has_state())
+    add_state_lines(service.state(), lines);
 
   std::string out = labelled(lines);
   out += "\nMethods:\n";
@@ -134,6 +198,24 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
     }
   }
   return out;
+}
+
+std::string render_stored_state(const stored_state& state) {
+  const auto& head = state.head;
+  return labelled({
+             {"Service", head.service()},
+             {"Key", head.key()},
+             {"Version", std::to_string(head.version())},
+             {"Type", or_dash(head.type())},
+         })
+         + pretty_json(state.state_json) + "\n";
+}
+
+std::string render_backup(const admin::v1::Backup& backup) {
+  return printable("backup written to " + backup.dir() + ": " + std::to_string(backup.files())
+                   + " files, " + format_bytes(backup.bytes()) + ", in "
+                   + format_millis(backup.elapsed_ms()))
+         + "\n";
 }
 
 } // namespace troupe::shell
