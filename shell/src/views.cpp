@@ -1,5 +1,6 @@
 #include "views.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -128,23 +129,32 @@ std::string render_modules(const admin::v1::ModuleList& modules) {
 std::string render_services(const admin::v1::ServiceList& services) {
   if (services.services().empty())
     return "(no services)\n";
-  text_table table({{"NAME"},
-                    {"KIND"},
-                    {"STATUS"},
-                    {"INSTANCES", align::right},
-                    {"ACTIVE ACTORS", align::right},
-                    {"RESTARTS", align::right},
-                    {"STORED KEYS", align::right},
-                    {"ON DISK", align::right}});
+  // The state store's columns only when a service keeps state.
+  const bool any_state = std::any_of(services.services().begin(), services.services().end(),
+                                     [](const auto& service) { return service.has_state(); });
+  std::vector<text_table::column> columns{{"NAME"},
+                                          {"KIND"},
+                                          {"STATUS"},
+                                          {"INSTANCES", align::right},
+                                          {"ACTIVE ACTORS", align::right},
+                                          {"RESTARTS", align::right}};
+  if (any_state) {
+    columns.push_back({"STORED KEYS", align::right});
+    columns.push_back({"ON DISK", align::right});
+  }
+  text_table table(std::move(columns));
   for (const auto& service : services.services()) {
     const bool keyed = is_keyed(service);
-    const bool stateful = service.has_state();
-    table.add_row({service.name(), or_dash(service.kind()), or_dash(service.status()),
-                   keyed ? "-" : std::to_string(service.instances()),
-                   keyed ? std::to_string(service.active_actors()) : "-",
-                   std::to_string(service.restarts()),
-                   stateful ? std::to_string(service.state().keys()) : "-",
-                   stateful ? format_bytes(service.state().disk_bytes()) : "-"});
+    std::vector<std::string> row{service.name(), or_dash(service.kind()), or_dash(service.status()),
+                                 keyed ? "-" : std::to_string(service.instances()),
+                                 keyed ? std::to_string(service.active_actors()) : "-",
+                                 std::to_string(service.restarts())};
+    if (any_state) {
+      const bool stateful = service.has_state();
+      row.push_back(stateful ? std::to_string(service.state().keys()) : "-");
+      row.push_back(stateful ? format_bytes(service.state().disk_bytes()) : "-");
+    }
+    table.add_row(std::move(row));
   }
   return table.render();
 }
