@@ -156,7 +156,12 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("state-cache-bytes", po::value<std::string>(), "state store: cache of blocks read from disk (default 64MiB)")
     ("state-memtable-bytes", po::value<std::string>(), "state store: written data kept in memory before a flush to disk (default 64MiB)")
     ("state-compression", po::value<std::string>(), "state store: none, snappy, lz4 or zstd (default lz4)")
-    ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 256MiB)");
+    ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 256MiB)")
+
+    ("max-inflight", po::value<std::string>(), "calls in flight on the node at most; past it calls get 503 (default 10000)")
+    ("max-mailbox", po::value<std::string>(), "calls waiting for one actor at most; past it its calls get 503 (default 1000)")
+    ("max-activations", po::value<std::string>(), "keyed actors active on the node at most; past it idle ones are passivated early, or new keys get 503 (default 1000000)")
+    ("slow-handler-threshold", po::value<std::string>(), "report a non-blocking handler that runs longer (default 100ms)");
   // clang-format on
   po::options_description all;
   all.add(command_line).add(settings);
@@ -305,6 +310,16 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     store.max_wal_bytes = read("state-wal-bytes", size("state-wal-bytes", 1 << 20, tebibyte));
   if (vm.count("restore"))
     result.restore = read("restore", not_empty("restore"));
+  if (vm.count("max-inflight"))
+    node.max_inflight = read("max-inflight", count("max-inflight", 1, 0xffff'ffffu));
+  if (vm.count("max-mailbox"))
+    node.max_mailbox = read("max-mailbox", count("max-mailbox", 1, 0xffff'ffffu));
+  if (vm.count("max-activations"))
+    node.max_activations =
+      read("max-activations", count("max-activations", 1, std::uint64_t{1} << 40));
+  if (vm.count("slow-handler-threshold"))
+    node.slow_handler_threshold =
+      read("slow-handler-threshold", positive_duration("slow-handler-threshold"));
   return result;
 }
 

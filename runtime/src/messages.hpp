@@ -19,6 +19,7 @@ namespace troupe::runtime {
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
+using make_room_atom = caf::atom_constant<caf::atom("makeroom")>;
 
 /// A reply callback handed in by node::call from a thread outside the actor
 /// system.

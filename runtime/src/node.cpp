@@ -19,6 +19,7 @@
 #include "crash_report.hpp"
 #include "keyed_shard.hpp"
 #include "messages.hpp"
+#include "node_load.hpp"
 #include "reply_mapping.hpp"
 #include "local_directory.hpp"
 #include "stateless_instance.hpp"
@@ -36,6 +37,8 @@ namespace troupe::runtime {
 namespace {
 
 constexpr std::uint32_t default_instances = 4;
+constexpr std::uint32_t default_blocking_threads = 4;
+constexpr std::uint32_t max_blocking_threads = 256;
 
 class actor_system_settings : public caf::actor_system_config {
 public:
@@ -97,6 +100,11 @@ struct node::impl {
   // (empty) before they are spawned, and the local one is published after.
   published<directory> directories{std::make_shared<runtime::local_directory>()};
   std::shared_ptr<const runtime::local_directory> local;
+  // The bounds on the node's load; made when the services are spawned.
+  std::unique_ptr<node_load> load;
+  // The actors of blocking services, which the directories hold weakly
+  // (local_directory.hpp): their only strong handles, dropped at stop.
+  std::vector<caf::actor> detached;
   std::atomic<bool> running{false};
   std::chrono::system_clock::time_point started_at;
 
@@ -127,10 +135,22 @@ void node::impl::load_modules() {
       auto& opts = def.descriptor->options().GetExtension(troupe::service);
       entry->kind = opts.kind() == troupe::KEYED ? service_kind::keyed
                                                  : service_kind::stateless;
-      // Keyed services have activations, not a fixed instance count.
+      entry->blocking = opts.blocking();
+      if (entry->blocking)
+        entry->threads = std::min(max_blocking_threads,
+                                  opts.threads() > 0     ? opts.threads()
+                                  : opts.instances() > 0 ? opts.instances()
+                                                         : default_blocking_threads);
+      // Keyed services have activations, not a fixed instance count; a
+      // blocking stateless service has an instance per thread.
       entry->instances = entry->kind == service_kind::keyed ? 0
+                         : entry->blocking                  ? entry->threads
                          : opts.instances() > 0             ? opts.instances()
                                                             : default_instances;
+      if (entry->kind == service_kind::keyed)
+        entry->max_activations = opts.max_activations();
+      entry->stats->slow_methods =
+        std::vector<std::atomic<bool>>(static_cast<std::size_t>(def.descriptor->method_count()));
       entry->idle_timeout = opts.idle_timeout_ms() > 0
                               ? std::chrono::milliseconds{opts.idle_timeout_ms()}
                               : config.idle_timeout;
@@ -193,22 +213,50 @@ void node::impl::spawn_services() {
   // Several shards per thread: a handler that blocks (it must not) holds up
   // only its own shard's keys, and the other shards run on the other threads.
   auto shards = config.keyed_shards > 0 ? config.keyed_shards : 4 * scheduler_threads();
+  // A blocking service's actors each get a thread of their own (CAF's
+  // detached actors): its threads are its actors, a bounded pool, and its
+  // blocked handlers never take a scheduler thread from the other services.
+  const auto actors_of = [&](const service_entry& entry) -> std::size_t {
+    if (entry.blocking)
+      return entry.threads;
+    return entry.kind == service_kind::keyed ? shards : entry.instances;
+  };
+  std::size_t hosts = 0;
+  for (auto& entry : services.entries())
+    hosts += actors_of(*entry);
+  load = std::make_unique<node_load>(config, hosts);
   auto built = std::make_shared<runtime::local_directory>();
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
-    host_context ctx{entry.get(), &config.name, &directories, state.get(), &log};
-    if (entry->kind == service_kind::keyed) {
-      for (size_t i = 0; i < shards; ++i)
-        host->actors.push_back(system->spawn<keyed_shard>(ctx));
-    } else {
-      for (std::uint32_t i = 0; i < entry->instances; ++i)
-        host->actors.push_back(system->spawn<stateless_instance>(
-          ctx, config.name + "/" + entry->name + "#" + std::to_string(i)));
+    for (std::size_t i = 0; i < actors_of(*entry); ++i) {
+      auto own = std::make_shared<host_load>(load->budget(), *entry);
+      entry->stats->hosts.push_back(own);
+      host->loads.push_back(own.get());
+      host_context ctx{entry.get(), &config.name, &directories, state.get(),
+                       &log,        load.get(),   std::move(own)};
+      caf::actor actor;
+      if (entry->kind == service_kind::keyed) {
+        actor = entry->blocking ? system->spawn<keyed_shard, caf::detached>(std::move(ctx))
+                                : system->spawn<keyed_shard>(std::move(ctx));
+        load->add_shard(actor.address(), *host->loads.back());
+      } else {
+        auto name = config.name + "/" + entry->name + "#" + std::to_string(i);
+        actor = entry->blocking
+                  ? system->spawn<stateless_instance, caf::detached>(std::move(ctx), name)
+                  : system->spawn<stateless_instance>(std::move(ctx), name);
+      }
+      if (entry->blocking) {
+        host->detached.push_back(actor.address());
+        detached.push_back(std::move(actor));
+      } else {
+        host->actors.push_back(std::move(actor));
+      }
     }
     built->add(std::move(host));
   }
   local = built;
+  // Publishing orders the loads and the shards' list before every call.
   directories.publish(std::move(built));
 }
 
@@ -241,8 +289,9 @@ void node::start() {
 
 namespace {
 
-/// Sends `env` to where `dir` says `service` (and env.key) is served.
-void send_call(const std::atomic<bool>& running, const directory& dir,
+/// Sends `env` to where `dir` says `service` (and env.key) is served,
+/// unless the actor or the node is at a bound: then refuses it at once.
+void send_call(const std::atomic<bool>& running, node_load* bounds, const directory& dir,
                std::string_view service, envelope env, call_callback done) {
   if (!running.load(std::memory_order_relaxed)) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
@@ -253,6 +302,14 @@ void send_call(const std::atomic<bool>& running, const directory& dir,
     done(to_reply(target.error));
     return;
   }
+  if (target.load != nullptr) {
+    if (auto refused = bounds->admit(*target.load, env); !refused.is_ok()) {
+      auto answer = to_reply(refused);
+      answer.retry_after_ms = static_cast<std::uint32_t>(shed_retry_after.count());
+      done(std::move(answer));
+      return;
+    }
+  }
   caf::anon_send(target.actor, local_call{std::move(env), completion{std::move(done)}});
 }
 
@@ -260,14 +317,16 @@ void send_call(const std::atomic<bool>& running, const directory& dir,
 
 void node::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *impl_;
-  send_call(d.running, *d.directories.load(), service, std::move(env), std::move(done));
+  send_call(d.running, d.load.get(), *d.directories.load(), service, std::move(env),
+            std::move(done));
 }
 
 node::caller::caller(node& owner) : node_(&owner), view_(owner.impl_->directories) {
 }
 
 void node::caller::call(std::string_view service, envelope env, call_callback done) {
-  send_call(node_->impl_->running, view_.get(), service, std::move(env), std::move(done));
+  auto& d = *node_->impl_;
+  send_call(d.running, d.load.get(), view_.get(), service, std::move(env), std::move(done));
 }
 
 node::caller node::make_caller() {
@@ -297,6 +356,7 @@ void node::stop() {
   // The directories hold actor handles: drop them before the system goes.
   d.directories.publish(std::make_shared<runtime::local_directory>());
   d.local.reset();
+  d.detached.clear();
   d.system->await_all_actors_done();
   d.system.reset();
   d.caf_config.reset();
@@ -337,6 +397,24 @@ bool node::reset_service(const std::string& name) {
   entry->stats->failed.store(false);
   impl_->log.info("service reset by operator", {{"troupe.service", name}});
   return true;
+}
+
+std::string node::shedding() const {
+  auto* load = impl_->load.get();
+  return load != nullptr ? load->shedding() : std::string{};
+}
+
+node::load_counts node::load() const {
+  load_counts counts;
+  for (const auto& entry : impl_->services.entries()) {
+    const auto& stats = *entry->stats;
+    counts.inflight += stats.inflight();
+    counts.calls_shed += stats.calls_shed();
+    counts.slow_calls += stats.slow_calls.load(std::memory_order_relaxed);
+  }
+  if (impl_->load)
+    counts.activations = impl_->load->activations();
+  return counts;
 }
 
 caf::actor node::resolve(std::string_view service, std::string_view key) const {
