@@ -2,9 +2,10 @@
 // is in the node's RocksDB store under --data, so it outlives a restart and
 // kill -9 of the node at any moment (an acknowledged write is never lost, and
 // none is counted twice), and a data directory the node cannot use (damaged,
-// unwritable, in use), or a module whose state message cannot read what is
-// stored, stops the start with one line. Uses examples/counter and
-// tests/modules/ledger (+ ledger_incompatible).
+// unwritable, in use, written by another version, a file where its state
+// directory belongs), or a module whose state message cannot read what is
+// stored, stops the start with one line, exit status 1, and is left as it
+// was. Uses examples/counter and tests/modules/ledger (+ ledger_incompatible).
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "integration/itest_helpers.hpp"
@@ -140,8 +142,9 @@ TEST_CASE("durable state: kill -9 at 20 random moments loses no acknowledged inc
       running.push_back(std::make_unique<increment_client>());
       running.back()->key = "c" + std::to_string(c);
       running.back()->start = stored[c];
-      threads.emplace_back([&, c] { running[c]->run(node.port(), killed); });
     }
+    for (auto& client : running)
+      threads.emplace_back([&node, &killed, &client = *client] { client.run(node.port(), killed); });
     // A moment from the first calls to well into the load.
     auto moment = std::chrono::microseconds{
       std::uniform_int_distribution<std::int64_t>{0, 400'000}(random)};
@@ -244,6 +247,11 @@ TEST_CASE("durable state: a damaged state store stops the start with one line an
   }
   auto current = data.path() + "/state/CURRENT";
   REQUIRE(std::filesystem::exists(current));
+  std::string intact;
+  {
+    std::ifstream in{current};
+    std::getline(in, intact);
+  }
   { std::ofstream{current, std::ios::trunc} << "MANIFEST-999999\n"; }
 
   auto result = start_node(data.path(), {"--module", counter_module()});
@@ -254,10 +262,74 @@ TEST_CASE("durable state: a damaged state store stops the start with one line an
   CHECK(contains(line, "troupe node:"));
   CHECK(contains(line, data.path() + "/state"));
   // Not wiped, not re-initialised.
-  std::ifstream in{current};
-  std::string text;
-  std::getline(in, text);
-  CHECK(text == "MANIFEST-999999");
+  {
+    std::ifstream in{current};
+    std::string text;
+    std::getline(in, text);
+    CHECK(text == "MANIFEST-999999");
+  }
+
+  // Repaired, it starts with everything in it.
+  { std::ofstream{current, std::ios::trunc} << intact << "\n"; }
+  node_process again{{"--module", counter_module()}, {.data_dir = data.path()}};
+  CHECK(counter_get(again.port(), "apples") == 3);
+}
+
+TEST_CASE("durable state: a store written by another version of Troupe stops the start with "
+          "one line and is left as it was",
+          "[state][durable]") {
+  temp_dir data;
+  {
+    node_process node{{"--module", counter_module()}, {.data_dir = data.path()}};
+    REQUIRE(counter_add(node.port(), "apples", 3) == 3);
+    REQUIRE(node.terminate() == 0);
+  }
+  const auto state = data.path() + "/state";
+  const auto format = state + "/FORMAT";
+  std::string ours;
+  {
+    std::ifstream in{format};
+    REQUIRE(in);
+    ours.assign(std::istreambuf_iterator<char>{in}, {});
+  }
+  REQUIRE(ours.starts_with("troupe state store\nformat "));
+  { std::ofstream{format, std::ios::trunc} << "troupe state store\nformat 99\n"; }
+
+  auto result = start_node(data.path(), {"--module", counter_module()});
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_code == 1);
+  CHECK_FALSE(contains(result.out, "ready"));
+  auto line = last_line(result.err);
+  CHECK(line.starts_with("troupe node: state store " + state + " has format 99, this build reads "
+                         "format "));
+  CHECK(line.ends_with("(written by another version of Troupe); refusing to use it"));
+  // Nothing rewritten: the other version's marker and the data are there.
+  {
+    std::ifstream in{format};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    CHECK(text == "troupe state store\nformat 99\n");
+  }
+  CHECK(std::filesystem::exists(state + "/CURRENT"));
+
+  { std::ofstream{format, std::ios::trunc} << ours; }
+  node_process again{{"--module", counter_module()}, {.data_dir = data.path()}};
+  CHECK(counter_get(again.port(), "apples") == 3);
+}
+
+TEST_CASE("durable state: a file where the state directory belongs stops the start with one "
+          "line and is left as it was",
+          "[state][durable]") {
+  temp_dir data;
+  const auto state = data.path() + "/state";
+  { std::ofstream{state} << "an operator's notes"; }
+  auto result = start_node(data.path(), {"--module", counter_module()});
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_code == 1);
+  CHECK_FALSE(contains(result.out, "ready"));
+  CHECK(last_line(result.err) == "troupe node: state store " + state + " is not a directory");
+  std::ifstream in{state};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(text == "an operator's notes");
 }
 
 TEST_CASE("durable state: a module whose state message cannot read what is stored is "
