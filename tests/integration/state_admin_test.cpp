@@ -170,6 +170,12 @@ TEST_CASE("state admin: the node and each stateful service show the store's figu
   CHECK(counter.state().keys() > 0);
   CHECK(counter.state().memtable_bytes() > 0);
   CHECK_FALSE(admin_service(node.port(), "demo.greeter.v1.Greeter").has_state());
+  // RocksDB's own figures are there, also when they are zero.
+  auto raw = http_call(node.port(), "GET", "/admin/v1/services/" + std::string{counter_service});
+  require_json_ok(raw);
+  for (const char* figure : {"keys", "diskBytes", "liveDataBytes", "memtableBytes",
+                             "pendingCompactionBytes", "stallStops", "stallSlowdowns"})
+    CHECK(contains(raw.body, "\"" + std::string{figure} + "\":"));
 
   auto info = admin_get<admin::NodeInfo>(node.port(), "/admin/v1/node");
   REQUIRE(info.has_state_store());
@@ -250,6 +256,38 @@ TEST_CASE("state admin: a backup taken while calls go on restores every value ac
   CHECK(contains(restored.stderr_text(), "state restored from a checkpoint"));
 }
 
+TEST_CASE("state admin: --restore into a data directory that holds state stops the start with "
+          "one line and changes nothing",
+          "[state][admin][backup]") {
+  temp_dir data;
+  temp_dir backups;
+  const auto dir = backups.path() + "/backup";
+  {
+    node_process node{{"--module", counter_module()}, {.data_dir = data.path()}};
+    REQUIRE(counter_add(node.port(), "apples", 3) == 3);
+    REQUIRE(backup(node.port(), dir).status == 200);
+    REQUIRE(counter_add(node.port(), "apples", 4) == 7);
+    REQUIRE(node.terminate() == 0);
+  }
+  auto refused = run_command({TROUPE_BINARY, "node", "--http", "127.0.0.1:0", "--data",
+                              data.path(), "--module", counter_module(), "--restore", dir},
+                             20s);
+  INFO("stderr: " << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_FALSE(contains(refused.out, "ready"));
+  auto lines = lines_of(refused.err);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() == "troupe node: cannot restore from " + dir + ": refusing to overwrite "
+                          + data.path() + "/state, which is not empty");
+  // The data directory and the checkpoint are as they were.
+  node_process again{{"--module", counter_module()}, {.data_dir = data.path()}};
+  CHECK(counter_get(again.port(), "apples") == 7);
+  temp_dir fresh;
+  node_process restored{{"--module", counter_module(), "--restore", dir},
+                        {.data_dir = fresh.path()}};
+  CHECK(counter_get(restored.port(), "apples") == 3);
+}
+
 TEST_CASE("state admin: the shell shows, deletes and backs up state", "[state][admin][shell]") {
   node_process node{{"--module", counter_module(), "--module", greeter_module()}};
   REQUIRE(counter_add(node.port(), "apples", 5) == 5);
@@ -308,6 +346,8 @@ TEST_CASE("state admin: the shell shows, deletes and backs up state", "[state][a
     CHECK(contains(line_starting(describe.out, "State:"), "demo.counter.v1.CounterState, SYNC"));
     CHECK(contains(line_starting(describe.out, "Stored keys:"), "estimated"));
     CHECK(contains(line_starting(describe.out, "On disk:"), "in tables"));
+    CHECK(contains(line_starting(describe.out, "Compaction:"), "pending"));
+    CHECK(contains(line_starting(describe.out, "Write stalls:"), "0 stops, 0 slowdowns"));
 
     auto shown = shell(node, "node");
     REQUIRE(shown.exit_code == 0);
