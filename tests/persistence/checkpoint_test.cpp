@@ -102,6 +102,9 @@ TEST_CASE("a checkpoint refuses a target that holds something and a second one a
   write_result first;
   store.checkpoint(dir / "one", first.callback());
   REQUIRE(sw.file_sync_gate.wait_for_waiting(1));
+  // Writes go on meanwhile: a SYNC save is acknowledged while the
+  // checkpoint is held in the middle.
+  CHECK(save(store, "svc", "during", 0, "w").is_ok());
   auto second = take_checkpoint(store, dir / "two");
   CHECK(second.code() == status_code::unavailable);
   CHECK(second.message() == "a checkpoint is already being written");

@@ -93,7 +93,7 @@ TEST_CASE("describe and reset take one service", "[shell][command]") {
   CHECK(usage_message("reset") == "usage: reset SERVICE");
 }
 
-TEST_CASE("state and delete-state take a service and a key; backup an absolute DIR",
+TEST_CASE("state and delete-state take a service and a key, backup an absolute DIR",
           "[shell][command][state]") {
   auto state = parse_as<state_command>("state counter apples");
   CHECK(state.service == "counter");
