@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-activations bench-state clean
+.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-activations bench-state bench-state-store clean
 
 all: build
 
@@ -41,6 +41,9 @@ bench-activations: build
 	@$(BUILD_DIR)/bench/activations/troupe_bench_activations
 
 bench-state: build
+	@bash bench/state/run.sh $(BUILD_DIR)
+
+bench-state-store: build
 	@$(BUILD_DIR)/bench/state/troupe_bench_state
 
 clean:

@@ -43,7 +43,18 @@ admin_pb::NodeInfo admin_api::this_node(const admin_request& request) const {
   facts.draining = request.context.draining;
   facts.load = server_.load();
   facts.unready_reasons = ready_.reasons();
-  return node_info(node_, facts);
+  auto info = node_info(node_, facts);
+  *info.mutable_state_store() = state_store_info(node_.state().figures());
+  return info;
+}
+
+admin_pb::ServiceInfo admin_api::service_resource(const runtime::service_entry& service) const {
+  auto info = service_info(service);
+  if (service.state_type != nullptr) {
+    auto figures = node_.state().figures(service.name);
+    *info.mutable_state() = service_state_info(service, figures.value_or(runtime::namespace_figures{}));
+  }
+  return info;
 }
 
 void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
@@ -65,6 +76,12 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
       return call_method(request, std::move(respond));
     case builtin_endpoint::admin_journal:
       return serve_journal(node_, request, std::move(respond));
+    case builtin_endpoint::admin_get_state:
+      return get_state(request, std::move(respond));
+    case builtin_endpoint::admin_delete_state:
+      return delete_state(request, std::move(respond));
+    case builtin_endpoint::admin_backup:
+      return backup(request, std::move(respond));
     case builtin_endpoint::healthz:
     case builtin_endpoint::readyz:
       break;
@@ -89,13 +106,13 @@ void admin_api::get_modules(const admin_request&, responder respond) const {
 void admin_api::get_services(const admin_request&, responder respond) const {
   admin_pb::ServiceList list;
   for (const auto& service : node_.services().entries())
-    *list.add_services() = service_info(*service);
+    *list.add_services() = service_resource(*service);
   respond.send(json_response(list));
 }
 
 void admin_api::get_service(const admin_request& request, responder respond) const {
   if (const auto* service = find_service(request, respond))
-    respond.send(json_response(service_info(*service)));
+    respond.send(json_response(service_resource(*service)));
 }
 
 void admin_api::reset_service(const admin_request& request, responder respond) const {
@@ -105,7 +122,7 @@ void admin_api::reset_service(const admin_request& request, responder respond) c
   node_.reset_service(service->name);
   node_.log().info("service reset through the admin API",
                    {{"troupe.service", service->name}});
-  respond.send(json_response(service_info(*service)));
+  respond.send(json_response(service_resource(*service)));
 }
 
 void admin_api::call_method(const admin_request& request, responder respond) const {

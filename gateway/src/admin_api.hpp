@@ -15,6 +15,18 @@
 //        answer (any rpc, routed or not; key required for keyed services)
 //   GET  /admin/v1/services/{name}/journal/{key}?from=N&limit=M
 //        JournalPage: a page of a key's event journal (admin_journal.hpp)
+// The state store (admin_state_api.cpp; NodeInfo.state_store and
+// ServiceInfo.state show its figures):
+//   GET    /admin/v1/services/{name}/state/{key}
+//        StoredState: the key's state as stored, its version, the state
+//        message in its JSON mapping; 404 when nothing is stored
+//   DELETE /admin/v1/services/{name}/state/{key}
+//        removes it (logged as a warning naming service, key and caller);
+//        answers the StoredState removed, 404 when nothing was stored
+//   POST   /admin/v1/state:backup   {"dir": "/absolute/path"}
+//        writes a checkpoint of the store while it serves; answers Backup
+//        once complete; 409 when dir holds something, 400 when it is not
+//        absolute or its parent is missing, 503 while another runs
 #pragma once
 
 #include <chrono>
@@ -67,8 +79,19 @@ private:
   void get_service(const admin_request& request, responder respond) const;
   void reset_service(const admin_request& request, responder respond) const;
   void call_method(const admin_request& request, responder respond) const;
+  // The state store's endpoints (admin_state_api.cpp).
+  void get_state(const admin_request& request, responder respond) const;
+  void delete_state(const admin_request& request, responder respond) const;
+  void backup(const admin_request& request, responder respond) const;
+  /// The keyed service with declared state the path names, and its key;
+  /// null, with a 404 sent, when there is none.
+  const runtime::service_entry* find_state(const admin_request& request,
+                                           const responder& respond,
+                                           std::string& key) const;
   /// This node as NodeInfo, now.
   admin::v1::NodeInfo this_node(const admin_request& request) const;
+  /// `service` as ServiceInfo, now, with its state's figures.
+  admin::v1::ServiceInfo service_resource(const runtime::service_entry& service) const;
 
   /// The service the path names; null, with a 404 sent, when there is none.
   const runtime::service_entry* find_service(const admin_request& request,

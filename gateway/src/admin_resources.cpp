@@ -159,4 +159,46 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   return info;
 }
 
+admin_pb::StateStoreInfo state_store_info(const runtime::store_figures& figures) {
+  admin_pb::StateStoreInfo info;
+  info.set_engine(figures.engine);
+  info.set_directory(figures.directory);
+  info.set_disk_bytes(figures.disk_bytes);
+  info.set_memory_bytes(figures.memory_bytes);
+  info.set_pending_reads(figures.pending_reads);
+  info.set_pending_writes(figures.pending_writes);
+  info.set_commit_rounds(figures.commit_rounds);
+  info.set_wal_syncs(figures.wal_syncs);
+  info.set_writes_committed(figures.writes_committed);
+  info.set_writes_refused_stale(figures.writes_refused_stale);
+  info.set_writes_failed(figures.writes_failed);
+  info.set_refused_overloaded(figures.refused_overloaded);
+  info.set_write_stopped(figures.write_stopped);
+  info.set_delayed_write_rate(figures.delayed_write_rate);
+  info.set_write_stall_micros(figures.write_stall_micros);
+  info.set_last_fault(printable_utf8(figures.last_fault));
+  info.set_backup_running(figures.checkpoint_running);
+  return info;
+}
+
+admin_pb::ServiceStateInfo service_state_info(const runtime::service_entry& service,
+                                              const runtime::namespace_figures& figures) {
+  using durability = runtime::namespace_options::durability;
+  admin_pb::ServiceStateInfo info;
+  info.set_type(service.state_type != nullptr ? service.state_type->full_name()
+                                              : service.state_options.state_type);
+  bool batched = service.state_options.mode == durability::batched;
+  info.set_durability(batched ? "BATCHED" : "SYNC");
+  if (batched)
+    info.set_batch_interval_ms(millis(service.state_options.batch_interval));
+  info.set_keys(figures.keys);
+  info.set_disk_bytes(figures.sst_bytes);
+  info.set_live_data_bytes(figures.live_data_bytes);
+  info.set_memtable_bytes(figures.memtable_bytes);
+  info.set_pending_compaction_bytes(figures.pending_compaction_bytes);
+  info.set_stall_stops(figures.stall_stops);
+  info.set_stall_slowdowns(figures.stall_slowdowns);
+  return info;
+}
+
 } // namespace troupe::gateway

@@ -13,6 +13,8 @@
 namespace troupe::runtime {
 class node;
 struct service_entry;
+struct namespace_figures;
+struct store_figures;
 } // namespace troupe::runtime
 
 namespace troupe::gateway {
@@ -34,5 +36,16 @@ admin::v1::ModuleList module_list(const runtime::node& node);
 
 /// One service: definition, routes, restart policy and live counters.
 admin::v1::ServiceInfo service_info(const runtime::service_entry& service);
+
+// -- the state store ----------------------------------------------------------
+
+/// The node's state store as NodeInfo.state_store shows it.
+admin::v1::StateStoreInfo state_store_info(const runtime::store_figures& figures);
+
+/// A service's declared state (ServiceInfo.state) with the store's figures of
+/// its namespace (zero when the store holds nothing for it yet). Pre: the
+/// service declares state.
+admin::v1::ServiceStateInfo service_state_info(const runtime::service_entry& service,
+                                               const runtime::namespace_figures& figures);
 
 } // namespace troupe::gateway

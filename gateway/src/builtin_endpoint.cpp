@@ -22,6 +22,11 @@ constexpr std::array routes{
                 builtin_endpoint::admin_call},
   builtin_route{verb::get, "/admin/v1/services/{name}/journal/{key}",
                 builtin_endpoint::admin_journal},
+  builtin_route{verb::get, "/admin/v1/services/{name}/state/{key}",
+                builtin_endpoint::admin_get_state},
+  builtin_route{verb::delete_, "/admin/v1/services/{name}/state/{key}",
+                builtin_endpoint::admin_delete_state},
+  builtin_route{verb::post, "/admin/v1/state:backup", builtin_endpoint::admin_backup},
 };
 
 } // namespace

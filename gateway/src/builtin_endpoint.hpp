@@ -24,6 +24,10 @@ enum class builtin_endpoint {
   admin_reset_service,  // POST /admin/v1/services/{name}:reset
   admin_call,           // POST /admin/v1/services/{name}/methods/{method}:call
   admin_journal,        // GET  /admin/v1/services/{name}/journal/{key} (admin_journal.hpp)
+  // The state store (admin_state_api.cpp):
+  admin_get_state,      // GET    /admin/v1/services/{name}/state/{key}
+  admin_delete_state,   // DELETE /admin/v1/services/{name}/state/{key}
+  admin_backup,         // POST   /admin/v1/state:backup
 };
 
 struct builtin_route {

@@ -55,6 +55,12 @@ public:
   void forward(const forwarded_call& call, const request_context& context,
                responder respond) const;
 
+  /// How the forwarder turns messages into JSON, for others that print what
+  /// services define (the admin API's stored state).
+  const transcoder& codec() const noexcept {
+    return codec_;
+  }
+
 private:
   runtime::node& node_;
   const transcoder& codec_;

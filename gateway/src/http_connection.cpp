@@ -488,7 +488,7 @@ void http_connection::dispatch() {
   arm_deadline(std::chrono::steady_clock::now() + timeout);
 
   request_context context{std::chrono::system_clock::now() + timeout, state_->draining.load(),
-                          io_thread_};
+                          io_thread_, {}, peer_};
   try {
     state_->handler(request_, context, responder{state_, weak_from_this(), request_id_});
     route_ = context.route;

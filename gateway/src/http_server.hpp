@@ -74,6 +74,9 @@ struct request_context {
   /// "/v1/counters/{key}"), for the request log, which then names it instead
   /// of the path. Must stay valid as long as the server.
   std::string_view route;
+  /// The client's "address:port", for audit logs; valid during the handler
+  /// call only (copy it to keep it).
+  std::string_view client_address;
 };
 
 /// Runs on an I/O thread once per request. Must not block; answers through

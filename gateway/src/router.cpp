@@ -100,29 +100,6 @@ expected<void, std::string> add_builtin_routes(router& r) {
 
 namespace {
 
-struct http_rule_route {
-  http::verb verb;
-  const std::string* path;
-};
-
-std::optional<http_rule_route> route_of(const troupe::HttpRule& rule) {
-  switch (rule.pattern_case()) {
-    case troupe::HttpRule::kGet:
-      return http_rule_route{http::verb::get, &rule.get()};
-    case troupe::HttpRule::kPut:
-      return http_rule_route{http::verb::put, &rule.put()};
-    case troupe::HttpRule::kPost:
-      return http_rule_route{http::verb::post, &rule.post()};
-    case troupe::HttpRule::kDelete:
-      return http_rule_route{http::verb::delete_, &rule.delete_()};
-    case troupe::HttpRule::kPatch:
-      return http_rule_route{http::verb::patch, &rule.patch()};
-    case troupe::HttpRule::PATTERN_NOT_SET:
-      break;
-  }
-  return std::nullopt;
-}
-
 /// Checks the route's bindings against the request message.
 expected<void, std::string> check_bindings(const runtime::service_entry& service,
                                            const route_template& path,

@@ -148,6 +148,14 @@ void database::close_locked() {
   db_.reset();
 }
 
+database::access database::try_use() const {
+  std::shared_lock lock{mtx_, std::try_to_lock};
+  if (!lock.owns_lock())
+    return {};
+  auto* db = db_.get();
+  return access{std::move(lock), db};
+}
+
 database::access database::use() const {
   std::shared_lock lock{mtx_};
   auto* db = db_.get();

@@ -79,6 +79,8 @@ public:
     rocksdb::DB* db_ = nullptr;
   };
   access use() const;
+  /// use() without waiting: empty while RocksDB is being reopened, too.
+  access try_use() const;
 
   /// The slot of column family `name`; null when there is none.
   family_slot* family(std::string_view name) const;

@@ -69,7 +69,7 @@ store_figures rocksdb_store::figures() const {
   return impl_->figures();
 }
 
-void rocksdb_store::checkpoint(std::filesystem::path dir, std::function<void(status)> done) {
+void rocksdb_store::checkpoint(std::string dir, std::function<void(status)> done) {
   impl_->checkpoint(std::move(dir), std::move(done));
 }
 

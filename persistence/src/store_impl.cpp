@@ -57,6 +57,25 @@ std::uint64_t map_entry(const std::map<std::string, std::string>& map, const std
   }
 }
 
+/// Whether `target` can take a checkpoint: RocksDB creates the directory
+/// itself, so an empty one is removed first; anything else there is kept.
+status checkpoint_target_ready(const std::filesystem::path& target) {
+  std::error_code ec;
+  auto parent = target.has_parent_path() ? target.parent_path() : std::filesystem::path{"."};
+  if (!std::filesystem::is_directory(parent, ec))
+    return {status_code::invalid_argument,
+            "cannot write a checkpoint into " + target.string() + ": " + parent.string()
+              + " is not a directory"};
+  if (!std::filesystem::exists(std::filesystem::symlink_status(target, ec)))
+    return {};
+  if (std::filesystem::is_directory(std::filesystem::symlink_status(target, ec))
+      && std::filesystem::is_empty(target, ec) && !ec
+      && std::filesystem::remove(target, ec) && !ec)
+    return {};
+  return {status_code::already_exists,
+          "checkpoint directory " + target.string() + " exists already and is not empty"};
+}
+
 } // namespace
 
 rocksdb_store::impl::impl(const std::filesystem::path& d, store_options o)
@@ -424,7 +443,7 @@ namespace_figures rocksdb_store::impl::figures_of(const namespace_table::entry& 
   namespace_figures out;
   out.service = e.service;
   out.opened = e.opened;
-  auto access = db->use();
+  auto access = db->try_use();
   if (!access)
     return out;
   auto& rdb = *access;
@@ -445,6 +464,9 @@ namespace_figures rocksdb_store::impl::figures_of(const namespace_table::entry& 
 
 store_figures rocksdb_store::impl::figures() const {
   store_figures out;
+  out.engine = "rocksdb";
+  out.directory = dir.string();
+  out.checkpoint_running = checkpoint_running.load();
   std::error_code ec;
   for (auto it = std::filesystem::directory_iterator{dir, ec};
        !ec && it != std::filesystem::directory_iterator{}; it.increment(ec)) {
@@ -465,12 +487,17 @@ store_figures rocksdb_store::impl::figures() const {
   out.writes_failed = get(counters.writes_failed);
   out.refused_overloaded = get(counters.refused_overloaded);
   out.last_fault = faults.last();
-  auto access = db->use();
+  if (cache)
+    out.memory_bytes = cache->GetUsage();
+  auto access = db->try_use();
   if (!access) {
     out.write_stopped = true;
     return out;
   }
   auto& rdb = *access;
+  std::uint64_t memtables = 0;
+  if (rdb.GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables))
+    out.memory_bytes += memtables;
   out.write_stopped = int_property(rdb, nullptr, rocksdb::DB::Properties::kIsWriteStopped) != 0;
   out.delayed_write_rate =
     int_property(rdb, nullptr, rocksdb::DB::Properties::kActualDelayedWriteRate);
@@ -490,12 +517,8 @@ void rocksdb_store::impl::checkpoint(std::filesystem::path target,
   if (checkpoint_thread.joinable())
     checkpoint_thread.join();  // the previous one, finished
   checkpoint_thread = std::thread{[this, target = std::move(target), done = std::move(done)] {
-    status result;
-    std::error_code ec;
-    if (std::filesystem::exists(target, ec)) {
-      result = {status_code::already_exists,
-                "checkpoint directory " + target.string() + " exists already"};
-    } else {
+    status result = checkpoint_target_ready(target);
+    if (result.is_ok()) {
       auto access = db->use();
       rocksdb::Status s = rocksdb::Status::Incomplete("RocksDB is closed after an error");
       rocksdb::Checkpoint* raw = nullptr;

@@ -262,4 +262,33 @@ std::size_t memory_state_store::bytes_used() const {
   return bytes_used_;
 }
 
+store_figures memory_state_store::figures() const {
+  store_figures out;
+  out.engine = "memory";
+  out.memory_bytes = bytes_used();
+  return out;
+}
+
+std::optional<namespace_figures> memory_state_store::figures(std::string_view service) const {
+  namespace_figures out;
+  out.service = std::string{service};
+  bool any = false;
+  std::lock_guard guard{mtx_};
+  // The slots of one service are adjacent: (service, "") sorts first.
+  for (auto i = states_.lower_bound(slot_view{service, {}});
+       i != states_.end() && i->first.first == service; ++i) {
+    any = true;
+    ++out.keys;
+    out.live_data_bytes += footprint(service, i->first.second, i->second.bytes.size());
+  }
+  if (!any)
+    return std::nullopt;
+  return out;
+}
+
+void memory_state_store::checkpoint(std::string, std::function<void(status)> done) {
+  done({status_code::failed_precondition,
+        "this node keeps state in memory: there is nothing on disk to back up"});
+}
+
 } // namespace troupe::runtime

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "json_text.hpp"
 #include "url.hpp"
 
 namespace troupe::shell {
@@ -46,6 +47,10 @@ std::string reason_phrase(unsigned status) {
 
 std::string service_target(std::string_view name) {
   return std::string(prefix) + "/services/" + percent_encode(name);
+}
+
+std::string state_target(std::string_view service, std::string_view key) {
+  return service_target(service) + "/state/" + percent_encode(key);
 }
 
 } // namespace
@@ -125,6 +130,44 @@ std::string admin_api::call(std::string_view service, std::string_view method,
   auto answer = client_.post_call(target, std::string(json), deadline);
   expect_success(answer);
   return std::move(answer.body);
+}
+
+stored_state admin_api::parse_stored_state(std::string_view method, const std::string& target,
+                                           const http_response& answer) const {
+  stored_state result;
+  result.head = parse_answer<admin::v1::StoredState>(method, target, answer);
+  auto state = json_member(answer.body, "state");
+  if (!state)
+    throw command_failed("unexpected answer from " + url().to_string() + " to "
+                         + std::string(method) + " " + target + ": no \"state\"");
+  result.state_json = std::move(*state);
+  return result;
+}
+
+stored_state admin_api::state(std::string_view service, std::string_view key) {
+  const auto target = state_target(service, key);
+  const auto answer = client_.get(target);
+  expect_success(answer);
+  return parse_stored_state("GET", target, answer);
+}
+
+stored_state admin_api::delete_state(std::string_view service, std::string_view key) {
+  const auto target = state_target(service, key);
+  const auto answer = client_.remove(target);
+  expect_success(answer);
+  return parse_stored_state("DELETE", target, answer);
+}
+
+admin::v1::Backup admin_api::backup(std::string_view dir, std::chrono::milliseconds deadline) {
+  const auto target = std::string(prefix) + "/state:backup";
+  admin::v1::BackupRequest request;
+  request.set_dir(std::string(dir));
+  std::string body;
+  if (!pb::util::MessageToJsonString(request, &body).ok())
+    throw command_failed("DIR cannot be sent: it is not valid UTF-8");
+  const auto answer = client_.post_call(target, std::move(body), deadline);
+  expect_success(answer);
+  return parse_answer<admin::v1::Backup>("POST", target, answer);
 }
 
 } // namespace troupe::shell

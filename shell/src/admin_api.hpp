@@ -15,6 +15,13 @@
 
 namespace troupe::shell {
 
+/// One key's state as the node answers it: the resource, and the state
+/// message as the JSON the node printed (its type is the service's).
+struct stored_state {
+  admin::v1::StoredState head;  // service, key, version, type
+  std::string state_json;
+};
+
 class admin_api {
 public:
   explicit admin_api(admin_client client) : client_(std::move(client)) {}
@@ -40,6 +47,17 @@ public:
                    const std::optional<std::string>& key, std::string_view json,
                    std::chrono::milliseconds deadline);
 
+  /// GET /admin/v1/services/{service}/state/{key}.
+  stored_state state(std::string_view service, std::string_view key);
+
+  /// DELETE /admin/v1/services/{service}/state/{key}: the state deleted.
+  stored_state delete_state(std::string_view service, std::string_view key);
+
+  /// POST /admin/v1/state:backup {"dir": DIR}, waiting up to DEADLINE plus
+  /// admin_client::answer_grace: the node answers once the backup is
+  /// written.
+  admin::v1::Backup backup(std::string_view dir, std::chrono::milliseconds deadline);
+
   const base_url& url() const noexcept { return client_.url(); }
 
 private:
@@ -49,6 +67,9 @@ private:
   template <class Resource>
   Resource parse_answer(std::string_view method, const std::string& target,
                         const http_response& answer) const;
+
+  stored_state parse_stored_state(std::string_view method, const std::string& target,
+                                  const http_response& answer) const;
 
   // Throws command_failed unless the answer is a success.
   void expect_success(const http_response& answer) const;

@@ -258,6 +258,11 @@ http_response admin_client::post(std::string_view target, std::string body) {
   return connection_->send(url_, timeout_, http::verb::post, target, std::move(body));
 }
 
+http_response admin_client::remove(std::string_view target) {
+  connection_->cancel_fd = cancel_fd_;
+  return connection_->send(url_, timeout_, http::verb::delete_, target, {});
+}
+
 http_response admin_client::post_call(std::string_view target, std::string body,
                                       std::chrono::milliseconds deadline) {
   connection_->cancel_fd = cancel_fd_;

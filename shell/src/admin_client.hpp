@@ -53,6 +53,9 @@ public:
   /// Sends BODY as application/json. Throws transport_error.
   http_response post(std::string_view target, std::string body);
 
+  /// Sends DELETE. Throws transport_error.
+  http_response remove(std::string_view target);
+
   /// post() for a call to a service: asks the node to answer within
   /// DEADLINE (header X-Troupe-Timeout-Ms, which can only shorten the
   /// node's own limit) and waits DEADLINE plus answer_grace instead of the

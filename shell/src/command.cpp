@@ -20,10 +20,13 @@ constexpr command_help help_entries[] = {
     {"nodes", "nodes", "list the cluster's nodes: name, HTTP address, uptime, status"},
     {"node", "node", "show the node this shell is connected to: its limits and load"},
     {"modules", "modules", "list the loaded modules and their services"},
-    {"services", "services", "list services: kind, status, actors, restarts, in flight, shed, slow"},
+    {"services", "services", "list services: kind, status, actors, restarts, in flight, shed, slow, stored keys, bytes on disk"},
     {"describe", "describe SERVICE", "show a service: kind, module, status, policy, methods, routes"},
     {"call", "call SERVICE METHOD [KEY] JSON", "call a method; KEY for keyed services; JSON is the request"},
     {"reset", "reset SERVICE", "reset a service's supervision state (a failed service runs again)"},
+    {"state", "state SERVICE KEY", "show the state stored for a key, as JSON, and its version"},
+    {"delete-state", "delete-state SERVICE KEY", "delete the state stored for a key (logged by the node)"},
+    {"backup", "backup DIR", "write a backup of the node's state store into DIR, on the node's machine"},
     {"help", "help [COMMAND]", "show this list, or one command"},
     {"quit", "quit", "leave the shell (also: exit, Ctrl-D)"},
     {"exit", "exit", "leave the shell (also: quit, Ctrl-D)"},
@@ -138,6 +141,26 @@ command parse_command(std::string_view line) {
   }
   if (*name == "call")
     return parse_call(words);
+  if (*name == "state") {
+    state_command state{expect_word(words, "state"), expect_word(words, "state")};
+    expect_end(words, "state");
+    return state;
+  }
+  if (*name == "delete-state") {
+    delete_state_command del{expect_word(words, "delete-state"), expect_word(words, "delete-state")};
+    expect_end(words, "delete-state");
+    return del;
+  }
+  if (*name == "backup") {
+    backup_command backup{expect_word(words, "backup")};
+    expect_end(words, "backup");
+    // The node writes it: a path relative to the shell's directory would
+    // mean something else there.
+    if (!backup.dir.starts_with('/'))
+      throw usage_error("DIR must be an absolute path on the node's machine, not '" + backup.dir
+                        + "'");
+    return backup;
+  }
   throw usage_error("unknown command '" + *name + "' (try 'help')");
 }
 

@@ -32,13 +32,28 @@ struct call_command {
   std::string json;                // the request message; "{}" when omitted
 };
 
+// The state store.
+struct state_command {         // state SERVICE KEY
+  std::string service;
+  std::string key;
+};
+struct delete_state_command {  // delete-state SERVICE KEY
+  std::string service;
+  std::string key;
+};
+struct backup_command {        // backup DIR
+  std::string dir;             // absolute, on the node's machine
+};
+
 using command = std::variant<blank_command, help_command, quit_command, node_command,
                              nodes_command, modules_command, services_command,
-                             describe_command, reset_command, call_command>;
+                             describe_command, reset_command, call_command, state_command,
+                             delete_state_command, backup_command>;
 
 /// The words that start a command, for completion.
 inline constexpr std::string_view command_names[] = {
-    "call", "describe", "exit", "help", "modules", "node", "nodes", "quit", "reset", "services"};
+    "backup", "call", "delete-state", "describe", "exit", "help", "modules", "node", "nodes",
+    "quit", "reset", "services", "state"};
 
 /// Parses one line. Words are read by word_reader. For `call SERVICE METHOD
 /// [KEY] JSON` everything after the fixed words is the JSON, verbatim (or one

@@ -38,4 +38,14 @@ std::string pretty_json(std::string_view text) {
   return value.dump(2, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }
 
+std::optional<std::string> json_member(std::string_view text, std::string_view name) {
+  const auto value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_object())
+    return std::nullopt;
+  const auto member = value.find(name);
+  if (member == value.end())
+    return std::nullopt;
+  return member->dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
 } // namespace troupe::shell

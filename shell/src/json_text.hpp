@@ -19,4 +19,9 @@ std::optional<std::string> json_syntax_error(std::string_view text);
 /// Integers keep every digit; other numbers pass through a double.
 std::string pretty_json(std::string_view text);
 
+/// The member NAME of the JSON object TEXT, as compact JSON text with its
+/// object members in their order in TEXT; nullopt when TEXT is not an object
+/// or has no such member.
+std::optional<std::string> json_member(std::string_view text, std::string_view name);
+
 } // namespace troupe::shell

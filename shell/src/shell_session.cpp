@@ -127,6 +127,22 @@ void shell_session::run(const call_command& call) {
   *out_ << pretty_json(response) << '\n';
 }
 
+void shell_session::run(const state_command& state) {
+  *out_ << render_stored_state(api_.state(full_service_name(state.service), state.key));
+}
+
+void shell_session::run(const delete_state_command& del) {
+  const auto deleted = api_.delete_state(full_service_name(del.service), del.key);
+  *out_ << "deleted the state of key '" << printable(deleted.head.key()) << "' of "
+        << printable(deleted.head.service()) << " (version " << deleted.head.version()
+        << "); it was:\n"
+        << pretty_json(deleted.state_json) << '\n';
+}
+
+void shell_session::run(const backup_command& backup) {
+  *out_ << render_backup(api_.backup(backup.dir, call_deadline()));
+}
+
 std::string shell_session::full_service_name(std::string_view name) {
   if (is_qualified_service_name(name))
     return std::string(name);

@@ -58,6 +58,9 @@ private:
   void run(const describe_command& describe);
   void run(const reset_command& reset);
   void run(const call_command& call);
+  void run(const state_command& state);
+  void run(const delete_state_command& del);
+  void run(const backup_command& backup);
   void run(const quit_command&) {}
 
   // The full name of the service the user named, asking the node for its

@@ -1,8 +1,11 @@
 #include "views.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <utility>
 #include <vector>
 
+#include "json_text.hpp"
 #include "text_table.hpp"
 
 namespace troupe::shell {
@@ -30,12 +33,64 @@ bool is_keyed(const admin::v1::ServiceInfo& service) {
   return service.kind() == "keyed";
 }
 
+// The state lines of a service that declares state.
+void add_state_lines(const admin::v1::ServiceStateInfo& state,
+                     std::vector<std::pair<std::string, std::string>>& lines) {
+  std::string kept = or_dash(state.durability());
+  if (state.durability() == "BATCHED")
+    kept += " (synced within " + format_millis(state.batch_interval_ms()) + ")";
+  lines.emplace_back("State", or_dash(state.type()) + ", " + kept);
+  lines.emplace_back("Stored keys", std::to_string(state.keys()) + " (estimated)");
+  lines.emplace_back("On disk", format_bytes(state.disk_bytes()) + " in tables, "
+                                    + format_bytes(state.memtable_bytes())
+                                    + " in memtables (in the log, not yet in tables)");
+  lines.emplace_back("Compaction", format_bytes(state.pending_compaction_bytes()) + " pending");
+  lines.emplace_back("Write stalls", std::to_string(state.stall_stops()) + " stops, "
+                                         + std::to_string(state.stall_slowdowns())
+                                         + " slowdowns");
+}
+
+// The state store's lines of the node view.
+void add_state_store_lines(const admin::v1::StateStoreInfo& store,
+                           std::vector<std::pair<std::string, std::string>>& lines) {
+  std::string where = or_dash(store.engine());
+  if (!store.directory().empty())
+    where += " in " + store.directory() + ", " + format_bytes(store.disk_bytes()) + " on disk";
+  else
+    where += ", " + format_bytes(store.memory_bytes()) + " (gone when the node stops)";
+  lines.emplace_back("State store", where);
+  std::string writes = std::to_string(store.writes_committed()) + " committed, "
+                       + std::to_string(store.writes_failed()) + " failed";
+  if (store.write_stopped())
+    writes += "; writes stopped now";
+  if (store.backup_running())
+    writes += "; a backup is being written";
+  lines.emplace_back("State writes", writes);
+  if (!store.last_fault().empty())
+    lines.emplace_back("Last storage fault", store.last_fault());
+}
+
 // "3 of 1000"; just "3" without a limit.
 std::string of_limit(std::uint64_t value, std::uint64_t limit) {
   return std::to_string(value) + (limit > 0 ? " of " + std::to_string(limit) : std::string{});
 }
 
 } // namespace
+
+std::string format_bytes(std::uint64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
 
 std::string render_nodes(const admin::v1::NodeList& nodes) {
   if (nodes.nodes().empty())
@@ -48,7 +103,7 @@ std::string render_nodes(const admin::v1::NodeList& nodes) {
 }
 
 std::string render_node(const admin::v1::NodeInfo& node) {
-  return labelled({
+  std::vector<std::pair<std::string, std::string>> lines{
       {"Name", or_dash(node.name())},
       {"Version", or_dash(node.version())},
       {"HTTP address", or_dash(node.http_address())},
@@ -68,7 +123,10 @@ std::string render_node(const admin::v1::NodeInfo& node) {
          + (node.slow_handler_threshold_ms() > 0
               ? " (over " + format_millis(node.slow_handler_threshold_ms()) + ")"
               : std::string{})},
-  });
+  };
+  if (node.has_state_store())
+    add_state_store_lines(node.state_store(), lines);
+  return labelled(lines);
 }
 
 std::string render_modules(const admin::v1::ModuleList& modules) {
@@ -88,20 +146,35 @@ std::string render_services(const admin::v1::ServiceList& services) {
   if (services.services().empty())
     return "(no services)\n";
   // ACTORS: a stateless service's instances, a keyed service's activations.
-  text_table table({{"NAME"},
-                    {"KIND"},
-                    {"STATUS"},
-                    {"ACTORS", align::right},
-                    {"RESTARTS", align::right},
-                    {"IN-FLIGHT", align::right},
-                    {"SHED", align::right},
-                    {"SLOW", align::right}});
+  // The state store's columns only when a service keeps state.
+  const bool any_state = std::any_of(services.services().begin(), services.services().end(),
+                                     [](const auto& service) { return service.has_state(); });
+  std::vector<text_table::column> columns{{"NAME"},
+                                          {"KIND"},
+                                          {"STATUS"},
+                                          {"ACTORS", align::right},
+                                          {"RESTARTS", align::right},
+                                          {"IN-FLIGHT", align::right},
+                                          {"SHED", align::right},
+                                          {"SLOW", align::right}};
+  if (any_state) {
+    columns.push_back({"STORED KEYS", align::right});
+    columns.push_back({"ON DISK", align::right});
+  }
+  text_table table(std::move(columns));
   for (const auto& service : services.services()) {
     const bool keyed = is_keyed(service);
-    table.add_row({service.name(), or_dash(service.kind()), or_dash(service.status()),
-                   std::to_string(keyed ? service.active_actors() : service.instances()),
-                   std::to_string(service.restarts()), std::to_string(service.inflight()),
-                   std::to_string(service.calls_shed()), std::to_string(service.slow_calls())});
+    std::vector<std::string> row{service.name(), or_dash(service.kind()), or_dash(service.status()),
+                                 std::to_string(keyed ? service.active_actors() : service.instances()),
+                                 std::to_string(service.restarts()), std::to_string(service.inflight()),
+                                 std::to_string(service.calls_shed()),
+                                 std::to_string(service.slow_calls())};
+    if (any_state) {
+      const bool stateful = service.has_state();
+      row.push_back(stateful ? std::to_string(service.state().keys()) : "-");
+      row.push_back(stateful ? format_bytes(service.state().disk_bytes()) : "-");
+    }
+    table.add_row(std::move(row));
   }
   return table.render();
 }
@@ -145,6 +218,8 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
   } else {
     lines.emplace_back("Policy", "-");
   }
+  if (service.has_state())
+    add_state_lines(service.state(), lines);
 
   std::string out = labelled(lines);
   out += "\nMethods:\n";
@@ -164,6 +239,24 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
     }
   }
   return out;
+}
+
+std::string render_stored_state(const stored_state& state) {
+  const auto& head = state.head;
+  return labelled({
+             {"Service", head.service()},
+             {"Key", head.key()},
+             {"Version", std::to_string(head.version())},
+             {"Type", or_dash(head.type())},
+         })
+         + pretty_json(state.state_json) + "\n";
+}
+
+std::string render_backup(const admin::v1::Backup& backup) {
+  return printable("backup written to " + backup.dir() + ": " + std::to_string(backup.files())
+                   + " files, " + format_bytes(backup.bytes()) + ", in "
+                   + format_millis(backup.elapsed_ms()))
+         + "\n";
 }
 
 } // namespace troupe::shell

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "admin_api.hpp"
 #include "troupe/admin.pb.h"
 
 namespace troupe::shell {
@@ -28,5 +29,17 @@ std::string render_services(const admin::v1::ServiceList& services);
 /// Kind, module, status, counters, restart policy, then each method with its
 /// input and output types and its HTTP routes.
 std::string render_service(const admin::v1::ServiceInfo& service);
+
+// -- the state store ----------------------------------------------------------
+
+/// Service, key, version and type as labelled lines, then the state as JSON
+/// laid out for people, members in the order the node sent them.
+std::string render_stored_state(const stored_state& state);
+
+/// "backup written to DIR: N files, SIZE, in TIME".
+std::string render_backup(const admin::v1::Backup& backup);
+
+/// 1536 -> "1.5 KiB"; whole bytes below 1 KiB.
+std::string format_bytes(std::uint64_t bytes);
 
 } // namespace troupe::shell

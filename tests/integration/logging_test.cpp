@@ -115,7 +115,7 @@ TEST_CASE("logging: a node whose stderr is never read keeps answering", "[loggin
   // At debug every request writes a line: far more than a pipe holds. One
   // I/O thread: a log write that blocked it would stop every connection.
   node_process node{{"--module", counter_module(), "--log-level", "debug", "--http-threads", "1"},
-                    {.read_stderr = false}};
+                    {.read_stderr = false, .data_dir = {}}};
   raw_connection counter{node.port()};
   std::int64_t total = 0;
   auto node_answers = [&] {

@@ -74,7 +74,7 @@ TEST_CASE("a checkpoint taken while writes go on restores every write acknowledg
   CHECK(load(store, "svc", "key-0").bytes == "v0");
 }
 
-TEST_CASE("a checkpoint refuses an existing target and a second one at a time",
+TEST_CASE("a checkpoint refuses a target that holds something and a second one at a time",
           "[persistence][checkpoint]") {
   temp_dir dir;
   fault_switches sw;
@@ -84,14 +84,27 @@ TEST_CASE("a checkpoint refuses an existing target and a second one at a time",
   REQUIRE(save(store, "svc", "k", 0, "v").is_ok());
 
   std::filesystem::create_directories(dir / "taken");
+  { std::ofstream{dir / "taken" / "notes.txt"} << "someone's"; }
   auto exists = take_checkpoint(store, dir / "taken");
   CHECK(exists.code() == status_code::already_exists);
+  CHECK(std::filesystem::exists(dir / "taken" / "notes.txt"));
+  { std::ofstream{dir / "a-file"} << "x"; }
+  CHECK(take_checkpoint(store, dir / "a-file").code() == status_code::already_exists);
+  CHECK(take_checkpoint(store, dir / "no" / "parent").code() == status_code::invalid_argument);
+
+  // An empty directory takes one: an operator may have made it beforehand.
+  std::filesystem::create_directories(dir / "empty");
+  REQUIRE(take_checkpoint(store, dir / "empty").is_ok());
+  CHECK(std::filesystem::exists(dir / "empty" / "FORMAT"));
 
   // The first checkpoint flushes the memtable and waits in the table's sync.
   sw.file_sync_gate.close();
   write_result first;
   store.checkpoint(dir / "one", first.callback());
   REQUIRE(sw.file_sync_gate.wait_for_waiting(1));
+  // Writes go on meanwhile: a SYNC save is acknowledged while the
+  // checkpoint is held in the middle.
+  CHECK(save(store, "svc", "during", 0, "w").is_ok());
   auto second = take_checkpoint(store, dir / "two");
   CHECK(second.code() == status_code::unavailable);
   CHECK(second.message() == "a checkpoint is already being written");

@@ -83,3 +83,30 @@ TEST_CASE("the memory state store refuses writes past its byte bound", "[runtime
   CHECK(load(store, "svc", "a").bytes == std::string(10, 'y'));
   CHECK(store.bytes_used() == 28);
 }
+
+TEST_CASE("the memory state store counts keys and bytes per service and takes no checkpoint",
+          "[runtime][state]") {
+  memory_state_store store;
+  REQUIRE(save(store, "svc", "a", 0, "12345").is_ok());
+  REQUIRE(save(store, "svc", "b", 0, "1").is_ok());
+  REQUIRE(save(store, "other", "a", 0, "xy").is_ok());
+
+  auto svc = store.figures("svc");
+  REQUIRE(svc);
+  CHECK(svc->service == "svc");
+  CHECK(svc->keys == 2);
+  CHECK(svc->live_data_bytes == (3 + 1 + 5) + (3 + 1 + 1));
+  CHECK(svc->sst_bytes == 0);
+  CHECK(store.figures("other")->keys == 1);
+  CHECK_FALSE(store.figures("none"));
+  CHECK_FALSE(store.figures("sv"));  // a prefix of a service is another service
+
+  auto all = store.figures();
+  CHECK(all.engine == "memory");
+  CHECK(all.directory.empty());
+  CHECK(all.memory_bytes == store.bytes_used());
+
+  status result{status_code::unknown, "not called"};
+  store.checkpoint("/tmp/never", [&](status st) { result = st; });
+  CHECK(result.code() == status_code::failed_precondition);
+}

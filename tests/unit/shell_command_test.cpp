@@ -93,6 +93,24 @@ TEST_CASE("describe and reset take one service", "[shell][command]") {
   CHECK(usage_message("reset") == "usage: reset SERVICE");
 }
 
+TEST_CASE("state and delete-state take a service and a key, backup an absolute DIR",
+          "[shell][command][state]") {
+  auto state = parse_as<state_command>("state counter apples");
+  CHECK(state.service == "counter");
+  CHECK(state.key == "apples");
+  CHECK(parse_as<state_command>("state counter 'a b'").key == "a b");
+  auto del = parse_as<delete_state_command>("delete-state demo.counter.v1.Counter \"{x}\"");
+  CHECK(del.service == "demo.counter.v1.Counter");
+  CHECK(del.key == "{x}");
+  CHECK(parse_as<backup_command>("backup /var/backups/troupe").dir == "/var/backups/troupe");
+  CHECK(usage_message("state counter") == "usage: state SERVICE KEY");
+  CHECK(usage_message("state counter a b") == "usage: state SERVICE KEY");
+  CHECK(usage_message("delete-state counter") == "usage: delete-state SERVICE KEY");
+  CHECK(usage_message("backup") == "usage: backup DIR");
+  CHECK(usage_message("backup backups") ==
+        "DIR must be an absolute path on the node's machine, not 'backups'");
+}
+
 TEST_CASE("an unknown command names itself and points to help", "[shell][command]") {
   CHECK(usage_message("foo") == "unknown command 'foo' (try 'help')");
   CHECK(usage_message("Services") == "unknown command 'Services' (try 'help')");

@@ -223,6 +223,107 @@ TEST_CASE("JSON is laid out for people", "[shell][json]") {
   CHECK(json_syntax_error("{} trailing"));
 }
 
+TEST_CASE("the services table shows stored keys and bytes on disk when a service keeps state",
+          "[shell][views][state]") {
+  admin::ServiceList list;
+  auto* counter = list.add_services();
+  counter->set_name("demo.counter.v1.Counter");
+  counter->set_kind("keyed");
+  counter->set_status("running");
+  counter->set_active_actors(3);
+  counter->mutable_state()->set_keys(1200);
+  counter->mutable_state()->set_disk_bytes(3 * 1024 * 1024 / 2);
+  auto* greeter = list.add_services();
+  greeter->set_name("demo.greeter.v1.Greeter");
+  greeter->set_kind("stateless");
+  greeter->set_status("running");
+  greeter->set_instances(4);
+  CHECK(render_services(list) ==
+        "NAME                     KIND       STATUS   ACTORS  RESTARTS  IN-FLIGHT  SHED  SLOW"
+        "  STORED KEYS  ON DISK\n"
+        "demo.counter.v1.Counter  keyed      running       3         0          0     0     0"
+        "         1200  1.5 MiB\n"
+        "demo.greeter.v1.Greeter  stateless  running       4         0          0     0     0"
+        "            -        -\n");
+}
+
+TEST_CASE("describe shows a service's state: type, durability, keys, bytes, compaction, stalls",
+          "[shell][views][state]") {
+  admin::ServiceInfo service;
+  service.set_name("demo.counter.v1.Counter");
+  service.set_kind("keyed");
+  auto* state = service.mutable_state();
+  state->set_type("demo.counter.v1.CounterState");
+  state->set_durability("BATCHED");
+  state->set_batch_interval_ms(100);
+  state->set_keys(42);
+  state->set_disk_bytes(2048);
+  state->set_memtable_bytes(512);
+  state->set_pending_compaction_bytes(0);
+  state->set_stall_stops(1);
+  state->set_stall_slowdowns(2);
+  const auto text = render_service(service);
+  CHECK_THAT(text, Catch::Contains("State:          demo.counter.v1.CounterState, BATCHED "
+                                   "(synced within 100ms)\n"
+                                   "Stored keys:    42 (estimated)\n"
+                                   "On disk:        2.0 KiB in tables, 512 B in memtables (in the "
+                                   "log, not yet in tables)\n"
+                                   "Compaction:     0 B pending\n"
+                                   "Write stalls:   1 stops, 2 slowdowns\n"));
+  service.clear_state();
+  CHECK_THAT(render_service(service), !Catch::Contains("State:"));
+}
+
+TEST_CASE("the node view shows its state store", "[shell][views][state]") {
+  admin::NodeInfo node;
+  node.set_name("node-1");
+  auto* store = node.mutable_state_store();
+  store->set_engine("rocksdb");
+  store->set_directory("/var/lib/troupe/state");
+  store->set_disk_bytes(5 * 1024 * 1024);
+  store->set_writes_committed(10);
+  store->set_writes_failed(1);
+  store->set_backup_running(true);
+  store->set_last_fault("IO error: No space left on device");
+  CHECK_THAT(render_node(node),
+             Catch::EndsWith("State store:         rocksdb in /var/lib/troupe/state, 5.0 MiB on disk\n"
+                             "State writes:        10 committed, 1 failed; a backup is being written\n"
+                             "Last storage fault:  IO error: No space left on device\n"));
+}
+
+TEST_CASE("one key's stored state: labelled lines, then its JSON in the node's order",
+          "[shell][views][state]") {
+  stored_state state;
+  state.head.set_service("demo.counter.v1.Counter");
+  state.head.set_key("apples");
+  state.head.set_version(7);
+  state.head.set_type("demo.counter.v1.CounterState");
+  state.state_json = R"({"value":5,"label":"x"})";
+  CHECK(render_stored_state(state) ==
+        "Service:  demo.counter.v1.Counter\n"
+        "Key:      apples\n"
+        "Version:  7\n"
+        "Type:     demo.counter.v1.CounterState\n"
+        "{\n  \"value\": 5,\n  \"label\": \"x\"\n}\n");
+  admin::Backup backup;
+  backup.set_dir("/backups/one");
+  backup.set_files(6);
+  backup.set_bytes(22'295);
+  backup.set_elapsed_ms(53);
+  CHECK(render_backup(backup) == "backup written to /backups/one: 6 files, 21.8 KiB, in 53ms\n");
+  CHECK(format_bytes(0) == "0 B");
+  CHECK(format_bytes(1023) == "1023 B");
+  CHECK(format_bytes(1024) == "1.0 KiB");
+  CHECK(format_bytes(std::uint64_t{3} << 30) == "3.0 GiB");
+}
+
+TEST_CASE("json_member takes one member of an object, its members in order", "[shell][json]") {
+  CHECK(json_member(R"({"a":1,"state":{"z":1,"a":[2]}})", "state") == R"({"z":1,"a":[2]})");
+  CHECK_FALSE(json_member(R"({"a":1})", "state"));
+  CHECK_FALSE(json_member("[1]", "state"));
+  CHECK_FALSE(json_member("not json", "state"));
+}
+
 TEST_CASE("describe shows a service's load, threads and slow methods", "[shell][views]") {
   admin::ServiceInfo service;
   service.set_name("test.Files");

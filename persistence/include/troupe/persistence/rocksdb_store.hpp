@@ -111,36 +111,10 @@ struct store_options {
   std::function<void(const std::string&)> on_fault;
 };
 
-/// One namespace's figures, mostly RocksDB's properties of its column family
-/// (estimates where RocksDB estimates).
-struct namespace_figures {
-  std::string service;
-  bool opened = false;                      // open_namespace was called in this run
-  std::uint64_t keys = 0;                   // rocksdb.estimate-num-keys
-  std::uint64_t sst_bytes = 0;              // its live table files on disk
-  std::uint64_t live_data_bytes = 0;        // rocksdb.estimate-live-data-size
-  std::uint64_t memtable_bytes = 0;         // written, not yet flushed to a table
-  std::uint64_t pending_compaction_bytes = 0;
-  std::uint64_t stall_stops = 0;            // writes stopped for it, since open
-  std::uint64_t stall_slowdowns = 0;        // writes slowed down for it, since open
-};
-
-/// The store's figures since it was opened.
-struct store_figures {
-  std::uint64_t disk_bytes = 0;             // every file under the directory
-  std::size_t pending_reads = 0;            // queued loads
-  std::size_t pending_writes = 0;           // queued saves and erases
-  std::uint64_t commit_rounds = 0;          // WriteBatches the writer committed
-  std::uint64_t wal_syncs = 0;              // syncs the writer asked for
-  std::uint64_t writes_committed = 0;
-  std::uint64_t writes_refused_stale = 0;   // aborted: another version was stored
-  std::uint64_t writes_failed = 0;          // unavailable: RocksDB could not write
-  std::uint64_t refused_overloaded = 0;     // loads and writes refused at a bound
-  bool write_stopped = false;               // RocksDB stops writes now
-  std::uint64_t delayed_write_rate = 0;     // bytes/s RocksDB slows writes to; 0: none
-  std::uint64_t write_stall_micros = 0;     // time writes waited in RocksDB's stalls
-  std::string last_fault;                   // the last storage fault; empty: none
-};
+/// The figures of one namespace (RocksDB's properties of its column family)
+/// and of the store (runtime/state_figures.hpp).
+using runtime::namespace_figures;
+using runtime::store_figures;
 
 class rocksdb_store final : public runtime::state_store {
 public:
@@ -198,15 +172,21 @@ public:
 
   /// Every namespace stored, opened in this run or not, sorted.
   std::vector<std::string> namespaces() const;
-  std::optional<namespace_figures> figures(std::string_view service) const;
-  store_figures figures() const;
+  /// RocksDB's properties of the namespace's column family; nullopt when it
+  /// has none. While RocksDB is being reopened after a fault, only the
+  /// service's name and `opened`.
+  std::optional<namespace_figures> figures(std::string_view service) const override;
+  /// The store's counters and RocksDB's figures (engine "rocksdb"); while
+  /// RocksDB is being reopened after a fault, the counters with
+  /// write_stopped set. Lists the directory for disk_bytes.
+  store_figures figures() const override;
 
   /// Writes a consistent copy of everything acknowledged so far into `dir`
-  /// (which must not exist; hard links where `dir` is on the same file
-  /// system) while the store keeps serving, on a thread of its own; `done`
-  /// runs there. One at a time: unavailable while another runs. `dir` can
-  /// be opened as a store after restore_from().
-  void checkpoint(std::filesystem::path dir, std::function<void(status)> done);
+  /// (missing or an empty directory, in a directory that exists; hard links
+  /// where `dir` is on the same file system) while the store keeps serving,
+  /// on a thread of its own; `done` runs there. One at a time: unavailable
+  /// while another runs. `dir` can be opened as a store after restore_from().
+  void checkpoint(std::string dir, std::function<void(status)> done) override;
 
   const std::filesystem::path& directory() const noexcept;
 

@@ -44,6 +44,15 @@ public:
   /// Bytes stored, keys included.
   std::size_t bytes_used() const;
 
+  /// engine "memory", memory_bytes = bytes_used(); per namespace its keys
+  /// and their bytes (live_data_bytes). Nothing is on disk.
+  store_figures figures() const override;
+  std::optional<namespace_figures> figures(std::string_view service) const override;
+
+  /// failed_precondition: state in memory has no copy to take; it is gone
+  /// with the process.
+  void checkpoint(std::string dir, std::function<void(status)> done) override;
+
 private:
   using slot = std::pair<std::string, std::string>;  // (service, key)
   using journal = std::map<std::uint64_t, std::string>;  // seq -> event

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "troupe/runtime/state_figures.hpp"
 #include "troupe/status.hpp"
 
 namespace troupe::runtime {
@@ -199,6 +200,26 @@ public:
   /// (aborted) or the store cannot write, none of them.
   virtual void write_batch(std::string_view service, std::vector<kv_mutation> batch,
                            write_callback done);
+  // -- operating the store: what the admin API shows and does ----------------
+  // Off the call path; each has a default for a store with nothing to show or
+  // do. The figures are asked for on the gateway's I/O threads: they answer
+  // from what the store has at hand and never wait for its threads.
+
+  /// The store's figures now.
+  virtual store_figures figures() const;
+
+  /// The figures of `service`'s namespace; nullopt when the store holds none
+  /// for it.
+  virtual std::optional<namespace_figures> figures(std::string_view service) const;
+
+  /// Writes a consistent copy of everything acknowledged so far into the
+  /// directory `dir` (a path) while the store keeps serving, for a later start from it (a backup);
+  /// `done` runs once, on a thread of the store's, when the copy is complete
+  /// or has failed. `dir` must be missing or an empty directory
+  /// (already_exists otherwise) in a directory that exists
+  /// (invalid_argument); one at a time (unavailable while another runs).
+  /// Default: failed_precondition, the store has nothing to copy.
+  virtual void checkpoint(std::string dir, std::function<void(status)> done);
 };
 
 } // namespace troupe::runtime
