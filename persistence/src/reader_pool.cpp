@@ -1,6 +1,7 @@
 #include "reader_pool.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include <rocksdb/db.h>
 
@@ -53,7 +54,10 @@ void reader_pool::submit(read_request request) {
     }
   }
   if (!refusal.is_ok()) {
-    request.done(std::move(refusal), {});
+    if (request.list_limit > 0)
+      request.listed(std::move(refusal), {}, false);
+    else
+      request.done(std::move(refusal), {});
     return;
   }
   if (wake)
@@ -79,7 +83,46 @@ void reader_pool::run() {
   }
 }
 
+void reader_pool::list(read_request& request) {
+  status result;
+  std::vector<std::string> keys;
+  bool more = false;
+  {
+    auto db = db_.use();
+    if (!db) {
+      result = {status_code::unavailable, "the state store cannot read now"};
+    } else {
+      std::unique_ptr<rocksdb::Iterator> it{db->NewIterator(rocksdb::ReadOptions{},
+                                                            request.family->handle)};
+      if (request.key.empty())
+        it->SeekToFirst();
+      else
+        it->Seek(request.key);
+      if (it->Valid() && !request.key.empty() && it->key() == rocksdb::Slice{request.key})
+        it->Next();
+      for (; it->Valid(); it->Next()) {
+        if (keys.size() == request.list_limit) {
+          more = true;
+          break;
+        }
+        keys.emplace_back(it->key().data(), it->key().size());
+      }
+      if (!it->status().ok()) {
+        faults_.report("state store: listing keys failed: " + one_line(it->status().ToString()));
+        result = {status_code::unavailable, "the state store cannot read now"};
+        keys.clear();
+        more = false;
+      }
+    }
+  }
+  request.listed(std::move(result), std::move(keys), more);
+}
+
 void reader_pool::serve(read_request& request) {
+  if (request.list_limit > 0) {
+    list(request);
+    return;
+  }
   status result;
   runtime::stored_state state;
   {

@@ -19,10 +19,13 @@
 
 namespace troupe::persistence {
 
+/// A point lookup of `key`, or (list_limit > 0) a page of the keys after it.
 struct read_request {
   family_slot* family;
   std::string key;
   runtime::state_store::load_callback done;
+  std::size_t list_limit = 0;
+  runtime::state_store::keys_callback listed;
 };
 
 class reader_pool {
@@ -46,6 +49,7 @@ public:
 private:
   void run();
   void serve(read_request& request);
+  void list(read_request& request);
 
   database& db_;
   const std::size_t max_pending_;

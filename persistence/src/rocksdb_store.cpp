@@ -31,6 +31,11 @@ void rocksdb_store::erase(std::string_view service, std::string_view key, write_
   impl_->erase(service, key, std::move(done));
 }
 
+void rocksdb_store::list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                              keys_callback done) {
+  impl_->list_keys(service, after, limit, std::move(done));
+}
+
 std::vector<std::string> rocksdb_store::namespaces() const {
   std::vector<std::string> out;
   for (auto& e : impl_->namespaces.all())

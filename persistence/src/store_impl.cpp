@@ -204,7 +204,20 @@ void rocksdb_store::impl::load(std::string_view service, std::string_view key,
     done({}, {});
     return;
   }
-  readers->submit(read_request{target->family, std::string{key}, std::move(done)});
+  readers->submit(read_request{target->family, std::string{key}, std::move(done), 0, {}});
+}
+
+void rocksdb_store::impl::list_keys(std::string_view service, std::string_view after,
+                                    std::size_t limit, runtime::state_store::keys_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({}, {}, false);  // nothing stored
+    return;
+  }
+  read_request request{target->family, std::string{after}, {}, 0, {}};
+  request.list_limit = std::max<std::size_t>(limit, 1);
+  request.listed = std::move(done);
+  readers->submit(std::move(request));
 }
 
 void rocksdb_store::impl::save(std::string_view service, std::string_view key,

@@ -36,6 +36,8 @@ struct rocksdb_store::impl {
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done);
   void erase(std::string_view service, std::string_view key, write_callback done);
+  void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                 runtime::state_store::keys_callback done);
   namespace_figures figures_of(const namespace_table::entry& e) const;
   store_figures figures() const;
   void checkpoint(std::filesystem::path dir, std::function<void(status)> done);

@@ -6,7 +6,8 @@ namespace troupe::runtime {
 
 keyed_shard::keyed_shard(caf::actor_config& cfg, host_context ctx)
   : activation_host(cfg, ctx), supervisor_(*ctx.entry->key_monitor) {
-  // nop
+  if (ctx.ownership != nullptr)
+    ownership_.emplace(*ctx.ownership);
 }
 
 activation& keyed_shard::activation_for(const std::string& key) {
@@ -76,6 +77,11 @@ void keyed_shard::on_exit() {
   entry().stats->active_actors.fetch_sub(activations_.size(),
                                          std::memory_order_relaxed);
   activations_.clear();
+  for (auto& [env, reply] : parked_)
+    reply.deliver(to_reply(status{status_code::unavailable, "the service instance stopped"}));
+  parked_.clear();
+  if (ownership_)
+    ownership_->release();
   activation_host::on_exit();
 }
 

@@ -12,6 +12,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/node_id.hpp>
 #include <caf/send.hpp>
 
 #include <google/protobuf/descriptor.h>
@@ -21,6 +22,7 @@
 #include "messages.hpp"
 #include "reply_mapping.hpp"
 #include "local_directory.hpp"
+#include "remote_relay.hpp"
 #include "stateless_instance.hpp"
 #include "supervision_options.hpp"
 #include "state_options.hpp"
@@ -43,6 +45,24 @@ public:
     add_message_type<envelope>("troupe.envelope");
     add_message_type<reply_envelope>("troupe.reply_envelope");
     apply_scheduler_settings(*this, threads);
+  }
+};
+
+/// The ownership a node has before a cluster publishes one: every key is
+/// this node's (never consulted: the shards look only once one is published).
+class sole_ownership final : public key_ownership {
+public:
+  std::uint64_t epoch() const noexcept override {
+    return 0;
+  }
+  bool settled() const noexcept override {
+    return true;
+  }
+  status lease() const override {
+    return {};
+  }
+  verdict check(std::string_view, std::string_view, std::uint64_t) const override {
+    return verdict::serve;
   }
 };
 
@@ -97,6 +117,13 @@ struct node::impl {
   // (empty) before they are spawned, and the local one is published after.
   published<directory> directories{std::make_shared<runtime::local_directory>()};
   std::shared_ptr<const runtime::local_directory> local;
+  std::vector<hosted_service> hosted;
+  std::vector<caf::actor> keyed_shards;
+  std::vector<actor_system_setup> setups;
+  relay_set relays;  // calls to actors of other nodes
+  published<key_ownership> ownership{std::make_shared<sole_ownership>()};
+  std::atomic<bool> ownership_on{false};
+  caf::node_id local_node;  // this process's CAF node, to tell remote actors
   std::atomic<bool> running{false};
   std::chrono::system_clock::time_point started_at;
 
@@ -197,15 +224,18 @@ void node::impl::spawn_services() {
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
-    host_context ctx{entry.get(), &config.name, &directories, state.get(), &log};
+    host_context ctx{entry.get(), &config.name, &directories, state.get(), &log,
+                     &relays,     &ownership,   &ownership_on};
     if (entry->kind == service_kind::keyed) {
       for (size_t i = 0; i < shards; ++i)
         host->actors.push_back(system->spawn<keyed_shard>(ctx));
+      keyed_shards.insert(keyed_shards.end(), host->actors.begin(), host->actors.end());
     } else {
       for (std::uint32_t i = 0; i < entry->instances; ++i)
         host->actors.push_back(system->spawn<stateless_instance>(
           ctx, config.name + "/" + entry->name + "#" + std::to_string(i)));
     }
+    hosted.push_back(hosted_service{entry.get(), host->actors});
     built->add(std::move(host));
   }
   local = built;
@@ -229,7 +259,13 @@ void node::start() {
   d.open_state_store();
   d.open_state_namespaces();
   d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());
+  for (auto& setup : d.setups)
+    setup(*d.caf_config);
   d.system = std::make_unique<caf::actor_system>(*d.caf_config);
+  d.local_node = d.system->node();
+  // Relays before the services: a handler may call another node at once.
+  for (size_t i = 0; i < std::max<size_t>(2, d.scheduler_threads()); ++i)
+    d.relays.add(d.system->spawn<remote_relay>());
   d.spawn_services();
   d.started_at = std::chrono::system_clock::now();
   d.running = true;
@@ -241,9 +277,11 @@ void node::start() {
 
 namespace {
 
-/// Sends `env` to where `dir` says `service` (and env.key) is served.
-void send_call(const std::atomic<bool>& running, const directory& dir,
-               std::string_view service, envelope env, call_callback done) {
+/// Sends `env` to where `dir` says `service` (and env.key) is served: an
+/// actor of another node through a relay (remote_relay.hpp).
+void send_call(const std::atomic<bool>& running, const directory& dir, const relay_set& relays,
+               const caf::node_id& local_node, std::string_view service, envelope env,
+               call_callback done) {
   if (!running.load(std::memory_order_relaxed)) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
     return;
@@ -253,6 +291,11 @@ void send_call(const std::atomic<bool>& running, const directory& dir,
     done(to_reply(target.error));
     return;
   }
+  if (relay_set::is_remote(target.actor, local_node)) {
+    caf::anon_send(relays.next(), relayed_call{std::move(target.actor), std::move(env),
+                                               completion{std::move(done)}});
+    return;
+  }
   caf::anon_send(target.actor, local_call{std::move(env), completion{std::move(done)}});
 }
 
@@ -260,14 +303,17 @@ void send_call(const std::atomic<bool>& running, const directory& dir,
 
 void node::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *impl_;
-  send_call(d.running, *d.directories.load(), service, std::move(env), std::move(done));
+  send_call(d.running, *d.directories.load(), d.relays, d.local_node, service, std::move(env),
+            std::move(done));
 }
 
 node::caller::caller(node& owner) : node_(&owner), view_(owner.impl_->directories) {
 }
 
 void node::caller::call(std::string_view service, envelope env, call_callback done) {
-  send_call(node_->impl_->running, view_.get(), service, std::move(env), std::move(done));
+  auto& d = *node_->impl_;
+  send_call(d.running, view_.get(), d.relays, d.local_node, service, std::move(env),
+            std::move(done));
 }
 
 node::caller node::make_caller() {
@@ -282,6 +328,29 @@ std::shared_ptr<const directory> node::local_directory() const {
   return impl_->local;
 }
 
+std::vector<hosted_service> node::hosted_services() const {
+  return impl_->hosted;
+}
+
+void node::add_actor_system_setup(actor_system_setup setup) {
+  impl_->setups.push_back(std::move(setup));
+}
+
+void node::publish_ownership(std::shared_ptr<const key_ownership> next,
+                             std::function<void()> fenced) {
+  auto& d = *impl_;
+  d.ownership.publish(std::move(next));
+  d.ownership_on.store(true, std::memory_order_release);
+  if (d.keyed_shards.empty()) {
+    if (fenced)
+      fenced();
+    return;
+  }
+  auto countdown = std::make_shared<fence_countdown>(d.keyed_shards.size(), std::move(fenced));
+  for (auto& shard : d.keyed_shards)
+    caf::anon_send(shard, ownership_fence{countdown});
+}
+
 state_store& node::state() noexcept {
   return *impl_->state;
 }
@@ -294,9 +363,15 @@ void node::stop() {
   if (d.local)
     for (auto& a : d.local->all_actors())
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& relay : d.relays.all())
+    caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
   // The directories hold actor handles: drop them before the system goes.
   d.directories.publish(std::make_shared<runtime::local_directory>());
+  d.ownership.publish(std::make_shared<sole_ownership>());
   d.local.reset();
+  d.hosted.clear();
+  d.keyed_shards.clear();
+  d.relays.clear();
   d.system->await_all_actors_done();
   d.system.reset();
   d.caf_config.reset();

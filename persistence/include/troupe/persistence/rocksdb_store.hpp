@@ -162,6 +162,9 @@ public:
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
   void erase(std::string_view service, std::string_view key, write_callback done) override;
+  /// A page of keys, from a reader thread (an iterator over the namespace).
+  void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                 keys_callback done) override;
 
   /// Every namespace stored, opened in this run or not, sorted.
   std::vector<std::string> namespaces() const;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "troupe/status.hpp"
 
@@ -57,6 +58,8 @@ public:
   using load_callback = std::function<void(status, stored_state)>;
   /// ok: the write is as durable as the store promises.
   using write_callback = std::function<void(status)>;
+  /// One page of keys, in bytewise order; `more`: keys follow the last one.
+  using keys_callback = std::function<void(status, std::vector<std::string> keys, bool more)>;
 
   virtual ~state_store();
 
@@ -78,6 +81,13 @@ public:
 
   /// Removes the state of `key` (nothing stored is not an error).
   virtual void erase(std::string_view service, std::string_view key, write_callback done) = 0;
+
+  /// Up to `limit` keys of `service`'s namespace that sort after `after`
+  /// (bytewise; empty: from the first). A cluster lists the keys a node holds
+  /// to hand the ones that move over to their new node. The default answers
+  /// unimplemented.
+  virtual void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                         keys_callback done);
 };
 
 } // namespace troupe::runtime
