@@ -28,6 +28,9 @@ sigset_t block_shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A write to a peer that closed its socket must fail that write, not end
+  // the process: the consensus transport (libuv) writes with write(2).
+  std::signal(SIGPIPE, SIG_IGN);
   return set;
 }
 
