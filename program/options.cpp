@@ -312,7 +312,11 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("heartbeat-interval", po::value<std::string>(), "failure detection: a heartbeat to every member this often (default 100ms)")
     ("phi-threshold", po::value<std::string>(), "failure detection: suspicion (phi) past which a member is declared down (default 8)")
     ("acceptable-pause", po::value<std::string>(), "failure detection: a pause in heartbeats forgiven on top of their usual interval (default 500ms)")
-    ("lease", po::value<std::string>(), "a node serves keyed actors only this long after the leader last answered it (default 1s)");
+    ("lease", po::value<std::string>(), "a node serves keyed actors only this long after the leader last answered it (default 1s)")
+    ("max-inflight", po::value<std::string>(), "calls in flight on the node at most; past it calls get 503 (default 10000)")
+    ("max-mailbox", po::value<std::string>(), "calls waiting for one actor at most; past it its calls get 503 (default 1000)")
+    ("max-activations", po::value<std::string>(), "keyed actors active on the node at most; past it idle ones are passivated early, or new keys get 503 (default 1000000)")
+    ("slow-handler-threshold", po::value<std::string>(), "report a non-blocking handler that runs longer (default 100ms)");
   // clang-format on
   po::options_description all;
   all.add(command_line).add(settings);
@@ -463,6 +467,16 @@ node_options parse_node_options(const std::vector<std::string>& args) {
   if (vm.count("restore"))
     result.restore = read("restore", not_empty("restore"));
   read_cluster_options(vm, read, given_as_flag, result.cluster);
+  if (vm.count("max-inflight"))
+    node.max_inflight = read("max-inflight", count("max-inflight", 1, 0xffff'ffffu));
+  if (vm.count("max-mailbox"))
+    node.max_mailbox = read("max-mailbox", count("max-mailbox", 1, 0xffff'ffffu));
+  if (vm.count("max-activations"))
+    node.max_activations =
+      read("max-activations", count("max-activations", 1, std::uint64_t{1} << 40));
+  if (vm.count("slow-handler-threshold"))
+    node.slow_handler_threshold =
+      read("slow-handler-threshold", positive_duration("slow-handler-threshold"));
   return result;
 }
 

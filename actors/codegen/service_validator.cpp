@@ -1,6 +1,7 @@
 #include "service_validator.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -133,6 +134,32 @@ std::string check_state(const pb::ServiceDescriptor* service, const ServiceOptio
   return {};
 }
 
+/// The most threads a blocking service may ask for on a node.
+constexpr std::uint32_t max_threads = 256;
+
+/// Checks `blocking` and `threads`; returns the fault or "".
+std::string check_threads(const ServiceOptions& options) {
+  if (!options.blocking()) {
+    if (options.threads() != 0)
+      return "threads (" + std::to_string(options.threads())
+             + ") is for a blocking service; add blocking: true, or drop threads "
+               "(non-blocking services share the node's scheduler threads)";
+    return {};
+  }
+  if (options.threads() > max_threads)
+    return "threads (" + std::to_string(options.threads()) + ") exceeds "
+           + std::to_string(max_threads);
+  if (options.kind() == STATELESS && options.instances() != 0 && options.threads() != 0
+      && options.instances() != options.threads())
+    return "a blocking STATELESS service runs one instance per thread, but instances ("
+           + std::to_string(options.instances()) + ") differs from threads ("
+           + std::to_string(options.threads()) + "); give one of them";
+  if (options.kind() == STATELESS && options.instances() > max_threads)
+    return "instances (" + std::to_string(options.instances()) + ") of a blocking service "
+           "are its threads and exceed " + std::to_string(max_threads);
+  return {};
+}
+
 /// Checks one service and its rpcs; returns the fault or "".
 std::string check_service(const pb::ServiceDescriptor* service, route_set& routes) {
   auto prefix = "service " + service->full_name() + ": ";
@@ -152,6 +179,11 @@ std::string check_service(const pb::ServiceDescriptor* service, route_set& route
                          + std::to_string(restart.backoff_max_ms()) + ")");
   if (auto problem = check_state(service, options); !problem.empty())
     return at(service, prefix + problem);
+  if (auto problem = check_threads(options); !problem.empty())
+    return at(service, prefix + problem);
+  if (options.max_activations() != 0 && options.kind() != KEYED)
+    return at(service, prefix + "max_activations bounds a KEYED service's activations; "
+                                "a STATELESS service has `instances`");
   for (const char* suffix : {"Base", "Client"}) {
     auto generated = service->name() + suffix;
     const auto* file = service->file();

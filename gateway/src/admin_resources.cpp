@@ -78,16 +78,26 @@ admin_pb::NodeInfo node_info(const runtime::node& node, const gateway_facts& gat
   info.set_status(gateway.draining ? "draining" : "serving");
   info.set_request_timeout_ms(static_cast<std::uint32_t>(gateway.request_timeout.count()));
   info.set_log_lines_dropped(static_cast<std::int64_t>(node.log().dropped_lines()));
-  const auto& load = gateway.load;
-  info.set_http_connections_open(load.connections_open);
-  info.set_http_connections_max(load.max_connections);
-  info.set_http_connections_refused(load.connections_refused);
-  info.set_http_body_bytes_in_flight(load.body_bytes_in_flight);
-  info.set_http_body_memory_max(load.max_body_memory);
-  info.set_http_body_reads_paused(load.body_reads_paused);
-  info.set_http_slow_clients_dropped(load.slow_clients_dropped);
+  const auto& http = gateway.load;
+  info.set_http_connections_open(http.connections_open);
+  info.set_http_connections_max(http.max_connections);
+  info.set_http_connections_refused(http.connections_refused);
+  info.set_http_body_bytes_in_flight(http.body_bytes_in_flight);
+  info.set_http_body_memory_max(http.max_body_memory);
+  info.set_http_body_reads_paused(http.body_reads_paused);
+  info.set_http_slow_clients_dropped(http.slow_clients_dropped);
   for (const auto& reason : gateway.unready_reasons)
     info.add_unready_reasons(reason);
+  auto load = node.load();
+  info.set_max_inflight(config.max_inflight);
+  info.set_inflight(load.inflight);
+  info.set_max_mailbox(config.max_mailbox);
+  info.set_max_activations(config.max_activations);
+  info.set_activations(load.activations);
+  info.set_calls_shed(load.calls_shed);
+  info.set_shedding(node.shedding());
+  info.set_slow_handler_threshold_ms(millis(config.slow_handler_threshold));
+  info.set_slow_calls(load.slow_calls);
   return info;
 }
 
@@ -117,6 +127,13 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   info.set_restarts(stats.restarts.load());
   info.set_calls(stats.calls.load());
   info.set_failures(stats.failures.load());
+  info.set_inflight(stats.inflight());
+  info.set_mailbox_high_water(stats.mailbox_high_water());
+  info.set_calls_shed(stats.calls_shed());
+  info.set_slow_calls(stats.slow_calls.load());
+  info.set_blocking(service.blocking);
+  info.set_threads(service.threads);
+  info.set_max_activations(service.max_activations);
   auto* policy = info.mutable_restart_policy();
   policy->set_max_restarts(service.policy.max_restarts);
   policy->set_window_ms(static_cast<std::uint32_t>(service.policy.window.count()));
@@ -128,6 +145,9 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   if (service.descriptor != nullptr) {
     for (int i = 0; i < service.descriptor->method_count(); ++i) {
       const pb::MethodDescriptor* method = service.descriptor->method(i);
+      if (static_cast<std::size_t>(i) < stats.slow_methods.size()
+          && stats.slow_methods[static_cast<std::size_t>(i)].load())
+        info.add_slow_methods(method->name());
       auto* method_info = info.add_methods();
       method_info->set_name(method->name());
       method_info->set_input_type(method->input_type()->full_name());

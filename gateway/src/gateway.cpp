@@ -178,11 +178,7 @@ void gateway::start() {
   d.ready.add_source([server = server.get()](std::vector<std::string>& reasons) {
     server->bounds_reached(reasons);
   });
-  // HOOK: the runtime's shedding state (calls in flight, mailboxes,
-  // activations) belongs here once runtime::node tells it, as
-  // `std::string node::shedding() const` (a reason, or empty while the node
-  // sheds nothing; cheap and thread-safe):
-  //   d.ready.add([&node = d.node] { return node.shedding(); });
+  d.ready.add([&node = d.node] { return node.shedding(); });
   for (auto& check : d.checks)
     d.ready.add(std::move(check));
   d.checks.clear();

@@ -15,8 +15,6 @@ namespace troupe::runtime {
 
 namespace {
 
-constexpr size_t max_stash = 10'000;
-
 /// Requests larger than this do not stay behind in the host's request slots.
 constexpr size_t max_kept_request = 64 * 1024;
 
@@ -130,20 +128,20 @@ void activation::receive(envelope& env, reply_to&& rp) {
   switch (mode_) {
     case mode::running:
       if (writing_state())
-        stash(env, std::move(rp), "the actor is writing its state");
+        stash(env, std::move(rp));
       else
         serve(env, std::move(rp));
       break;
     case mode::backing_off:
-      stash(env, std::move(rp), "the service instance is restarting");
+      stash(env, std::move(rp));
       break;
     case mode::load_failed:
       mode_ = mode::loading;
       load_state();
-      stash(env, std::move(rp), "the actor is loading its state");
+      stash(env, std::move(rp));
       break;
     case mode::loading:
-      stash(env, std::move(rp), "the actor is loading its state");
+      stash(env, std::move(rp));
       break;
     case mode::gave_up:
       rp.deliver(to_reply(service_failed(entry_->name)));
@@ -155,11 +153,13 @@ void activation::receive(envelope& env, reply_to&& rp) {
   }
 }
 
-void activation::stash(envelope& env, reply_to&& rp, const char* full_message) {
+void activation::stash(envelope& env, reply_to&& rp) {
   if (!stash_)
     stash_ = std::make_unique<std::deque<stashed_call>>();
-  if (stash_->size() >= max_stash) {
-    rp.deliver(to_reply(status{status_code::unavailable, full_message}));
+  if (stash_->size() >= host_->node_bounds().max_mailbox()) {
+    // What waits for a restart or for the state is bounded like a mailbox.
+    host_->count_shed(shed_reason::mailbox);
+    rp.deliver(host_->node_bounds().shed_reply(shed_reason::mailbox, *entry_));
     return;
   }
   rp.keep_past_handler();
@@ -181,10 +181,13 @@ void activation::serve_stash() {
 void activation::serve(envelope& env, reply_to&& rp) {
   // A coarse clock (a few ms) is enough to drop calls that waited too long,
   // and costs a fraction of a precise one on every call.
-  if (env.deadline_unix_ns != 0 && unix_coarse_now_ns() > env.deadline_unix_ns) {
+  if (too_late_to_start(env.deadline_unix_ns)) {
     rp.deliver(to_reply(deadline_passed()));
     return;
   }
+  // How long the handler holds the thread, by the coarse clock too: the
+  // threshold is tens of milliseconds at least.
+  auto started = steady_coarse_now_ns();
   // The handler may move the envelope's fields away (see served_call::share):
   // keep the request bytes here.
   std::string payload = std::move(env.payload);
@@ -203,6 +206,9 @@ void activation::serve(envelope& env, reply_to&& rp) {
   }
   if (payload.size() > max_kept_request)
     host_->release_request_slots();
+  auto took = steady_coarse_now_ns() - started;
+  if (took > host_->node_bounds().slow_handler_threshold_ns() && !entry_->blocking)
+    host_->report_slow(ctx.method(), took);
 }
 
 void activation::handle_failure(const char* where, const char* what) {
@@ -428,6 +434,11 @@ bool activation::idle_since_last_check() noexcept {
               && (mode_ != mode::quarantined || host_->quarantine_left(key_).count() == 0);
   received_at_check_ = received_;
   return idle;
+}
+
+bool activation::passivatable() noexcept {
+  return mode_ != mode::backing_off && mode_ != mode::loading && !writes_ && pending_calls_ == 0
+         && (mode_ != mode::quarantined || host_->quarantine_left(key_).count() == 0);
 }
 
 void activation::stop(const status& for_stashed) {

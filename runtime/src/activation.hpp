@@ -94,6 +94,18 @@ public:
   /// call.
   bool idle_since_last_check() noexcept;
 
+  /// True when nothing is in progress (no back-off, no quarantine in force,
+  /// no call of its handlers pending), so that the activation may be
+  /// passivated early, however recent its last call: the host needs room.
+  bool passivatable() noexcept;
+
+  /// The host's list of its activations by their latest call (keyed_shard).
+  struct recency_links {
+    activation* newer = nullptr;
+    activation* older = nullptr;
+  };
+  recency_links recency;
+
   /// Before the host drops the activation: on_passivate, and the stash
   /// answered with `for_stashed`.
   void stop(const status& for_stashed);
@@ -147,8 +159,8 @@ private:
   struct state_writes;
 
   /// Keeps a call until the activation can serve it (a back-off, a state
-  /// read or write); refuses it when the stash is full.
-  void stash(envelope& env, reply_to&& reply, const char* full_message);
+  /// read or write); refuses it (shed) when the stash holds a mailbox's worth.
+  void stash(envelope& env, reply_to&& reply);
 
   /// Serves the stashed calls in order while the activation can.
   void serve_stash();

@@ -3,9 +3,11 @@
 #include <memory>
 #include <utility>
 
+#include <google/protobuf/descriptor.h>
 #include <caf/send.hpp>
 
 #include "activation.hpp"
+#include "node_load.hpp"
 #include "remote_relay.hpp"
 #include "reply_mapping.hpp"
 
@@ -13,9 +15,10 @@ namespace troupe::runtime {
 
 activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
   : caf::event_based_actor(cfg),
-    ctx_(ctx),
-    directory_(*ctx.directories),
-    calls_(ctx.entry->stats->calls.new_slot()) {
+    ctx_(std::move(ctx)),
+    directory_(*ctx_.directories),
+    calls_(ctx_.entry->stats->calls.new_slot()),
+    load_(std::move(ctx_.own)) {
   // nop
 }
 
@@ -24,13 +27,17 @@ caf::behavior activation_host::make_behavior() {
     [this](envelope& env) -> caf::delegated<reply_envelope> {
       // The activation answers through reply_to (now, or later through a
       // response promise): CAF has nothing left to send for this handler.
-      route(env, reply_to{this});
+      reply_to reply{this};
+      if (accept(env, reply) && admit(env, reply))
+        route(env, std::move(reply));
       return {};
     },
     [this](local_call& call) -> caf::delegated<reply_envelope> {
       // Answered through its completion; a void result would still cost a
       // trip through CAF's result visitor.
-      route(call.env, reply_to{std::move(call.done)});
+      reply_to reply{std::move(call.done)};
+      if (accept(call.env, reply) && admit(call.env, reply))
+        route(call.env, std::move(reply));
       return {};
     },
     [this](restart_atom, const std::string& key, std::uint64_t incarnation) {
@@ -57,6 +64,7 @@ caf::behavior activation_host::make_behavior() {
       fence.countdown->done();
     },
     [this](park_check_atom) { on_park_check(); },
+    [this](make_room_atom, std::uint64_t wanted) -> std::uint64_t { return make_room(wanted); },
   };
 }
 
@@ -64,10 +72,51 @@ void activation_host::on_exit() {
   directory_.release();
 }
 
-void activation_host::route(envelope& env, reply_to&& reply) {
-  if (!admit(env, reply))
+bool activation_host::accept(envelope& env, reply_to& reply) {
+  if (env.admitted) {
+    // Counted in flight by its sender; out of the mailbox now.
+    load_->dequeued();
+    reply.hold_place(*load_);
+    return true;
+  }
+  // From another node: counted on arrival (its mailbox is the sender's
+  // business, not counted here).
+  if (load_->admit_arrived()) {
+    reply.hold_place(*load_);
+    return true;
+  }
+  count_shed(shed_reason::inflight);
+  reply.deliver(ctx_.load->shed_reply(shed_reason::inflight, *ctx_.entry));
+  return false;
+}
+
+void activation_host::count_shed(shed_reason why) noexcept {
+  load_->count_shed();
+  ctx_.load->record_shed(why, ctx_.entry);
+}
+
+void activation_host::report_slow(const std::string& method, std::int64_t took_ns) {
+  auto& entry = *ctx_.entry;
+  auto& stats = *entry.stats;
+  stats.slow_calls.fetch_add(1, std::memory_order_relaxed);
+  const auto* found = entry.descriptor != nullptr ? entry.descriptor->FindMethodByName(method)
+                                                  : nullptr;
+  if (found == nullptr || static_cast<std::size_t>(found->index()) >= stats.slow_methods.size())
+    return;  // an unknown method, answered as such: not the service's handler
+  if (stats.slow_methods[static_cast<std::size_t>(found->index())].exchange(
+        true, std::memory_order_relaxed))
     return;
-  activation_for(env.key).receive(env, std::move(reply));
+  // Once per method, so the message may name it: the logger's rate limit
+  // goes by message, and would fold two methods' reports into one.
+  auto threshold_ms = ctx_.load->slow_handler_threshold_ns() / 1'000'000;
+  log().warn("slow handler: " + entry.name + "." + method + " held its thread "
+               + std::to_string(took_ns / 1'000'000) + " ms (threshold "
+               + std::to_string(threshold_ms) + " ms); a service whose handlers block "
+               "must be declared blocking",
+             {{"troupe.service", entry.name},
+              {"troupe.handler", method},
+              {"event.duration", took_ns},
+              {"troupe.threshold_ms", threshold_ms}});
 }
 
 template <class F>
@@ -126,6 +175,14 @@ void activation_host::call_service(activation& caller, std::string_view service,
   if (env.deadline_unix_ns <= unix_now_ns()) {
     answer_later(deadline_passed());
     return;
+  }
+  if (target.load != nullptr) {
+    // Refused here, at once, rather than queued where the callee cannot
+    // keep up: the handler learns why from the status.
+    if (auto refused = ctx_.load->admit(*target.load, env); !refused.is_ok()) {
+      answer_later(std::move(refused));
+      return;
+    }
   }
   send_request(target.actor, std::move(env),
                [this, origin, done = std::move(done)](reply_envelope&& r) mutable {

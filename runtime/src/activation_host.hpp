@@ -21,6 +21,7 @@
 
 #include "deadline_queue.hpp"
 #include "messages.hpp"
+#include "node_load.hpp"
 #include "reply_to.hpp"
 #include "supervision_decision.hpp"
 #include "troupe/detail/call_state.hpp"
@@ -50,6 +51,8 @@ struct host_context {
   // (`ownership_on` true); see key_ownership.hpp.
   const published<key_ownership>* ownership = nullptr;
   const std::atomic<bool>* ownership_on = nullptr;
+  node_load* load = nullptr;          // the node's bounds
+  std::shared_ptr<host_load> own;     // this host's count of its calls
 };
 
 class activation_host : public caf::event_based_actor {
@@ -77,6 +80,17 @@ public:
   void count_call() noexcept {
     calls_->add();
   }
+
+  node_load& node_bounds() const noexcept {
+    return *ctx_.load;
+  }
+
+  /// A call was refused at `why` (counted, and answered by the caller).
+  void count_shed(shed_reason why) noexcept;
+
+  /// A handler of `method` ran `took_ns`, past the slow-handler threshold:
+  /// counted, and logged the first time for the method.
+  void report_slow(const std::string& method, std::int64_t took_ns);
 
   /// A number no other service object of this host had.
   std::uint64_t next_incarnation() noexcept {
@@ -119,14 +133,27 @@ public:
   void release_request_slots() noexcept;
 
 protected:
-  /// The activation that serves `key` now, created if needed.
-  virtual activation& activation_for(const std::string& key) = 0;
+  /// Hands the call to the activation for env.key (a keyed shard creates it
+  /// if needed, or keeps the call until it has room). Every call is
+  /// answered through `reply`.
+  virtual void route(envelope& env, reply_to&& reply) = 0;
 
   /// The activation serving `key`, if there is one; never creates one.
   virtual activation* find_activation(const std::string& key) noexcept = 0;
 
   /// The idle timer the host armed with arm_idle_check() fired.
   virtual void on_idle_check() {
+  }
+
+  /// Another shard needs room for new keys: passivate up to `wanted` idle
+  /// activations early; how many went.
+  virtual std::uint64_t make_room(std::uint64_t wanted) {
+    return 0;
+  }
+
+  /// This host's calls, for the admin API and for other hosts.
+  host_load& own_load() noexcept {
+    return *load_;
   }
 
   void arm_idle_check(std::chrono::milliseconds delay);
@@ -165,7 +192,10 @@ private:
     std::uint64_t incarnation;
   };
 
-  void route(envelope& env, reply_to&& reply);
+  /// Counts a call that arrived in flight (a sender in this process did
+  /// so before sending it); false, with the call answered, when it is
+  /// refused.
+  bool accept(envelope& env, reply_to& reply);
 
   /// Sends `env` as a request to `target` (through a relay when it is
   /// remote); `on_answer` runs on this actor with the answer, or with
@@ -184,6 +214,7 @@ private:
   deadline_queue deadlines_;  // of the calls the activations' handlers made
   std::uint64_t incarnations_ = 0;
   std::shared_ptr<sharded_counter::slot> calls_;  // this host's part of stats->calls
+  std::shared_ptr<host_load> load_;                // this host's calls in flight
   std::vector<std::unique_ptr<google::protobuf::MessageLite>> requests_;
 };
 

@@ -84,10 +84,13 @@ void keyed_shard::fence(const key_ownership& own) {
       continue;
     }
     i->second->stop(moved);
+    unlink(*i->second);
     i = activations_.erase(i);
     ++dropped;
   }
-  entry().stats->active_actors.fetch_sub(dropped, std::memory_order_relaxed);
+  node_bounds().release_activations(entry(), dropped);
+  if (dropped > 0)
+    publish_size();
   if (dropped > 0)
     log().log(log_level::debug, "activations dropped: their keys moved",
               {{"troupe.service", entry().name},
@@ -112,7 +115,7 @@ void keyed_shard::recheck_parked(const key_ownership& own) {
     else if (env.deadline_unix_ns != 0 && env.deadline_unix_ns < now)
       reply.deliver(to_reply(deadline_passed()));
     else if (find_activation(env.key) != nullptr || admit_new_key(own, env, reply))
-      activation_for(env.key).receive(env, std::move(reply));
+      route(env, std::move(reply));
   }
 }
 
@@ -123,7 +126,9 @@ void keyed_shard::drop_activations(const status& why) {
   for (auto& [key, a] : activations_)
     a->stop(why);
   activations_.clear();
-  entry().stats->active_actors.fetch_sub(dropped, std::memory_order_relaxed);
+  newest_ = oldest_ = nullptr;
+  node_bounds().release_activations(entry(), dropped);
+  publish_size();
   log().warn("activations dropped: the node holds no lease",
              {{"troupe.service", entry().name},
               {"troupe.activations", std::to_string(dropped)}});

@@ -44,6 +44,7 @@ struct fence_countdown {
 struct ownership_fence {
   std::shared_ptr<fence_countdown> countdown;
 };
+using make_room_atom = caf::atom_constant<caf::atom("makeroom")>;
 
 /// A reply callback handed in by node::call from a thread outside the actor
 /// system.

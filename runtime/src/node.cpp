@@ -20,6 +20,7 @@
 #include "crash_report.hpp"
 #include "keyed_shard.hpp"
 #include "messages.hpp"
+#include "node_load.hpp"
 #include "reply_mapping.hpp"
 #include "local_directory.hpp"
 #include "remote_relay.hpp"
@@ -38,6 +39,8 @@ namespace troupe::runtime {
 namespace {
 
 constexpr std::uint32_t default_instances = 4;
+constexpr std::uint32_t default_blocking_threads = 4;
+constexpr std::uint32_t max_blocking_threads = 256;
 
 class actor_system_settings : public caf::actor_system_config {
 public:
@@ -124,6 +127,11 @@ struct node::impl {
   published<key_ownership> ownership{std::make_shared<sole_ownership>()};
   std::atomic<bool> ownership_on{false};
   caf::node_id local_node;  // this process's CAF node, to tell remote actors
+  // The bounds on the node's load; made when the services are spawned.
+  std::unique_ptr<node_load> load;
+  // The actors of blocking services, which the directories hold weakly
+  // (local_directory.hpp): their only strong handles, dropped at stop.
+  std::vector<caf::actor> detached;
   std::atomic<bool> running{false};
   std::chrono::system_clock::time_point started_at;
 
@@ -154,10 +162,22 @@ void node::impl::load_modules() {
       auto& opts = def.descriptor->options().GetExtension(troupe::service);
       entry->kind = opts.kind() == troupe::KEYED ? service_kind::keyed
                                                  : service_kind::stateless;
-      // Keyed services have activations, not a fixed instance count.
+      entry->blocking = opts.blocking();
+      if (entry->blocking)
+        entry->threads = std::min(max_blocking_threads,
+                                  opts.threads() > 0     ? opts.threads()
+                                  : opts.instances() > 0 ? opts.instances()
+                                                         : default_blocking_threads);
+      // Keyed services have activations, not a fixed instance count; a
+      // blocking stateless service has an instance per thread.
       entry->instances = entry->kind == service_kind::keyed ? 0
+                         : entry->blocking                  ? entry->threads
                          : opts.instances() > 0             ? opts.instances()
                                                             : default_instances;
+      if (entry->kind == service_kind::keyed)
+        entry->max_activations = opts.max_activations();
+      entry->stats->slow_methods =
+        std::vector<std::atomic<bool>>(static_cast<std::size_t>(def.descriptor->method_count()));
       entry->idle_timeout = opts.idle_timeout_ms() > 0
                               ? std::chrono::milliseconds{opts.idle_timeout_ms()}
                               : config.idle_timeout;
@@ -220,25 +240,54 @@ void node::impl::spawn_services() {
   // Several shards per thread: a handler that blocks (it must not) holds up
   // only its own shard's keys, and the other shards run on the other threads.
   auto shards = config.keyed_shards > 0 ? config.keyed_shards : 4 * scheduler_threads();
+  // A blocking service's actors each get a thread of their own (CAF's
+  // detached actors): its threads are its actors, a bounded pool, and its
+  // blocked handlers never take a scheduler thread from the other services.
+  const auto actors_of = [&](const service_entry& entry) -> std::size_t {
+    if (entry.blocking)
+      return entry.threads;
+    return entry.kind == service_kind::keyed ? shards : entry.instances;
+  };
+  std::size_t hosts = 0;
+  for (auto& entry : services.entries())
+    hosts += actors_of(*entry);
+  load = std::make_unique<node_load>(config, hosts);
   auto built = std::make_shared<runtime::local_directory>();
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
-    host_context ctx{entry.get(), &config.name, &directories, state.get(), &log,
-                     &relays,     &ownership,   &ownership_on};
-    if (entry->kind == service_kind::keyed) {
-      for (size_t i = 0; i < shards; ++i)
-        host->actors.push_back(system->spawn<keyed_shard>(ctx));
-      keyed_shards.insert(keyed_shards.end(), host->actors.begin(), host->actors.end());
-    } else {
-      for (std::uint32_t i = 0; i < entry->instances; ++i)
-        host->actors.push_back(system->spawn<stateless_instance>(
-          ctx, config.name + "/" + entry->name + "#" + std::to_string(i)));
+    std::vector<caf::actor> all;  // in index order: what other nodes call
+    for (std::size_t i = 0; i < actors_of(*entry); ++i) {
+      auto own = std::make_shared<host_load>(load->budget(), *entry);
+      entry->stats->hosts.push_back(own);
+      host->loads.push_back(own.get());
+      host_context ctx{entry.get(), &config.name, &directories, state.get(), &log,
+                       &relays,     &ownership,   &ownership_on, load.get(), std::move(own)};
+      caf::actor actor;
+      if (entry->kind == service_kind::keyed) {
+        actor = entry->blocking ? system->spawn<keyed_shard, caf::detached>(std::move(ctx))
+                                : system->spawn<keyed_shard>(std::move(ctx));
+        load->add_shard(actor.address(), *host->loads.back());
+        keyed_shards.push_back(actor);
+      } else {
+        auto name = config.name + "/" + entry->name + "#" + std::to_string(i);
+        actor = entry->blocking
+                  ? system->spawn<stateless_instance, caf::detached>(std::move(ctx), name)
+                  : system->spawn<stateless_instance>(std::move(ctx), name);
+      }
+      all.push_back(actor);
+      if (entry->blocking) {
+        host->detached.push_back(actor.address());
+        detached.push_back(std::move(actor));
+      } else {
+        host->actors.push_back(std::move(actor));
+      }
     }
-    hosted.push_back(hosted_service{entry.get(), host->actors});
+    hosted.push_back(hosted_service{entry.get(), std::move(all)});
     built->add(std::move(host));
   }
   local = built;
+  // Publishing orders the loads and the shards' list before every call.
   directories.publish(std::move(built));
 }
 
@@ -278,10 +327,11 @@ void node::start() {
 namespace {
 
 /// Sends `env` to where `dir` says `service` (and env.key) is served: an
-/// actor of another node through a relay (remote_relay.hpp).
-void send_call(const std::atomic<bool>& running, const directory& dir, const relay_set& relays,
-               const caf::node_id& local_node, std::string_view service, envelope env,
-               call_callback done) {
+/// actor of another node through a relay (remote_relay.hpp); a local one
+/// unless it or the node is at a bound: then refuses it at once.
+void send_call(const std::atomic<bool>& running, node_load* bounds, const directory& dir,
+               const relay_set& relays, const caf::node_id& local_node,
+               std::string_view service, envelope env, call_callback done) {
   if (!running.load(std::memory_order_relaxed)) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
     return;
@@ -292,9 +342,19 @@ void send_call(const std::atomic<bool>& running, const directory& dir, const rel
     return;
   }
   if (relay_set::is_remote(target.actor, local_node)) {
+    // Counted in flight where it arrives (the envelope's `admitted` does
+    // not cross nodes).
     caf::anon_send(relays.next(), relayed_call{std::move(target.actor), std::move(env),
                                                completion{std::move(done)}});
     return;
+  }
+  if (target.load != nullptr) {
+    if (auto refused = bounds->admit(*target.load, env); !refused.is_ok()) {
+      auto answer = to_reply(refused);
+      answer.retry_after_ms = static_cast<std::uint32_t>(shed_retry_after.count());
+      done(std::move(answer));
+      return;
+    }
   }
   caf::anon_send(target.actor, local_call{std::move(env), completion{std::move(done)}});
 }
@@ -303,7 +363,8 @@ void send_call(const std::atomic<bool>& running, const directory& dir, const rel
 
 void node::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *impl_;
-  send_call(d.running, *d.directories.load(), d.relays, d.local_node, service, std::move(env),
+  send_call(d.running, d.load.get(), *d.directories.load(), d.relays, d.local_node, service,
+            std::move(env),
             std::move(done));
 }
 
@@ -312,8 +373,8 @@ node::caller::caller(node& owner) : node_(&owner), view_(owner.impl_->directorie
 
 void node::caller::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *node_->impl_;
-  send_call(d.running, view_.get(), d.relays, d.local_node, service, std::move(env),
-            std::move(done));
+  send_call(d.running, d.load.get(), view_.get(), d.relays, d.local_node, service,
+            std::move(env), std::move(done));
 }
 
 node::caller node::make_caller() {
@@ -372,6 +433,7 @@ void node::stop() {
   d.hosted.clear();
   d.keyed_shards.clear();
   d.relays.clear();
+  d.detached.clear();
   d.system->await_all_actors_done();
   d.system.reset();
   d.caf_config.reset();
@@ -412,6 +474,24 @@ bool node::reset_service(const std::string& name) {
   entry->stats->failed.store(false);
   impl_->log.info("service reset by operator", {{"troupe.service", name}});
   return true;
+}
+
+std::string node::shedding() const {
+  auto* load = impl_->load.get();
+  return load != nullptr ? load->shedding() : std::string{};
+}
+
+node::load_counts node::load() const {
+  load_counts counts;
+  for (const auto& entry : impl_->services.entries()) {
+    const auto& stats = *entry->stats;
+    counts.inflight += stats.inflight();
+    counts.calls_shed += stats.calls_shed();
+    counts.slow_calls += stats.slow_calls.load(std::memory_order_relaxed);
+  }
+  if (impl_->load)
+    counts.activations = impl_->load->activations();
+  return counts;
 }
 
 caf::actor node::resolve(std::string_view service, std::string_view key) const {

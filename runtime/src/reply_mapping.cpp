@@ -58,4 +58,29 @@ std::int64_t unix_coarse_now_ns() noexcept {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+namespace {
+
+/// How far CLOCK_REALTIME_COARSE may lag the precise clock: its resolution.
+std::int64_t coarse_resolution_ns() noexcept {
+  timespec res{};
+  if (::clock_getres(CLOCK_REALTIME_COARSE, &res) != 0)
+    return 10'000'000;
+  return std::int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec;
+}
+
+/// Set once at start (no guard on the call path, unlike a function's static).
+const std::int64_t coarse_margin_ns = coarse_resolution_ns();
+
+} // namespace
+
+bool too_late_to_start(std::int64_t deadline_unix_ns) noexcept {
+  return deadline_unix_ns != 0 && unix_coarse_now_ns() + coarse_margin_ns >= deadline_unix_ns;
+}
+
+std::int64_t steady_coarse_now_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
 } // namespace troupe::runtime

@@ -34,4 +34,14 @@ std::int64_t unix_now_ns() noexcept;
 /// against deadlines: several times cheaper than unix_now_ns().
 std::int64_t unix_coarse_now_ns() noexcept;
 
+/// True when a call due at `deadline_unix_ns` (0: none) must not start: its
+/// deadline passed, or is nearer than the coarse clock can tell apart, so
+/// that a call whose caller was already answered deadline_exceeded (the
+/// gateway's 504, timed by a precise clock) never runs afterwards.
+bool too_late_to_start(std::int64_t deadline_unix_ns) noexcept;
+
+/// Monotonic time in nanoseconds within a few milliseconds: for measuring
+/// how long a handler ran, at the cost of unix_coarse_now_ns().
+std::int64_t steady_coarse_now_ns() noexcept;
+
 } // namespace troupe::runtime

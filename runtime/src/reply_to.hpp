@@ -9,6 +9,7 @@
 
 #include "messages.hpp"
 #include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/host_load.hpp"
 
 namespace troupe::runtime {
 
@@ -23,12 +24,22 @@ namespace troupe::runtime {
 /// third of what a local call costs the serving actor (bench/dispatch,
 /// docs/benchmarks.md). An answer that may come after the handler returned
 /// needs keep_past_handler() first, which takes a response promise.
+///
+/// It also holds the call's place in its host's count of calls in flight
+/// (`load`, see host_load.hpp): given back when the answer is delivered, or
+/// when the reply_to goes unanswered, so that no path leaks a place.
 class reply_to {
 public:
   /// The answer to the request `host` is handling now.
-  explicit reply_to(caf::local_actor* host) : host_(host) {
+  explicit reply_to(caf::local_actor* host, host_load* load = nullptr)
+    : host_(host), load_(load) {
   }
-  explicit reply_to(completion done) : done_(std::move(done.fn)) {
+  explicit reply_to(completion done, host_load* load = nullptr)
+    : done_(std::move(done.fn)), load_(load) {
+  }
+
+  ~reply_to() {
+    release();
   }
 
   // A moved-from reply_to delivers nowhere (not to the host's current
@@ -36,16 +47,28 @@ public:
   reply_to(reply_to&& other) noexcept
     : host_(std::exchange(other.host_, nullptr)),
       rp_(std::move(other.rp_)),
-      done_(std::exchange(other.done_, nullptr)) {
+      done_(std::exchange(other.done_, nullptr)),
+      load_(std::exchange(other.load_, nullptr)) {
   }
   reply_to& operator=(reply_to&& other) {
+    release();
     host_ = std::exchange(other.host_, nullptr);
     rp_ = std::move(other.rp_);
     done_ = std::exchange(other.done_, nullptr);
+    load_ = std::exchange(other.load_, nullptr);
     return *this;
   }
 
+  /// Holds the call's place in `load`'s count until the answer.
+  void hold_place(host_load& load) noexcept {
+    release();
+    load_ = &load;
+  }
+
   void deliver(reply_envelope&& r) {
+    // The place first: a caller that sends its next call as soon as it has
+    // the answer finds it free.
+    release();
     if (host_ != nullptr) {
       respond_now(*host_, std::move(r));
       host_ = nullptr;
@@ -72,9 +95,15 @@ private:
   /// Answers the request `host` is handling, as a response promise would.
   static void respond_now(caf::local_actor& host, reply_envelope&& r);
 
+  void release() noexcept {
+    if (load_ != nullptr)
+      std::exchange(load_, nullptr)->release();
+  }
+
   caf::local_actor* host_ = nullptr;
   caf::response_promise rp_;
   std::function<void(reply_envelope)> done_;
+  host_load* load_ = nullptr;  // the host whose count holds the call's place
 };
 
 } // namespace troupe::runtime

@@ -8,6 +8,27 @@ std::string_view to_string(service_kind kind) noexcept {
   return kind == service_kind::keyed ? "keyed" : "stateless";
 }
 
+std::uint64_t service_stats::inflight() const noexcept {
+  std::uint64_t sum = 0;
+  for (const auto& h : hosts)
+    sum += h->inflight();
+  return sum;
+}
+
+std::uint64_t service_stats::mailbox_high_water() const noexcept {
+  std::uint64_t most = 0;
+  for (const auto& h : hosts)
+    most = std::max(most, h->queued_high_water());
+  return most;
+}
+
+std::uint64_t service_stats::calls_shed() const noexcept {
+  std::uint64_t sum = 0;
+  for (const auto& h : hosts)
+    sum += h->shed();
+  return sum;
+}
+
 bool service_table::add(std::unique_ptr<service_entry> entry) {
   auto pos = std::lower_bound(entries_.begin(), entries_.end(), entry->name,
                               [](const auto& e, const std::string& name) {

@@ -15,9 +15,9 @@ caf::behavior stateless_instance::make_behavior() {
   return activation_host::make_behavior();
 }
 
-activation& stateless_instance::activation_for(const std::string&) {
+void stateless_instance::route(envelope& env, reply_to&& reply) {
   // Created in make_behavior(), which CAF runs before the first message.
-  return *activation_;
+  activation_->receive(env, std::move(reply));
 }
 
 activation* stateless_instance::find_activation(const std::string&) noexcept {

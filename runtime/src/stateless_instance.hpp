@@ -26,7 +26,7 @@ public:
   }
 
 protected:
-  activation& activation_for(const std::string& key) override;
+  void route(envelope& env, reply_to&& reply) override;
   activation* find_activation(const std::string& key) noexcept override;
 
 private:

@@ -18,9 +18,9 @@ struct command_help {
 
 constexpr command_help help_entries[] = {
     {"nodes", "nodes", "list the cluster's nodes: name, HTTP address, uptime, status"},
-    {"node", "node", "show the node this shell is connected to"},
+    {"node", "node", "show the node this shell is connected to: its limits and load"},
     {"modules", "modules", "list the loaded modules and their services"},
-    {"services", "services", "list services: kind, status, instances, active actors, restarts"},
+    {"services", "services", "list services: kind, status, actors, restarts, in flight, shed, slow"},
     {"describe", "describe SERVICE", "show a service: kind, module, status, policy, methods, routes"},
     {"call", "call SERVICE METHOD [KEY] JSON", "call a method; KEY for keyed services; JSON is the request"},
     {"reset", "reset SERVICE", "reset a service's supervision state (a failed service runs again)"},

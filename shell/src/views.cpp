@@ -30,6 +30,11 @@ bool is_keyed(const admin::v1::ServiceInfo& service) {
   return service.kind() == "keyed";
 }
 
+// "3 of 1000"; just "3" without a limit.
+std::string of_limit(std::uint64_t value, std::uint64_t limit) {
+  return std::to_string(value) + (limit > 0 ? " of " + std::to_string(limit) : std::string{});
+}
+
 } // namespace
 
 std::string render_nodes(const admin::v1::NodeList& nodes) {
@@ -52,6 +57,17 @@ std::string render_node(const admin::v1::NodeInfo& node) {
       {"Status", or_dash(node.status())},
       {"Request timeout",
        node.request_timeout_ms() > 0 ? format_millis(node.request_timeout_ms()) : "-"},
+      {"Calls in flight", of_limit(node.inflight(), node.max_inflight())},
+      {"Mailbox limit",
+       node.max_mailbox() > 0 ? std::to_string(node.max_mailbox()) + " calls per actor" : "-"},
+      {"Activations", of_limit(node.activations(), node.max_activations())},
+      {"Calls shed", std::to_string(node.calls_shed())},
+      {"Shedding", node.shedding().empty() ? "no" : node.shedding()},
+      {"Slow handlers",
+       std::to_string(node.slow_calls())
+         + (node.slow_handler_threshold_ms() > 0
+              ? " (over " + format_millis(node.slow_handler_threshold_ms()) + ")"
+              : std::string{})},
   });
 }
 
@@ -71,18 +87,21 @@ std::string render_modules(const admin::v1::ModuleList& modules) {
 std::string render_services(const admin::v1::ServiceList& services) {
   if (services.services().empty())
     return "(no services)\n";
+  // ACTORS: a stateless service's instances, a keyed service's activations.
   text_table table({{"NAME"},
                     {"KIND"},
                     {"STATUS"},
-                    {"INSTANCES", align::right},
-                    {"ACTIVE ACTORS", align::right},
-                    {"RESTARTS", align::right}});
+                    {"ACTORS", align::right},
+                    {"RESTARTS", align::right},
+                    {"IN-FLIGHT", align::right},
+                    {"SHED", align::right},
+                    {"SLOW", align::right}});
   for (const auto& service : services.services()) {
     const bool keyed = is_keyed(service);
     table.add_row({service.name(), or_dash(service.kind()), or_dash(service.status()),
-                   keyed ? "-" : std::to_string(service.instances()),
-                   keyed ? std::to_string(service.active_actors()) : "-",
-                   std::to_string(service.restarts())});
+                   std::to_string(keyed ? service.active_actors() : service.instances()),
+                   std::to_string(service.restarts()), std::to_string(service.inflight()),
+                   std::to_string(service.calls_shed()), std::to_string(service.slow_calls())});
   }
   return table.render();
 }
@@ -99,12 +118,23 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
       {"Module", or_dash(service.module())},
       {"Status", or_dash(service.status())},
   };
+  if (service.blocking())
+    lines.emplace_back("Threads", std::to_string(service.threads())
+                                    + " of its own (handlers may block)");
   if (keyed)
-    lines.emplace_back("Active actors", std::to_string(service.active_actors()));
+    lines.emplace_back("Active actors", of_limit(service.active_actors(), service.max_activations()));
   else
     lines.emplace_back("Instances", std::to_string(service.instances()));
   lines.emplace_back("Calls", std::to_string(service.calls()) + " (" + std::to_string(service.failures())
                                   + " failed)");
+  lines.emplace_back("In flight", std::to_string(service.inflight()) + " (most waiting for one actor: "
+                                      + std::to_string(service.mailbox_high_water()) + ")");
+  lines.emplace_back("Calls shed", std::to_string(service.calls_shed()));
+  std::string slow_methods;
+  for (const auto& method : service.slow_methods())
+    slow_methods += (slow_methods.empty() ? "" : ", ") + method;
+  lines.emplace_back("Slow handlers", std::to_string(service.slow_calls())
+                                        + (slow_methods.empty() ? "" : " (" + slow_methods + ")"));
   lines.emplace_back("Restarts", std::to_string(service.restarts()));
   if (service.has_restart_policy()) {
     const auto& policy = service.restart_policy();

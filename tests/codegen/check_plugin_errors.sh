@@ -163,6 +163,41 @@ service S {
   rpc M(Req) returns (Resp);
 }'
 
+expect_success blocking_services '
+service Files {
+  option (troupe.service) = {kind: STATELESS blocking: true threads: 8};
+  rpc Read(Req) returns (Resp);
+}
+service Accounts {
+  option (troupe.service) = {kind: KEYED blocking: true threads: 4 max_activations: 500};
+  rpc Get(Req) returns (Resp) { option (troupe.http) = {get: "/v1/accounts/{key}"}; }
+}
+service Defaults {
+  option (troupe.service) = {kind: STATELESS blocking: true instances: 3};
+  rpc Read(Req) returns (Resp);
+}'
+
+expect_error threads_without_blocking 'service check.v1.S: threads (4) is for a blocking service' '
+service S { option (troupe.service) = {kind: STATELESS threads: 4}; rpc M(Req) returns (Resp); }'
+
+expect_error too_many_threads 'service check.v1.S: threads (1000) exceeds 256' '
+service S {
+  option (troupe.service) = {kind: KEYED blocking: true threads: 1000};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error instances_differ_from_threads 'instances (2) differs from threads (8)' '
+service S {
+  option (troupe.service) = {kind: STATELESS blocking: true instances: 2 threads: 8};
+  rpc M(Req) returns (Resp);
+}'
+
+expect_error stateless_max_activations 'service check.v1.S: max_activations bounds a KEYED service' '
+service S {
+  option (troupe.service) = {kind: STATELESS max_activations: 10};
+  rpc M(Req) returns (Resp);
+}'
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures case(s) failed"
   exit 1

@@ -259,7 +259,7 @@ TEST_CASE("bounds: out of file descriptors, new connections get 503 on the spare
   REQUIRE(::prlimit(node.pid(), RLIMIT_NOFILE, &before, nullptr) == 0);
   REQUIRE(eventually([&] { return http_call(node.port(), "GET", "/readyz").status == 200; },
                      100, 50ms));
-  CHECK(node_info(node.port()).http_connections_refused() == refused);
+  CHECK(node_info(node.port()).http_connections_refused() == static_cast<std::uint64_t>(refused));
   REQUIRE(counter_add(node.port(), "after-emfile", 1) == 1);
 }
 

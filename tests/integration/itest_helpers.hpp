@@ -26,6 +26,7 @@
 
 #include "support/node_process.hpp"
 #include "support/raw_http.hpp"
+#include "support/temp_dir.hpp"
 #include "troupe/admin.pb.h"
 
 namespace troupe::itest {
@@ -284,39 +285,5 @@ bool eventually(Condition&& condition, int attempts = 100,
 
 // -- files ---------------------------------------------------------------------
 
-/// A fresh directory under /tmp, removed with everything in it at the end.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string tmpl =
-      (std::filesystem::temp_directory_path() / "troupe-itest-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-  /// Writes `content` to the file `name` in this directory; returns its path.
-  std::string write_file(const std::string& name, const std::string& content) const {
-    auto file = path_ + "/" + name;
-    std::ofstream out{file, std::ios::binary};
-    out << content;
-    if (!out)
-      throw std::runtime_error("cannot write " + file);
-    return file;
-  }
-
-private:
-  std::string path_;
-};
 
 } // namespace troupe::itest

@@ -83,7 +83,8 @@ TEST_CASE("shell: services, describe, nodes and modules show the node", "[shell]
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.empty());
     const auto header = line_starting(r.out, "NAME ");
-    for (const char* column : {"KIND", "STATUS", "INSTANCES", "ACTIVE ACTORS", "RESTARTS"})
+    for (const char* column :
+         {"KIND", "STATUS", "ACTORS", "RESTARTS", "IN-FLIGHT", "SHED", "SLOW"})
       CHECK_THAT(header, Contains(column));
     CHECK_THAT(line_starting(r.out, "demo.counter.v1.Counter "), Contains("keyed"));
     CHECK_THAT(line_starting(r.out, "demo.counter.v1.Counter "), Contains("running"));
@@ -125,6 +126,12 @@ TEST_CASE("shell: services, describe, nodes and modules show the node", "[shell]
     const auto one = shell(node.url(), "node");
     REQUIRE(one.exit_code == 0);
     CHECK_THAT(line_starting(one.out, "HTTP address:"), Contains(address));
+    // Its limits, at their defaults, and its load.
+    CHECK_THAT(line_starting(one.out, "Calls in flight:"), Contains(" of 10000"));
+    CHECK_THAT(line_starting(one.out, "Mailbox limit:"), Contains("1000 calls per actor"));
+    CHECK_THAT(line_starting(one.out, "Activations:"), Contains(" of 1000000"));
+    CHECK_THAT(line_starting(one.out, "Shedding:"), Contains("no"));
+    CHECK_THAT(line_starting(one.out, "Slow handlers:"), Contains("over 100ms"));
   }
 
   SECTION("modules lists what was loaded") {
@@ -201,10 +208,10 @@ TEST_CASE("shell: call reaches the actor: add then get gives the value", "[shell
   SECTION("services counts the active keyed actor") {
     r = shell(node.url(), "services");
     REQUIRE(r.exit_code == 0);
-    // NAME KIND STATUS INSTANCES ACTIVE-ACTORS RESTARTS
+    // NAME KIND STATUS ACTORS RESTARTS IN-FLIGHT SHED SLOW
     const auto cells = words_of(line_starting(r.out, "demo.counter.v1.Counter "));
-    REQUIRE(cells.size() == 6);
-    CHECK(cells[4] != "0");
+    REQUIRE(cells.size() == 8);
+    CHECK(cells[3] != "0");
   }
 
   SECTION("reset SERVICE answers with its status") {

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -11,6 +12,23 @@
 namespace {
 
 using namespace test::faulty::v1;
+
+/// Blocks the thread until `request.path()` exists or max_millis passed.
+WaitReply wait_for_file(const WaitRequest& request) {
+  auto limit = std::chrono::milliseconds{std::clamp(request.max_millis(), 0, 30'000)};
+  auto until = std::chrono::steady_clock::now() + limit;
+  WaitReply reply;
+  for (;;) {
+    std::error_code ec;
+    if (!request.path().empty() && std::filesystem::exists(request.path(), ec)) {
+      reply.set_released(true);
+      return reply;
+    }
+    if (std::chrono::steady_clock::now() >= until)
+      return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
+}
 
 class FaultyService : public FaultyBase {
 public:
@@ -54,6 +72,19 @@ public:
   troupe::reply<CallCount> Relay(troupe::call_context& ctx, const RelayRequest& request) override {
     ++calls_;
     auto answer = ctx.make_promise<CallCount>();
+    if (!request.wait_path().empty()) {
+      WaitRequest wait;
+      wait.set_path(request.wait_path());
+      wait.set_max_millis(20'000);
+      FaultyBlockingClient{ctx}.Wait(wait).then(
+        [this, answer](WaitReply) {
+          CallCount count;
+          count.set_calls(calls_);
+          answer.deliver(count);
+        },
+        [answer](troupe::status error) { answer.deliver(std::move(error)); });
+      return answer;
+    }
     if (request.slow_millis() > 0) {
       SlowRequest slow;
       slow.set_millis(request.slow_millis());
@@ -74,6 +105,13 @@ public:
       [answer](CallCount count) { answer.deliver(count); },
       [answer](troupe::status error) { answer.deliver(std::move(error)); });
     return answer;
+  }
+
+  troupe::reply<WaitReply> Block(troupe::call_context&, const WaitRequest& request) override {
+    ++calls_;
+    auto reply = wait_for_file(request);
+    reply.set_calls(calls_);
+    return reply;
   }
 
   troupe::reply<CallInfo> Describe(troupe::call_context& ctx, const KeyedRequest& request) override {
@@ -136,10 +174,59 @@ private:
   std::int32_t calls_ = 0;
 };
 
+class FaultyBlockingService : public FaultyBlockingBase {
+public:
+  troupe::reply<WaitReply> Wait(troupe::call_context&, const WaitRequest& request) override {
+    return wait_for_file(request);
+  }
+};
+
+/// Counts the calls of one activation, like FaultyKeyed.
+class FaultyBlockingKeyedService : public FaultyBlockingKeyedBase {
+public:
+  troupe::reply<WaitReply> Wait(troupe::call_context&, const WaitRequest& request) override {
+    auto reply = wait_for_file(request);
+    reply.set_calls(++calls_);
+    return reply;
+  }
+
+private:
+  std::int32_t calls_ = 0;
+};
+
+class FaultyCappedService : public FaultyCappedBase {
+public:
+  troupe::reply<CallCount> Get(troupe::call_context&, const KeyedRequest&) override {
+    CallCount reply;
+    reply.set_calls(++calls_);
+    return reply;
+  }
+
+  troupe::reply<CallCount> Hold(troupe::call_context& ctx, const WaitRequest& request) override {
+    ++calls_;
+    auto answer = ctx.make_promise<CallCount>();
+    WaitRequest wait = request;
+    FaultyBlockingClient{ctx}.Wait(wait).then(
+      [this, answer](WaitReply) {
+        CallCount count;
+        count.set_calls(calls_);
+        answer.deliver(count);
+      },
+      [answer](troupe::status error) { answer.deliver(std::move(error)); });
+    return answer;
+  }
+
+private:
+  std::int32_t calls_ = 0;
+};
+
 } // namespace
 
 TROUPE_MODULE("faulty", "1.0.0") {
   registrar.add_service<FaultyService>();
   registrar.add_service<FaultyKeyedService>();
   registrar.add_service<FaultyKeysService>();
+  registrar.add_service<FaultyBlockingService>();
+  registrar.add_service<FaultyBlockingKeyedService>();
+  registrar.add_service<FaultyCappedService>();
 }

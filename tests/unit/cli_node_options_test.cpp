@@ -237,3 +237,47 @@ TEST_CASE("the default connection limit leaves a reserve of descriptors", "[cli]
   CHECK(max_connections_for_descriptors(256) == 64);  // at least a quarter
   CHECK(max_connections_for_descriptors(~std::uint64_t{0}) == (1u << 20) - (1u << 18) - 256);
 }
+
+TEST_CASE("load bounds: defaults, flags, config keys, faults", "[cli]") {
+  auto defaults = parse_node_options({});
+  CHECK(defaults.node.max_inflight == 10'000);
+  CHECK(defaults.node.max_mailbox == 1'000);
+  CHECK(defaults.node.max_activations == 1'000'000);
+  CHECK(defaults.node.slow_handler_threshold == 100ms);
+
+  auto flags = parse_node_options({"--max-inflight", "50", "--max-mailbox", "7",
+                                   "--max-activations", "1000", "--slow-handler-threshold",
+                                   "2s"});
+  CHECK(flags.node.max_inflight == 50);
+  CHECK(flags.node.max_mailbox == 7);
+  CHECK(flags.node.max_activations == 1000);
+  CHECK(flags.node.slow_handler_threshold == 2s);
+
+  temp_file ini{"max-inflight = 60\nmax-mailbox = 8\nmax-activations = 900\n"
+                "slow-handler-threshold = 250ms\n"};
+  auto file = parse_node_options({"--config", ini.path});
+  CHECK(file.node.max_inflight == 60);
+  CHECK(file.node.max_mailbox == 8);
+  CHECK(file.node.max_activations == 900);
+  CHECK(file.node.slow_handler_threshold == 250ms);
+
+  CHECK(error_of({"--max-inflight", "0"})
+        == "--max-inflight: expected a whole number from 1 to 4294967295, got '0'");
+  CHECK_THAT(error_of({"--max-mailbox", "lots"}), Catch::StartsWith("--max-mailbox: "));
+  CHECK_THAT(error_of({"--max-activations", "-5"}), Catch::StartsWith("--max-activations: "));
+  CHECK(error_of({"--slow-handler-threshold", "0ms"})
+        == "--slow-handler-threshold: must be greater than 0");
+  temp_file bad{"name = n\nmax-mailbox = none\n"};
+  CHECK_THAT(error_of({"--config", bad.path}),
+             Catch::StartsWith("config file " + bad.path + ":2: --max-mailbox: "));
+}
+
+TEST_CASE("the help lists the load bounds with their defaults", "[cli]") {
+  auto help = parse_node_options({"--help"}).help_text;
+  CHECK_THAT(help, Catch::Contains("--max-inflight") && Catch::Contains("default 10000"));
+  CHECK_THAT(help, Catch::Contains("--max-mailbox") && Catch::Contains("default 1000)"));
+  CHECK_THAT(help, Catch::Contains("--max-activations")
+                     && Catch::Contains("default 1000000"));
+  CHECK_THAT(help, Catch::Contains("--slow-handler-threshold")
+                     && Catch::Contains("default 100ms"));
+}

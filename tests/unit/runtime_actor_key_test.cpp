@@ -11,6 +11,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include "support/temp_dir.hpp"
 #include "runtime/src/actor_key.hpp"
 #include "troupe/runtime/node.hpp"
 
@@ -23,6 +24,7 @@ using troupe::runtime::node;
 using troupe::runtime::node_config;
 using troupe::runtime::reply_envelope;
 using troupe::runtime::validate_key;
+using troupe::test::temp_dir;
 namespace pb = google::protobuf;
 
 TEST_CASE("actor key: text without control characters, at most 1 KiB, is a key",
@@ -92,22 +94,10 @@ namespace {
 
 constexpr const char* echo_service = "test.keys.v1.KeyEcho";
 
-struct temp_dir {
-  temp_dir() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "troupe-unit-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 node_config keys_node(const temp_dir& dir) {
   node_config cfg;
   cfg.name = "unit";
-  cfg.data_dir = dir.path;
+  cfg.data_dir = dir.path();
   cfg.modules = {std::string{TROUPE_TEST_MODULES_DIR} + "/libkeys.so"};
   cfg.level = troupe::runtime::log_level::error;
   return cfg;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/node.hpp"
 #include "troupe/runtime/published.hpp"
@@ -22,6 +23,7 @@ using troupe::runtime::node;
 using troupe::runtime::node_config;
 using troupe::runtime::published;
 using troupe::runtime::reply_envelope;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -120,18 +122,6 @@ private:
   bool refuse_counter_;
 };
 
-struct temp_data_dir {
-  temp_data_dir() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "troupe-unit-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_data_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 envelope request(std::string method, std::string key, std::string payload) {
   envelope env;
   env.method = std::move(method);
@@ -169,9 +159,9 @@ std::string add_request(const std::string& key, int delta) {
 
 TEST_CASE("a node's calls follow the directory the program publishes",
           "[runtime][directory]") {
-  temp_data_dir data;
+  temp_dir data;
   node_config cfg;
-  cfg.data_dir = data.path;
+  cfg.data_dir = data.path();
   cfg.modules = {module_path("counter"), module_path("greeter")};
   cfg.scheduler_threads = 2;
   node n{cfg};

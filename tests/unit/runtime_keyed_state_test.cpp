@@ -16,6 +16,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include "support/temp_dir.hpp"
 #include "troupe/runtime/memory_state_store.hpp"
 #include "troupe/runtime/node.hpp"
 
@@ -30,6 +31,7 @@ using troupe::runtime::node_config;
 using troupe::runtime::reply_envelope;
 using troupe::runtime::state_store;
 using troupe::runtime::stored_state;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -152,30 +154,18 @@ private:
   std::size_t saves_ = 0;
 };
 
-struct temp_data_dir {
-  temp_data_dir() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "troupe-unit-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_data_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 /// A node with the ledger module on `store`.
 struct ledger_node {
   explicit ledger_node(std::shared_ptr<gated_store> s) : store(std::move(s)) {
     node_config cfg;
-    cfg.data_dir = dir.path;
+    cfg.data_dir = dir.path();
     cfg.modules = {std::string{TROUPE_TEST_MODULES_DIR} + "/libledger.so"};
     cfg.scheduler_threads = 2;
     n.emplace(cfg, [store = store](troupe::runtime::logger&) { return store; });
     n->start();
   }
 
-  temp_data_dir dir;
+  temp_dir dir;
   std::shared_ptr<gated_store> store;
   std::optional<node> n;
 };

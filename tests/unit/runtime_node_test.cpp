@@ -12,6 +12,7 @@
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
 
+#include "support/temp_dir.hpp"
 #include "troupe/runtime/module_loader.hpp"
 #include "troupe/runtime/node.hpp"
 
@@ -23,6 +24,7 @@ using troupe::runtime::node;
 using troupe::runtime::node_config;
 using troupe::runtime::reply_envelope;
 using troupe::runtime::startup_error;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -33,19 +35,6 @@ std::string test_module(const std::string& name) {
 std::string counter_module() {
   return std::string{TROUPE_EXAMPLES_DIR} + "/libcounter.so";
 }
-
-/// A fresh data directory, removed afterwards.
-struct temp_dir {
-  temp_dir() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "troupe-unit-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
 
 std::string load_error(const std::string& path) {
   try {
@@ -121,7 +110,7 @@ reply_envelope call(node& n, const std::string& service, const std::string& meth
 node_config config_with(std::vector<std::string> modules, const temp_dir& dir) {
   node_config cfg;
   cfg.name = "unit";
-  cfg.data_dir = dir.path;
+  cfg.data_dir = dir.path();
   cfg.modules = std::move(modules);
   cfg.level = troupe::runtime::log_level::error;
   return cfg;
@@ -149,7 +138,7 @@ TEST_CASE("module loading faults are one line naming the module and the fault",
   }
   SECTION("not a shared library") {
     temp_dir dir;
-    auto path = dir.path + "/libtext.so";
+    auto path = dir.path() + "/libtext.so";
     std::ofstream{path} << "not an ELF file\n";
     auto err = load_error(path);
     CHECK_THAT(err, Catch::Contains(path));
@@ -157,7 +146,7 @@ TEST_CASE("module loading faults are one line naming the module and the fault",
   }
   SECTION("a directory") {
     temp_dir dir;
-    CHECK_THAT(load_error(dir.path), Catch::Contains("directory"));
+    CHECK_THAT(load_error(dir.path()), Catch::Contains("directory"));
   }
   SECTION("no entry point") {
     auto err = load_error(test_module("missing_entry"));

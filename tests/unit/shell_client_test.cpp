@@ -482,9 +482,9 @@ TEST_CASE("command lines through a session", "[shell][session]") {
   SECTION("services prints the table") {
     CHECK(session.execute("services") == line_outcome::done);
     CHECK(out.str() ==
-          "NAME                     KIND       STATUS   INSTANCES  ACTIVE ACTORS  RESTARTS\n"
-          "demo.counter.v1.Counter  keyed      running          -              3         0\n"
-          "demo.greeter.v1.Greeter  stateless  running          2              -         0\n");
+          "NAME                     KIND       STATUS   ACTORS  RESTARTS  IN-FLIGHT  SHED  SLOW\n"
+          "demo.counter.v1.Counter  keyed      running       3         0          0     0     0\n"
+          "demo.greeter.v1.Greeter  stateless  running       2         0          0     0     0\n");
     CHECK(err.str().empty());
   }
   SECTION("call resolves short names, encodes the key and prints the answer") {

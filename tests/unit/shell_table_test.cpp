@@ -56,15 +56,19 @@ TEST_CASE("services table", "[shell][views]") {
   counter->set_status("running");
   counter->set_active_actors(3);
   counter->set_restarts(1);
+  counter->set_inflight(12);
+  counter->set_calls_shed(340);
+  counter->set_slow_calls(2);
   auto* greeter = list.add_services();
   greeter->set_name("demo.greeter.v1.Greeter");
   greeter->set_kind("stateless");
   greeter->set_status("failed");
   greeter->set_instances(4);
+  // ACTORS: the keyed service's activations, the stateless one's instances.
   CHECK(render_services(list) ==
-        "NAME                     KIND       STATUS   INSTANCES  ACTIVE ACTORS  RESTARTS\n"
-        "demo.counter.v1.Counter  keyed      running          -              3         1\n"
-        "demo.greeter.v1.Greeter  stateless  failed           4              -         0\n");
+        "NAME                     KIND       STATUS   ACTORS  RESTARTS  IN-FLIGHT  SHED  SLOW\n"
+        "demo.counter.v1.Counter  keyed      running       3         1         12   340     2\n"
+        "demo.greeter.v1.Greeter  stateless  failed        4         0          0     0     0\n");
   CHECK(render_services(admin::ServiceList{}) == "(no services)\n");
 }
 
@@ -90,6 +94,15 @@ TEST_CASE("one node, with its request timeout", "[shell][views]") {
   node.set_uptime_seconds(61);
   node.set_status("serving");
   node.set_request_timeout_ms(15'000);
+  node.set_max_inflight(10'000);
+  node.set_inflight(42);
+  node.set_max_mailbox(1'000);
+  node.set_max_activations(5'000);
+  node.set_activations(4'999);
+  node.set_calls_shed(7);
+  node.set_shedding("activation limit reached (5000 activations, none idle to passivate)");
+  node.set_slow_handler_threshold_ms(100);
+  node.set_slow_calls(3);
   CHECK(render_node(node) ==
         "Name:             node-1\n"
         "Version:          0.1.0\n"
@@ -97,9 +110,29 @@ TEST_CASE("one node, with its request timeout", "[shell][views]") {
         "Data directory:   /var/lib/troupe\n"
         "Uptime:           1m 1s\n"
         "Status:           serving\n"
-        "Request timeout:  15s\n");
+        "Request timeout:  15s\n"
+        "Calls in flight:  42 of 10000\n"
+        "Mailbox limit:    1000 calls per actor\n"
+        "Activations:      4999 of 5000\n"
+        "Calls shed:       7\n"
+        "Shedding:         activation limit reached (5000 activations, none idle to passivate)\n"
+        "Slow handlers:    3 (over 100ms)\n");
   node.clear_request_timeout_ms();
-  CHECK_THAT(render_node(node), Catch::EndsWith("Request timeout:  -\n"));
+  node.clear_shedding();
+  const auto shown = render_node(node);
+  CHECK_THAT(shown, Catch::Contains("Request timeout:  -\n"));
+  CHECK_THAT(shown, Catch::Contains("Shedding:         no\n"));
+}
+
+TEST_CASE("one node from a node that reports no load", "[shell][views]") {
+  // Limits of 0 (an older node, or fields left out): no "of" to show.
+  admin::NodeInfo node;
+  node.set_name("node-1");
+  const auto shown = render_node(node);
+  CHECK_THAT(shown, Catch::Contains("Calls in flight:  0\n"));
+  CHECK_THAT(shown, Catch::Contains("Mailbox limit:    -\n"));
+  CHECK_THAT(shown, Catch::Contains("Activations:      0\n"));
+  CHECK_THAT(shown, Catch::EndsWith("Slow handlers:    0\n"));
 }
 
 TEST_CASE("modules table", "[shell][views]") {
@@ -150,6 +183,9 @@ TEST_CASE("describe shows kind, policy, methods and routes", "[shell][views]") {
         "Status:         running\n"
         "Active actors:  2\n"
         "Calls:          10 (1 failed)\n"
+        "In flight:      0 (most waiting for one actor: 0)\n"
+        "Calls shed:     0\n"
+        "Slow handlers:  0\n"
         "Restarts:       0\n"
         "Policy:         at most 5 restarts in 10s, back-off 100ms to 5s\n"
         "\n"
@@ -185,4 +221,27 @@ TEST_CASE("JSON is laid out for people", "[shell][json]") {
   CHECK_FALSE(json_syntax_error(R"({"a": [1, 2]})"));
   CHECK(json_syntax_error("{bad"));
   CHECK(json_syntax_error("{} trailing"));
+}
+
+TEST_CASE("describe shows a service's load, threads and slow methods", "[shell][views]") {
+  admin::ServiceInfo service;
+  service.set_name("test.Files");
+  service.set_kind("keyed");
+  service.set_status("running");
+  service.set_blocking(true);
+  service.set_threads(4);
+  service.set_active_actors(90);
+  service.set_max_activations(100);
+  service.set_inflight(5);
+  service.set_mailbox_high_water(17);
+  service.set_calls_shed(3);
+  service.set_slow_calls(9);
+  service.add_slow_methods("Read");
+  service.add_slow_methods("Write");
+  const auto shown = render_service(service);
+  CHECK_THAT(shown, Catch::Contains("Threads:        4 of its own (handlers may block)\n"));
+  CHECK_THAT(shown, Catch::Contains("Active actors:  90 of 100\n"));
+  CHECK_THAT(shown, Catch::Contains("In flight:      5 (most waiting for one actor: 17)\n"));
+  CHECK_THAT(shown, Catch::Contains("Calls shed:     3\n"));
+  CHECK_THAT(shown, Catch::Contains("Slow handlers:  9 (Read, Write)\n"));
 }

@@ -21,10 +21,16 @@
 
 namespace troupe::runtime {
 
+class host_load;
+
 /// The actor a call goes to, or why there is none.
 struct call_target {
   status error;      // not ok: no target; answer the caller with this
   caf::actor actor;  // valid when error is ok; local, or a proxy of a remote one
+  // A local actor's load, which the caller counts the call against before
+  // sending it (host_load.hpp); null for a remote actor. Valid as long as
+  // the directory that resolved it.
+  host_load* load = nullptr;
 };
 
 class directory {

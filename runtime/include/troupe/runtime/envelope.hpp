@@ -31,6 +31,10 @@ struct envelope {
   std::int64_t deadline_unix_ns = 0;  // wall clock: deadlines cross nodes
   // The request itself (of the method's input type), instead of payload.
   std::shared_ptr<const google::protobuf::MessageLite> object;
+  // Set by a sender in this process that counted the call against the
+  // limits of the actor it goes to (host_load.hpp). Never crosses a node
+  // (not inspected): a call from another node is counted when it arrives.
+  bool admitted = false;
 };
 
 struct reply_envelope {

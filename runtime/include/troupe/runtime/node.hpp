@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -144,6 +145,22 @@ public:
   std::chrono::system_clock::time_point started_at() const noexcept;
   logger& log() noexcept;
   const logger& log() const noexcept;
+
+  /// Why the node refuses calls now (a bound reached: calls in flight, an
+  /// actor's mailbox, activations), as one line such as "in-flight limit
+  /// reached (50 calls)"; empty when it does not. It says so from a call
+  /// refused at a bound until a second has passed without one. Any thread;
+  /// lock-free and cheap (a few atomic loads; a string only while shedding).
+  std::string shedding() const;
+
+  /// The node's load now, summed over its services (for the admin API).
+  struct load_counts {
+    std::uint64_t inflight = 0;     // calls accepted and not yet answered
+    std::uint64_t activations = 0;  // keyed activations
+    std::uint64_t calls_shed = 0;   // calls refused at a bound since start
+    std::uint64_t slow_calls = 0;   // handler runs past the slow-handler threshold
+  };
+  load_counts load() const;
 
   /// Clears a failed service's state so it serves again (operator action).
   bool reset_service(const std::string& name);

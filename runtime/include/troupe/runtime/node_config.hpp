@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,16 @@ struct node_config {
   std::chrono::milliseconds idle_timeout{60'000};  // keyed actors, default
   std::size_t scheduler_threads = 0;         // 0: one per core
   std::size_t keyed_shards = 0;              // per keyed service; 0: 4 per scheduler thread
+
+  // Bounds on the work the node takes on (README, "Running a node"). Past
+  // each, calls are refused at once with unavailable and a retry-after hint
+  // (HTTP 503 with Retry-After) instead of queueing.
+  std::uint64_t max_inflight = 10'000;        // calls accepted and not yet answered
+  std::uint64_t max_mailbox = 1'000;          // calls waiting for one actor
+  std::uint64_t max_activations = 1'000'000;  // keyed activations, all services
+  // A non-blocking handler that runs longer is reported (once per method in
+  // the log) and counted.
+  std::chrono::milliseconds slow_handler_threshold{100};
 };
 
 } // namespace troupe::runtime

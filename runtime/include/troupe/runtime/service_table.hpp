@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "troupe/module.hpp"
+#include "troupe/runtime/host_load.hpp"
 #include "troupe/runtime/key_failure_monitor.hpp"
 #include "troupe/runtime/restart_tracker.hpp"
 #include "troupe/runtime/sharded_counter.hpp"
@@ -36,6 +37,20 @@ struct service_stats {
   std::atomic<std::uint64_t> restarts{0};
   sharded_counter calls;  // a slot per actor hosting the service
   std::atomic<std::uint64_t> failures{0};       // handler throws
+  std::atomic<std::uint64_t> slow_calls{0};     // handler runs past the slow-handler threshold
+  // Per method (by index in the descriptor): ran past the threshold once,
+  // so that each method is reported once.
+  std::vector<std::atomic<bool>> slow_methods;
+  // One per actor hosting the service, in the order of the actors; set
+  // before the service serves, read-only after.
+  std::vector<std::shared_ptr<host_load>> hosts;
+
+  /// Calls accepted and not yet answered, over the service's actors.
+  std::uint64_t inflight() const noexcept;
+  /// The most calls seen waiting for one of its actors.
+  std::uint64_t mailbox_high_water() const noexcept;
+  /// Calls refused at a limit.
+  std::uint64_t calls_shed() const noexcept;
 };
 
 struct service_entry {
@@ -46,6 +61,9 @@ struct service_entry {
   service_definition definition;
   std::uint32_t instances = 0;             // stateless: per node
   std::chrono::milliseconds idle_timeout{0};  // keyed
+  bool blocking = false;      // handlers may block: the actors have threads of their own
+  std::uint32_t threads = 0;  // blocking: the actors (and threads) on this node
+  std::uint64_t max_activations = 0;  // keyed: on this node at most; 0: the node's bound only
   restart_policy policy;  // keyed: for each key on its own
   std::shared_ptr<restart_tracker> tracker;  // stateless: shared by the instances
   std::shared_ptr<key_failure_monitor> key_monitor;  // keyed: shared by the shards
