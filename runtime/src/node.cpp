@@ -124,6 +124,7 @@ struct node::impl {
   std::vector<caf::actor> keyed_shards;
   std::vector<actor_system_setup> setups;
   relay_set relays;  // calls to actors of other nodes
+  cluster_membership* membership = nullptr;  // the admin API's view of the cluster
   published<key_ownership> ownership{std::make_shared<sole_ownership>()};
   std::atomic<bool> ownership_on{false};
   caf::node_id local_node;  // this process's CAF node, to tell remote actors
@@ -410,6 +411,14 @@ void node::publish_ownership(std::shared_ptr<const key_ownership> next,
   auto countdown = std::make_shared<fence_countdown>(d.keyed_shards.size(), std::move(fenced));
   for (auto& shard : d.keyed_shards)
     caf::anon_send(shard, ownership_fence{countdown});
+}
+
+void node::set_cluster_membership(cluster_membership* membership) noexcept {
+  impl_->membership = membership;
+}
+
+cluster_membership* node::membership() const noexcept {
+  return impl_->membership;
 }
 
 state_store& node::state() noexcept {

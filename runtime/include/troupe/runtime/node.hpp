@@ -19,6 +19,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/runtime/cluster_membership.hpp"
 #include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/key_ownership.hpp"
@@ -132,6 +133,12 @@ public:
   /// every key.
   void publish_ownership(std::shared_ptr<const key_ownership> next,
                          std::function<void()> fenced = {});
+
+  /// The cluster this node is in, for the admin API; call before the
+  /// gateway starts (it is read without a lock). Null (the default): the
+  /// node runs alone. `membership` must outlive the node's users.
+  void set_cluster_membership(cluster_membership* membership) noexcept;
+  cluster_membership* membership() const noexcept;
 
   /// The store the activations keep their state in; valid after start().
   state_store& state() noexcept;
