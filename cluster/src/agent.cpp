@@ -84,10 +84,13 @@ caf::behavior agent::make_behavior() {
   // or as the first seed that found no cluster, bootstrapping it.
   raft_started_ = ctx_->has_log;
   if (ctx_->handovers != nullptr) {
-    auto self_handle = caf::actor_cast<caf::actor>(this);
+    // Weak: the handover outlives the agent, and a strong handle would keep
+    // the agent's thread (it is detached) from ending at shutdown.
+    auto self_addr = address();
     ctx_->handovers->attach(handover::agent_ops{
-      [self_handle](std::function<void()> fn) {
-        caf::anon_send(self_handle, agent_task{std::move(fn)});
+      [self_addr](std::function<void()> fn) {
+        if (auto self_handle = caf::actor_cast<caf::actor>(self_addr))
+          caf::anon_send(self_handle, agent_task{std::move(fn)});
       },
       [this](std::uint64_t to, v1::HandoverBatch batch, std::function<void(status)> done) {
         auto p = peers_.find(to);
@@ -897,6 +900,7 @@ void agent::lead() {
       join_in_flight_ = true;
       v1::Command create;
       create.mutable_create()->set_cluster_name(config_.name);
+      create.mutable_create()->set_durable_keys_wait(config_.durable_keys_wait);
       propose(std::move(create), [this](status st) {
         join_in_flight_ = false;
         joined_ = false;  // the join of this node follows (maybe_join)
@@ -1030,6 +1034,15 @@ void agent::lead() {
   for (auto& [id, role] : lead_.servers) {
     const auto* m = find_member(*membership_, id);
     if ((m == nullptr || m->state() == v1::REMOVED) && id != ctx_->raft_id) {
+      // A member that left learns so from the log: it is taken out of the
+      // consensus once its heartbeats say it has the epoch it was removed
+      // in (or after a few seconds, should it be gone).
+      if (m != nullptr) {
+        auto p = peers_.find(id);
+        bool caught_up = p != peers_.end() && p->second.acked_epoch >= membership_->epoch();
+        if (!caught_up && unix_ms() - m->changed_at_unix_ms() < 3'000)
+          continue;
+      }
       config_change_in_flight_ = true;
       ctx_->raft->remove_server(id, done([](agent&, status) {}));
       return;
@@ -1360,6 +1373,18 @@ void agent::start_leave() {
       if (ctx_->left)
         ctx_->left();
     }
+    return;
+  }
+  // The last live member has nobody to hand over to (and no majority to
+  // agree on its leaving once the others have left): it just goes.
+  bool others = false;
+  for (const auto& m : membership_->members())
+    others = others || (m.raft_id() != ctx_->raft_id && live(m.state()));
+  if (!others) {
+    log().info("the last member of the cluster leaves: nobody to hand keys over to");
+    left_ = true;
+    if (ctx_->left)
+      ctx_->left();
     return;
   }
   if (self->state() != v1::UP)

@@ -200,12 +200,16 @@ struct cluster::impl {
     s.heartbeat_ms = static_cast<unsigned>(config.raft_heartbeat.count());
     s.bootstrap = bootstrap;
     raft_host::callbacks cb;
-    auto target = agent_actor;
+    // Weak: the consensus outlives the agent until stop(), and a strong
+    // handle would keep the agent's (detached) thread from ending.
+    auto target = agent_actor.address();
     cb.applied = [target](std::shared_ptr<const v1::Membership> m, std::string note) {
-      caf::anon_send(target, membership_update{std::move(m), std::move(note)});
+      if (auto agent = caf::actor_cast<caf::actor>(target))
+        caf::anon_send(agent, membership_update{std::move(m), std::move(note)});
     };
     cb.leadership_changed = [target](leadership l) {
-      caf::anon_send(target, leadership_update{std::move(l)});
+      if (auto agent = caf::actor_cast<caf::actor>(target))
+        caf::anon_send(agent, leadership_update{std::move(l)});
     };
     cb.warn = [&log = node.log()](const std::string& line) {
       log.warn(line, {{"troupe.cluster.component", "consensus"}});
@@ -419,7 +423,7 @@ key_location cluster::where(std::string_view service, std::string_view key) cons
   return where;
 }
 
-std::string cluster::drain(const std::string& name) {
+std::string cluster::request_drain(const std::string& name) {
   auto& d = *impl_;
   std::shared_ptr<const v1::Membership> m;
   {
@@ -457,6 +461,58 @@ std::string cluster::keyed_unready_reason() const {
     return "no lease from the cluster's majority (cut off, or a minority): keyed actors are "
            "not served";
   return {};
+}
+
+runtime::cluster_summary cluster::summary() const {
+  auto v = view();
+  runtime::cluster_summary out;
+  out.name = v->cluster_name;
+  out.epoch = v->epoch;
+  out.serving_keys = keyed_unready_reason().empty();
+  for (const auto& m : v->members) {
+    runtime::cluster_member r;
+    r.name = m.name;
+    r.state = m.state;
+    r.incarnation = m.incarnation;
+    r.cluster_address = m.cluster_address;
+    r.http_address = m.http_address;
+    r.started_at_unix_ms = m.started_at_unix_ms;
+    r.changed_at_unix_ms = m.changed_at_unix_ms;
+    r.heartbeat_age_ms = m.heartbeat_age_ms;
+    r.self = m.self;
+    r.leader = m.leader;
+    r.voter = m.voter;
+    r.linked = m.linked;
+    out.members.push_back(std::move(r));
+  }
+  return out;
+}
+
+runtime::key_placement cluster::locate(std::string_view service, std::string_view key) const {
+  auto w = where(service, key);
+  runtime::key_placement out;
+  if (!w.error.empty()) {
+    out.error = status{w.error.rfind("no member hosts", 0) == 0 ? status_code::not_found
+                                                               : status_code::failed_precondition,
+                       w.error};
+    return out;
+  }
+  out.node = w.node;
+  out.node_state = w.state;
+  auto v = view();
+  for (const auto& m : v->members)
+    if (m.name == w.node)
+      out.http_address = m.http_address;
+  return out;
+}
+
+status cluster::drain_member(const std::string& name) {
+  auto why = request_drain(name);
+  if (why.empty())
+    return {};
+  if (why.rfind("no member named", 0) == 0)
+    return status{status_code::not_found, why};
+  return status{status_code::failed_precondition, why};
 }
 
 } // namespace troupe::cluster

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "troupe/cluster/cluster_config.hpp"
+#include "troupe/runtime/cluster_membership.hpp"
 #include "troupe/runtime/node.hpp"
 #include "troupe/runtime/state_store.hpp"
 
@@ -74,11 +75,11 @@ struct key_location {
   bool durable = false;
 };
 
-class cluster {
+class cluster final : public runtime::cluster_membership {
 public:
   /// `node` must outlive the cluster.
   cluster(runtime::node& node, cluster_config config);
-  ~cluster();
+  ~cluster() override;
 
   cluster(const cluster&) = delete;
   cluster& operator=(const cluster&) = delete;
@@ -113,7 +114,16 @@ public:
 
   /// Asks the cluster to drain node `name` (hand over, then leave); empty
   /// when the request went out, else why not.
-  std::string drain(const std::string& name);
+  std::string request_drain(const std::string& name);
+
+  // -- runtime::cluster_membership (the admin API) ----------------------------
+
+  runtime::cluster_summary summary() const override;
+  runtime::key_placement locate(std::string_view service, std::string_view key) const override;
+  status drain_member(const std::string& name);
+  status drain(const std::string& node) override {
+    return drain_member(node);
+  }
 
   /// Why this node serves no keyed actor now (not joined, no lease: a
   /// minority partition, ...); empty while it serves them.
