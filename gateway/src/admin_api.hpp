@@ -3,8 +3,9 @@
 // admin_resources.hpp), read and driven by `troupe shell`. One handler per
 // endpoint:
 //   GET  /admin/v1/node                         NodeInfo
-//   GET  /admin/v1/nodes                        NodeList (this node, until
-//                                               clustering arrives)
+//   GET  /admin/v1/nodes                        NodeList: every member of the
+//                                               cluster (this node alone when
+//                                               it runs alone)
 //   GET  /admin/v1/modules                      ModuleList
 //   GET  /admin/v1/services                     ServiceList
 //   GET  /admin/v1/services/{name}              ServiceInfo; 404 if unknown
@@ -13,6 +14,10 @@
 //   POST /admin/v1/services/{name}/methods/{method}:call?key=K
 //        JSON body -> the rpc's reply as JSON, exactly as a route would
 //        answer (any rpc, routed or not; key required for keyed services)
+//   GET  /admin/v1/services/{name}:where?key=K  KeyLocation: the member that
+//                                               owns the key (409 alone)
+//   POST /admin/v1/nodes/{name}:drain           202 DrainAccepted: the member
+//                                               hands its keys over, leaves
 #pragma once
 
 #include <chrono>
@@ -65,6 +70,8 @@ private:
   void get_service(const admin_request& request, responder respond) const;
   void reset_service(const admin_request& request, responder respond) const;
   void call_method(const admin_request& request, responder respond) const;
+  void key_location(const admin_request& request, responder respond) const;
+  void drain_node(const admin_request& request, responder respond) const;
   /// This node as NodeInfo, now.
   admin::v1::NodeInfo this_node(const admin_request& request) const;
 

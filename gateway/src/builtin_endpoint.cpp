@@ -20,6 +20,9 @@ constexpr std::array routes{
                 builtin_endpoint::admin_reset_service},
   builtin_route{verb::post, "/admin/v1/services/{name}/methods/{method}:call",
                 builtin_endpoint::admin_call},
+  builtin_route{verb::get, "/admin/v1/services/{name}:where",
+                builtin_endpoint::admin_key_location},
+  builtin_route{verb::post, "/admin/v1/nodes/{name}:drain", builtin_endpoint::admin_drain_node},
 };
 
 } // namespace

@@ -23,6 +23,8 @@ enum class builtin_endpoint {
   admin_service,        // GET  /admin/v1/services/{name}
   admin_reset_service,  // POST /admin/v1/services/{name}:reset
   admin_call,           // POST /admin/v1/services/{name}/methods/{method}:call
+  admin_key_location,   // GET  /admin/v1/services/{name}:where?key=K
+  admin_drain_node,     // POST /admin/v1/nodes/{name}:drain
 };
 
 struct builtin_route {

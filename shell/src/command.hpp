@@ -25,6 +25,13 @@ struct describe_command {
 struct reset_command {
   std::string service;
 };
+struct where_command {        // which node owns a key
+  std::string service;
+  std::string key;
+};
+struct drain_command {        // hand a node's keys over, then it leaves
+  std::string node;
+};
 struct call_command {
   std::string service;
   std::string method;
@@ -34,11 +41,13 @@ struct call_command {
 
 using command = std::variant<blank_command, help_command, quit_command, node_command,
                              nodes_command, modules_command, services_command,
-                             describe_command, reset_command, call_command>;
+                             describe_command, reset_command, call_command, where_command,
+                             drain_command>;
 
 /// The words that start a command, for completion.
 inline constexpr std::string_view command_names[] = {
-    "call", "describe", "exit", "help", "modules", "node", "nodes", "quit", "reset", "services"};
+    "call", "describe", "drain", "exit", "help", "modules", "node", "nodes", "quit", "reset",
+    "services", "where"};
 
 /// Parses one line. Words are read by word_reader. For `call SERVICE METHOD
 /// [KEY] JSON` everything after the fixed words is the JSON, verbatim (or one

@@ -58,6 +58,8 @@ private:
   void run(const describe_command& describe);
   void run(const reset_command& reset);
   void run(const call_command& call);
+  void run(const where_command& where);
+  void run(const drain_command& drain);
   void run(const quit_command&) {}
 
   // The full name of the service the user named, asking the node for its
