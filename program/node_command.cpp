@@ -91,6 +91,7 @@ int run_node(const std::vector<std::string>& args) {
   runtime::node node{opts.node, std::move(store)};
   if (opts.cluster.enabled()) {
     members = std::make_unique<cluster::cluster>(node, opts.cluster);
+    node.set_cluster_membership(members.get());
     try {
       members->prepare();
     } catch (const std::exception& e) {
