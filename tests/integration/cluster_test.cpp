@@ -377,6 +377,16 @@ TEST_CASE("cluster: SIGTERM hands the node's keys over and it leaves while calls
         }
       }
   }};
+  // Joined however the test ends (a failed REQUIRE throws).
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~joiner() {
+      stop = true;
+      if (thread.joinable())
+        thread.join();
+    }
+  } join_client{stop, client};
   REQUIRE(eventually([&] { return done > 20; }, 100));
   CHECK(c.nodes[2]->terminate() == 0);
   REQUIRE(eventually([&] { return state_of(ports[0], "n3") == "removed"; }, 100));
@@ -407,7 +417,9 @@ TEST_CASE("cluster: drain through the admin API makes a member hand over and lea
 TEST_CASE("cluster: a node with the wrong secret or cluster name is refused, and both say so") {
   layout ports{3};
   node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
-  REQUIRE(eventually([&] { return state_of(a.port(), "a") == "up"; }, 200));
+  bool up = eventually([&] { return state_of(a.port(), "a") == "up"; }, 200);
+  INFO("a's log: " << a.stderr_text());
+  REQUIRE(up);
   SECTION("wrong secret") {
     node_process b{node_args("b", ports.ports[1], address(ports.ports[0]),
                              {"--cluster-secret", "not-the-secret"})};
@@ -460,6 +472,62 @@ TEST_CASE("cluster: a node started without cluster flags lists itself alone, wit
   CHECK(list.nodes(0).state().empty());
   require_problem(
     http_call(a.port(), "GET", "/admin/v1/services/demo.counter.v1.Counter:where?key=k"), 409);
+}
+
+TEST_CASE("cluster: a call in flight to a node that dies is answered 503, not held to its deadline") {
+  // Each node also loads the faulty module, whose keyed Block holds its
+  // shard's thread; the calls get a 60 s deadline.
+  layout ports{3};
+  std::vector<std::string> names{"n1", "n2", "n3"};
+  std::vector<std::unique_ptr<node_process>> nodes;
+  for (int i = 0; i < 3; ++i)
+    nodes.push_back(std::make_unique<node_process>(
+      node_args(names[i], ports.ports[i], ports.seeds,
+                {"--module", test_module("faulty"), "--request-timeout", "60s"})));
+  std::vector<std::uint16_t> http;
+  for (auto& n : nodes)
+    http.push_back(n->port());
+  REQUIRE(eventually([&] { return all_up(http, names); }, 300));
+  // A key owned by n2 or n3, called through n1.
+  std::string key;
+  std::string owner;
+  for (int i = 0; i < 50 && key.empty(); ++i) {
+    auto r = http_call(http[0], "GET",
+                       "/admin/v1/services/test.faulty.v1.FaultyKeyed:where?key=k" +
+                         std::to_string(i));
+    require_json_ok(r);
+    if (string_field(r.body, "node") != "n1") {
+      key = "k" + std::to_string(i);
+      owner = string_field(r.body, "node");
+    }
+  }
+  REQUIRE_FALSE(key.empty());
+  auto victim = owner == "n2" ? 1 : 2;
+  std::atomic<int> status{-1};
+  std::thread caller{[&] {
+    try {
+      status = http_call(http[0], "POST", "/v1/faulty-keyed/" + key + ":block",
+                         R"({"path": "/nonexistent/never", "max_millis": 30000})")
+                 .status;
+    } catch (const std::exception&) {
+      status = 0;
+    }
+  }};
+  // The call is in flight once the owner counts it.
+  bool in_flight = eventually(
+    [&] {
+      try {
+        auto r = http_call(http[victim], "GET", "/admin/v1/node");
+        return r.status == 200 && try_int_field(r.body, "inflight").value_or(0) > 0;
+      } catch (const std::exception&) {
+        return false;
+      }
+    },
+    100);
+  nodes[victim]->kill_now();
+  caller.join();
+  REQUIRE(in_flight);
+  CHECK(status == 503);
 }
 
 } // namespace troupe::itest
