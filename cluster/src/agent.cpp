@@ -303,9 +303,10 @@ void agent::maybe_join() {
   if (config_.seeds_dns.port != 0 && now >= next_dns_)
     resolve_dns();
   auto* self = self_record();
+  // A process that left (drained, or on SIGTERM) stays out; a restart of
+  // the node joins again (its record names another process).
   bool rejoin = self != nullptr && (self->process_id() != ctx_->process_id
-                                    || self->state() == v1::DOWN
-                                    || (self->state() == v1::REMOVED && !leave_requested_));
+                                    || self->state() == v1::DOWN);
   if (joined_ && !rejoin)
     return;
   if (join_in_flight_ || now < next_join_)
@@ -1134,7 +1135,11 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
     }
     if (self_state_ == v1::REMOVED && !left_) {
       left_ = true;
-      log().info("this node has left the cluster");
+      if (leave_requested_)
+        log().info("this node has left the cluster");
+      else
+        log().warn("this node was drained: it has left the cluster and serves no keyed "
+                   "actor; restart it to join again");
       if (ctx_->left)
         ctx_->left();
     }

@@ -406,10 +406,15 @@ TEST_CASE("cluster: drain through the admin API makes a member hand over and lea
   INFO(r.body);
   REQUIRE(r.status == 202);
   REQUIRE(eventually([&] { return state_of(ports[0], "n2") == "removed"; }, 150));
+  REQUIRE(eventually([&] { return contains(c.nodes[1]->stderr_text(), "this node was drained"); },
+                     100));
   for (const auto& key : keys(6)) {
     CHECK(owner_of(ports[0], key) != "n2");
     CHECK(counter_add(ports[2], key, 1) == 1);
   }
+  // It stays out while its process runs on: still removed, not ready.
+  CHECK(state_of(ports[2], "n2") == "removed");
+  CHECK(http_call(ports[1], "GET", "/readyz").status == 503);
   // A member that does not exist: 404 as a problem document.
   require_problem(http_call(ports[0], "POST", "/admin/v1/nodes/nobody:drain", "{}"), 404);
 }
