@@ -336,10 +336,15 @@ TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a ne
   auto observer = c.nodes[0]->port();
   std::uint64_t before = 0;
   REQUIRE(state_of(observer, "n3", &before) == "up");
+  auto stopped_at = std::chrono::steady_clock::now();
   ::kill(c.nodes[2]->pid(), SIGSTOP);
-  bool down = eventually([&] { return state_of(observer, "n3") == "down"; }, 200);
+  bool down = eventually([&] { return state_of(observer, "n3") == "down"; }, 200, 20ms);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - stopped_at);
   ::kill(c.nodes[2]->pid(), SIGCONT);
   REQUIRE(down);
+  std::printf("cluster: a frozen node was declared down after %lld ms\n",
+              static_cast<long long>(took.count()));
   // Its keys are served by the others meanwhile; then it comes back.
   std::uint64_t after = 0;
   REQUIRE(eventually([&] { return state_of(observer, "n3", &after) == "up" && after > before; },
