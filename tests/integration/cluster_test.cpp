@@ -540,4 +540,24 @@ TEST_CASE("cluster: a call in flight to a node that dies is answered 503, not he
   CHECK(status == 503);
 }
 
+TEST_CASE("cluster: seeds from DNS: a name that resolves to 127.0.0.1 forms and joins the cluster") {
+  // "localhost" resolves to 127.0.0.1 here: its one address on port A is the
+  // first (and only) seed, so node a forms the cluster and b joins through it.
+  layout ports{2};
+  auto dns = "localhost:" + std::to_string(ports.ports[0]);
+  auto args = [&](const std::string& name, std::uint16_t port) {
+    return std::vector<std::string>{"--name",         name,
+                                    "--module",       counter_module(),
+                                    "--cluster-listen", address(port),
+                                    "--seeds-dns",    dns,
+                                    "--cluster-secret", secret};
+  };
+  node_process a{args("a", ports.ports[0])};
+  node_process b{args("b", ports.ports[1])};
+  REQUIRE(eventually([&] { return all_up({a.port(), b.port()}, {"a", "b"}); }, 300));
+  CHECK(contains(a.stderr_text(), "seeds resolved from DNS"));
+  CHECK(contains(a.stderr_text(), "forming cluster troupe"));
+  CHECK(contains(b.stderr_text(), "admitted to the cluster"));
+}
+
 } // namespace troupe::itest
