@@ -577,12 +577,28 @@ void agent::admit(const v1::Member& candidate, caf::response_promise rp, std::st
 
 // -- links ------------------------------------------------------------------------
 
+bool agent::opens_link_to(const peer& p) const {
+  // Over TLS (CAF's OpenSSL module) two connections between one pair of
+  // nodes, one opened by each, lose messages: only the member that joined
+  // later opens the link; the other learns its agent from its catalog
+  // request. Plain BASP copes with both, and both connect.
+  if (!ctx_->tls || !membership_)
+    return true;
+  const auto* self = self_record();
+  const auto* other = find_member(*membership_, p.raft_id);
+  if (self == nullptr || other == nullptr)
+    return true;
+  if (self->joined_epoch() != other->joined_epoch())
+    return self->joined_epoch() > other->joined_epoch();
+  return ctx_->raft_id > p.raft_id;
+}
+
 void agent::connect_peers() {
   if (!membership_)
     return;
   auto now = clock::now();
   for (auto& [id, p] : peers_)
-    if (!p.linked && !p.connecting && now >= p.next_attempt)
+    if (!p.linked && !p.connecting && now >= p.next_attempt && opens_link_to(p))
       connect(p);
 }
 
@@ -718,8 +734,22 @@ cluster_catalog agent::make_catalog(const cluster_catalog_request& request) {
     catalog.refusal = "wrong cluster secret";
     return catalog;
   }
-  if (auto* element = current_mailbox_element(); element != nullptr && element->sender)
+  if (auto* element = current_mailbox_element(); element != nullptr && element->sender) {
     trusted_[element->sender->node()] = request.raft_id;
+    // A member that opens the link to this one: ask it for its catalog
+    // over the connection it made.
+    auto p = peers_.find(request.raft_id);
+    if (p != peers_.end() && p->second.process_id == request.process_id && !p->second.linked
+        && !p->second.connecting && !opens_link_to(p->second)) {
+      p->second.connecting = true;
+      auto requester = caf::actor_cast<caf::actor>(element->sender);
+      auto raft_id = request.raft_id;
+      auto process_id = request.process_id;
+      send(this, agent_task{[this, raft_id, process_id, requester] {
+        on_connected(raft_id, process_id, connect_result{requester, false, {}});
+      }});
+    }
+  }
   catalog.proof = prove(config_.secret, {"catalog-reply", config_.name, ctx_->name, request.nonce});
   for (auto& hosted : ctx_->node->hosted_services()) {
     catalog.services.push_back(hosted.entry->name);
@@ -747,7 +777,7 @@ void agent::lose_link(peer& p, bool lost) {
 void agent::probe(peer& p) {
   // Connecting again tells a process that is gone (its port refuses) from
   // a link that broke (it answers, as the same process).
-  if (!p.connecting)
+  if (!p.connecting && opens_link_to(p))
     connect(p);
 }
 
@@ -798,6 +828,17 @@ void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
   if (i == peers_.end())
     return;
   auto& p = i->second;
+  // A member whose link this node waits for (opens_link_to): its
+  // heartbeats say it has one; ask it for its catalog over that connection.
+  if (!p.linked && !p.connecting && hb.process_id() == p.process_id && !opens_link_to(p))
+    if (auto* element = current_mailbox_element(); element != nullptr && element->sender) {
+      p.connecting = true;
+      auto requester = caf::actor_cast<caf::actor>(element->sender);
+      auto process_id = p.process_id;
+      send(this, agent_task{[this, from, process_id, requester] {
+        on_connected(from, process_id, connect_result{requester, false, {}});
+      }});
+    }
   auto now = clock::now();
   p.detector.heartbeat(now);
   p.last_heartbeat = now;

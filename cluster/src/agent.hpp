@@ -57,6 +57,7 @@ struct agent_context {
   std::string cluster_address;  // advertised host:port
   std::string raft_address;
   std::string http_address;
+  bool tls = false;             // links are mutual TLS
   std::vector<v1::HostedService> services;
   bool has_log = false;         // DATA/raft held a log at start
   raft_host* raft = nullptr;
@@ -149,6 +150,8 @@ private:
 
   // -- links --------------------------------------------------------------------
   void connect_peers();
+  /// Whether this node opens the link to `p` (or waits for `p` to open it).
+  bool opens_link_to(const peer& p) const;
   void connect(peer& p);
   void on_connected(std::uint64_t raft_id, std::uint64_t process_id, connect_result result);
   void on_catalog(std::uint64_t raft_id, cluster_catalog& catalog, const std::string& nonce);

@@ -306,6 +306,7 @@ void cluster::start(std::string http_address) {
   ctx.cluster_address = d.advertised().text();
   ctx.raft_address = d.raft_address(d.advertised());
   ctx.http_address = std::move(http_address);
+  ctx.tls = d.tls;
   for (const auto& entry : node.services().entries()) {
     v1::HostedService s;
     s.set_name(entry->name);

@@ -183,6 +183,7 @@ bool apply_command(v1::Membership& m, const v1::Command& command, std::string& n
       member->set_incarnation(incarnation);
       member->set_voter(voter);
       member->set_up_epoch(0);
+      member->set_joined_epoch(m.epoch() + 1);
       set_state(*member, v1::JOINING, at);
       note = candidate.name() + " joining as incarnation " + std::to_string(incarnation);
       break;
