@@ -40,7 +40,9 @@ bool bindable(std::uint16_t port) {
 std::uint16_t free_port_pair() {
   static std::set<std::uint16_t> given;
   static std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> pick{20'000, 60'000};
+  // Below Linux's ephemeral range (32768-60999): ports the kernel hands to
+  // other processes' connections and port-0 listeners do not come from here.
+  std::uniform_int_distribution<int> pick{20'000, 32'000};
   for (int attempt = 0; attempt < 500; ++attempt) {
     auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
     if (given.count(p) || !bindable(p) || !bindable(p + 1))
