@@ -9,6 +9,7 @@ packages=(
   libcaf-dev                                   # CAF 0.17.6: core, io (BASP), openssl
   libprotobuf-dev protobuf-compiler libprotoc-dev  # messages, JSON mapping, protoc plugin
   librocksdb-dev                               # durable state
+  libraft-dev libuv1-dev                       # cluster membership: consensus (raft) on libuv
   rocksdb-tools                                # db_bench: bench/state anchor
   libssl-dev                                   # TLS, token signatures
   libboost-dev libboost-program-options-dev    # Beast/Asio, CLI and config files

@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "troupe/cluster/cluster.hpp"
 #include "troupe/gateway/gateway.hpp"
 #include "troupe/runtime/node.hpp"
 
@@ -26,6 +28,9 @@ sigset_t block_shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A write to a peer that closed its socket must fail that write, not end
+  // the process: the consensus transport (libuv) writes with write(2).
+  std::signal(SIGPIPE, SIG_IGN);
   return set;
 }
 
@@ -73,17 +78,46 @@ int run_node(const std::vector<std::string>& args) {
   if (opts.version)
     return print_version();
   auto signals = block_shutdown_signals();
-  runtime::node node{opts.node, open_state_store(opts)};
+  // A node of a cluster: the cluster wraps the state store (handover of
+  // durable state between nodes) and adds CAF's middleman to the actor
+  // system before the node starts.
+  // (The node opens its store in start(), after the cluster's prepare().)
+  std::unique_ptr<cluster::cluster> members;
+  runtime::state_store_factory store = open_state_store(opts);
+  if (opts.cluster.enabled())
+    store = [&members, inner = store](runtime::logger& log) {
+      return members->wrap_state_store(inner)(log);
+    };
+  runtime::node node{opts.node, std::move(store)};
+  if (opts.cluster.enabled()) {
+    members = std::make_unique<cluster::cluster>(node, opts.cluster);
+    node.set_cluster_membership(members.get());
+    try {
+      members->prepare();
+    } catch (const std::exception& e) {
+      return start_failed(node, e);
+    }
+  }
   try {
     node.start();
   } catch (const std::exception& e) {
     return start_failed(node, e);
   }
   gateway::gateway gw{node, opts.gateway};
+  if (members)
+    gw.add_readiness_check([&members] { return members->keyed_unready_reason(); });
   try {
     gw.start();
   } catch (const std::exception& e) {
     return start_failed(node, e);
+  }
+  if (members) {
+    try {
+      members->start(gw.endpoint());
+    } catch (const std::exception& e) {
+      gw.stop();
+      return start_failed(node, e);
+    }
   }
   auto url = "http://" + gw.endpoint();
   node.log().info("node ready", {{"url.full", url}});
@@ -94,6 +128,13 @@ int run_node(const std::vector<std::string>& args) {
   sigwait(&signals, &sig);
   node.log().info("shutting down", {{"process.signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   auto deadline = std::chrono::steady_clock::now() + opts.gateway.shutdown_timeout;
+  if (members) {
+    // Hand keys and instances over and leave while the gateway still
+    // serves: calls through this node go on reaching the keys' new nodes.
+    if (!members->leave(deadline))
+      node.log().warn("left the cluster without finishing the handover by the shutdown deadline");
+    members->stop();
+  }
   gw.drain(deadline);
   gw.stop();
   // A handler blocking its thread past the deadline would hold node.stop()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -123,6 +124,151 @@ std::chrono::milliseconds parse_duration(const std::string& option,
   return std::chrono::milliseconds{value * factor};
 }
 
+namespace {
+
+cluster::host_port parse_cluster_address(const std::string& option, const std::string& text) {
+  try {
+    auto hp = cluster::parse_host_port(text);
+    if (hp.host.empty() || hp.port == 0)
+      throw std::invalid_argument("expected HOST:PORT with a port above 0, got '" + text + "'");
+    return hp;
+  } catch (const std::invalid_argument& e) {
+    throw usage_error("--" + option + ": " + e.what());
+  }
+}
+
+std::string first_line_of(const std::string& path) {
+  std::ifstream in{path};
+  std::string line;
+  if (!in || !std::getline(in, line))
+    throw usage_error("--cluster-secret-file: cannot read '" + path + "'");
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  if (line.empty())
+    throw usage_error("--cluster-secret-file: '" + path + "' starts with an empty line");
+  return line;
+}
+
+template <class Read, class GivenAsFlag>
+void read_cluster_options(const po::variables_map& vm, Read& read, GivenAsFlag& given_as_flag,
+                          cluster::cluster_config& c) {
+  (void)given_as_flag;
+  const char* cluster_only[] = {"cluster-advertise", "seeds", "seeds-dns", "cluster-name",
+                                "cluster-secret", "cluster-secret-file", "tls-cert", "tls-key",
+                                "tls-ca", "raft-voters", "election-timeout",
+                                "heartbeat-interval", "phi-threshold", "acceptable-pause",
+                                "lease", "durable-failover"};
+  if (!vm.count("cluster-listen")) {
+    for (const char* option : cluster_only)
+      if (vm.count(option))
+        throw usage_error(std::string{"--"} + option + " needs --cluster-listen HOST:PORT");
+    return;
+  }
+  c.listen = read("cluster-listen", [](const std::string& text) {
+    return parse_cluster_address("cluster-listen", text);
+  });
+  if (c.listen.port == 65535)
+    throw usage_error("--cluster-listen: the consensus log takes the next port; use a port below "
+                      "65535");
+  if (vm.count("cluster-advertise"))
+    c.advertise = read("cluster-advertise", [](const std::string& text) {
+      return parse_cluster_address("cluster-advertise", text);
+    });
+  else if (c.listen.host == "0.0.0.0" || c.listen.host == "::")
+    throw usage_error("--cluster-listen " + c.listen.text()
+                      + ": a wildcard address needs --cluster-advertise HOST:PORT");
+  if (vm.count("seeds"))
+    c.seeds = read("seeds", [](const std::string& text) {
+      std::vector<cluster::host_port> seeds;
+      std::stringstream list{text};
+      std::string item;
+      while (std::getline(list, item, ','))
+        if (!item.empty())
+          seeds.push_back(parse_cluster_address("seeds", item));
+      if (seeds.empty())
+        throw usage_error("--seeds: expected HOST:PORT,HOST:PORT..., got '" + text + "'");
+      return seeds;
+    });
+  if (vm.count("seeds-dns"))
+    c.seeds_dns = read("seeds-dns", [](const std::string& text) {
+      return parse_cluster_address("seeds-dns", text);
+    });
+  if (vm.count("cluster-name"))
+    c.name = read("cluster-name", [](const std::string& text) {
+      if (text.empty() || text.size() > 64
+          || text.find_first_of(" \t\r\n") != std::string::npos)
+        throw usage_error("--cluster-name: 1 to 64 characters without blanks, got '" + text + "'");
+      return text;
+    });
+  if (vm.count("cluster-secret") && vm.count("cluster-secret-file"))
+    throw usage_error("--cluster-secret and --cluster-secret-file: give one of them");
+  if (vm.count("cluster-secret"))
+    c.secret = read("cluster-secret", [](const std::string& text) {
+      if (text.size() < 8)
+        throw usage_error("--cluster-secret: at least 8 characters");
+      return text;
+    });
+  else if (vm.count("cluster-secret-file"))
+    c.secret = read("cluster-secret-file", [](const std::string& path) {
+      auto secret = first_line_of(path);
+      if (secret.size() < 8)
+        throw usage_error("--cluster-secret-file: the secret needs at least 8 characters");
+      return secret;
+    });
+  else
+    throw usage_error("--cluster-listen needs a shared secret: --cluster-secret or "
+                      "--cluster-secret-file");
+  if (vm.count("tls-cert"))
+    c.tls_cert = vm["tls-cert"].as<std::string>();
+  if (vm.count("tls-key"))
+    c.tls_key = vm["tls-key"].as<std::string>();
+  if (vm.count("tls-ca"))
+    c.tls_ca = vm["tls-ca"].as<std::string>();
+  int tls_given = !c.tls_cert.empty() + !c.tls_key.empty() + !c.tls_ca.empty();
+  if (tls_given != 0 && tls_given != 3)
+    throw usage_error("mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca");
+  if (vm.count("raft-voters"))
+    c.voters = static_cast<unsigned>(read("raft-voters", [](const std::string& text) {
+      if (text != "3" && text != "5" && text != "1")
+        throw usage_error("--raft-voters: expected 1, 3 or 5, got '" + text + "'");
+      return std::stoul(text);
+    }));
+  auto positive = [&](const char* option) {
+    return read(option, [option](const std::string& text) {
+      auto value = parse_duration(option, text);
+      if (value.count() == 0)
+        throw usage_error(std::string{"--"} + option + ": must be greater than 0");
+      return value;
+    });
+  };
+  if (vm.count("election-timeout"))
+    c.election_timeout = positive("election-timeout");
+  if (vm.count("heartbeat-interval"))
+    c.heartbeat_interval = positive("heartbeat-interval");
+  if (vm.count("acceptable-pause"))
+    c.acceptable_pause = read("acceptable-pause", [](const std::string& text) {
+      return parse_duration("acceptable-pause", text);
+    });
+  if (vm.count("lease"))
+    c.lease = positive("lease");
+  if (vm.count("durable-failover"))
+    c.durable_keys_wait = read("durable-failover", [](const std::string& text) {
+      if (text != "move" && text != "wait")
+        throw usage_error("--durable-failover: expected move or wait, got '" + text + "'");
+      return text == "wait";
+    });
+  if (vm.count("phi-threshold"))
+    c.phi_threshold = read("phi-threshold", [](const std::string& text) {
+      double value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 30)
+        throw usage_error("--phi-threshold: expected a number from 1 to 30, got '" + text + "'");
+      return value;
+    });
+}
+
+} // namespace
+
 node_options parse_node_options(const std::vector<std::string>& args) {
   node_options result;
   // Flags only the command line takes.
@@ -157,7 +303,23 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("state-memtable-bytes", po::value<std::string>(), "state store: written data kept in memory before a flush to disk (default 64MiB)")
     ("state-compression", po::value<std::string>(), "state store: none, snappy, lz4 or zstd (default lz4)")
     ("state-wal-bytes", po::value<std::string>(), "state store: write-ahead log size that makes it flush, keeping recovery short (default 256MiB)")
-
+    ("cluster-listen", po::value<std::string>(), "join a cluster: HOST:PORT of this node's cluster links; the consensus log takes PORT+1")
+    ("cluster-advertise", po::value<std::string>(), "HOST:PORT the other nodes reach the cluster links at (default: --cluster-listen)")
+    ("seeds", po::value<std::string>(), "HOST:PORT,HOST:PORT...: nodes to join through (may include this one); the first forms the cluster when no other answers")
+    ("seeds-dns", po::value<std::string>(), "NAME:PORT: the seeds are NAME's A/AAAA records, resolved again every few seconds")
+    ("cluster-name", po::value<std::string>(), "the cluster's name (default troupe); nodes of another cluster are refused")
+    ("cluster-secret", po::value<std::string>(), "the secret every node of the cluster shares")
+    ("cluster-secret-file", po::value<std::string>(), "a file whose first line is the cluster secret")
+    ("tls-cert", po::value<std::string>(), "mutual TLS between nodes: this node's certificate (PEM)")
+    ("tls-key", po::value<std::string>(), "mutual TLS between nodes: its private key (PEM)")
+    ("tls-ca", po::value<std::string>(), "mutual TLS between nodes: the CA that signs every node's certificate (PEM)")
+    ("raft-voters", po::value<std::string>(), "nodes that vote in the consensus, 3 or 5 (default 3); later ones follow without voting")
+    ("election-timeout", po::value<std::string>(), "consensus: a leader not heard from this long is replaced (default 1s)")
+    ("heartbeat-interval", po::value<std::string>(), "failure detection: a heartbeat to every member this often (default 100ms)")
+    ("phi-threshold", po::value<std::string>(), "failure detection: suspicion (phi) past which a member is declared down (default 8)")
+    ("acceptable-pause", po::value<std::string>(), "failure detection: a pause in heartbeats forgiven on top of their usual interval (default 500ms)")
+    ("lease", po::value<std::string>(), "a node serves keyed actors only this long after the leader last answered it (default 1s)")
+    ("durable-failover", po::value<std::string>(), "keys with durable state of a node that is down: move (to the up nodes, from what their stores hold; default) or wait (503 until it returns); set by the node that creates the cluster")
     ("max-inflight", po::value<std::string>(), "calls in flight on the node at most; past it calls get 503 (default 10000)")
     ("max-mailbox", po::value<std::string>(), "calls waiting for one actor at most; past it its calls get 503 (default 1000)")
     ("max-activations", po::value<std::string>(), "keyed actors active on the node at most; past it idle ones are passivated early, or new keys get 503 (default 1000000)")
@@ -194,7 +356,8 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     }
     if (vm.count("config")) {
       file.emplace(vm["config"].as<std::string>());
-      file->store(settings, {"module", "data"}, vm);
+      file->store(settings,
+                  {"module", "data", "cluster-secret-file", "tls-cert", "tls-key", "tls-ca"}, vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {
@@ -310,6 +473,7 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     store.max_wal_bytes = read("state-wal-bytes", size("state-wal-bytes", 1 << 20, tebibyte));
   if (vm.count("restore"))
     result.restore = read("restore", not_empty("restore"));
+  read_cluster_options(vm, read, given_as_flag, result.cluster);
   if (vm.count("max-inflight"))
     node.max_inflight = read("max-inflight", count("max-inflight", 1, 0xffff'ffffu));
   if (vm.count("max-mailbox"))

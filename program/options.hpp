@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "troupe/cluster/cluster_config.hpp"
 #include "troupe/gateway/gateway_config.hpp"
 #include "troupe/persistence/rocksdb_store.hpp"
 #include "troupe/runtime/node_config.hpp"
@@ -23,6 +24,7 @@ struct node_options {
   runtime::node_config node;
   gateway::gateway_config gateway;
   persistence::store_options state_store;  // the RocksDB store under DATA/state
+  cluster::cluster_config cluster;         // enabled() when --cluster-listen is given
   std::string restore;  // --restore: a checkpoint to start from; empty: none
   bool help = false;      // --help: print help_text and exit
   bool version = false;   // --version, -V: print the version and exit

@@ -27,6 +27,37 @@ const std::string* bound(const path_bindings& bindings, std::string_view name) {
   return nullptr;
 }
 
+/// Another member as NodeInfo: what the membership tells of it.
+admin_pb::NodeInfo member_info(const runtime::cluster_member& member) {
+  admin_pb::NodeInfo info;
+  info.set_name(member.name);
+  info.set_http_address(member.http_address);
+  auto started = member.started_at_unix_ms / 1000;
+  info.set_started_at_unix(started);
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  bool running = member.state == "joining" || member.state == "up" || member.state == "leaving";
+  info.set_uptime_seconds(running && started > 0 ? std::max<std::int64_t>(0, now - started) : 0);
+  info.set_status(member.state == "leaving" ? "draining" : running ? "serving" : member.state);
+  return info;
+}
+
+void add_member_facts(admin_pb::NodeInfo& info, const runtime::cluster_summary& summary,
+                      const runtime::cluster_member& member) {
+  info.set_state(member.state);
+  info.set_incarnation(member.incarnation);
+  info.set_cluster_address(member.cluster_address);
+  info.set_heartbeat_age_ms(member.heartbeat_age_ms);
+  info.set_self(member.self);
+  info.set_leader(member.leader);
+  info.set_voter(member.voter);
+  info.set_linked(member.linked);
+  info.set_cluster_name(summary.name);
+  info.set_membership_epoch(summary.epoch);
+  info.set_state_changed_at_unix_ms(member.changed_at_unix_ms);
+}
+
 } // namespace
 
 admin_api::admin_api(runtime::node& node, const call_forwarder& forwarder,
@@ -82,6 +113,10 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
       return delete_state(request, std::move(respond));
     case builtin_endpoint::admin_backup:
       return backup(request, std::move(respond));
+    case builtin_endpoint::admin_key_location:
+      return key_location(request, std::move(respond));
+    case builtin_endpoint::admin_drain_node:
+      return drain_node(request, std::move(respond));
     case builtin_endpoint::healthz:
     case builtin_endpoint::readyz:
       break;
@@ -90,13 +125,107 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
 }
 
 void admin_api::get_node(const admin_request& request, responder respond) const {
-  respond.send(json_response(this_node(request)));
+  auto info = this_node(request);
+  if (const auto* membership = node_.membership()) {
+    auto summary = membership->summary();
+    for (const auto& member : summary.members)
+      if (member.self)
+        add_member_facts(info, summary, member);
+  }
+  respond.send(json_response(info));
 }
 
 void admin_api::get_nodes(const admin_request& request, responder respond) const {
   admin_pb::NodeList list;
-  *list.add_nodes() = this_node(request);
+  const auto* membership = node_.membership();
+  if (membership == nullptr) {
+    *list.add_nodes() = this_node(request);
+    respond.send(json_response(list));
+    return;
+  }
+  auto summary = membership->summary();
+  bool self_listed = false;
+  for (const auto& member : summary.members) {
+    admin_pb::NodeInfo info;
+    if (member.self) {
+      info = this_node(request);
+      self_listed = true;
+    } else {
+      info = member_info(member);
+    }
+    add_member_facts(info, summary, member);
+    *list.add_nodes() = std::move(info);
+  }
+  if (!self_listed) {
+    // Not admitted yet: the node itself, with no state in the cluster.
+    auto info = this_node(request);
+    info.set_self(true);
+    info.set_cluster_name(summary.name);
+    info.set_heartbeat_age_ms(-1);
+    *list.add_nodes() = std::move(info);
+  }
   respond.send(json_response(list));
+}
+
+void admin_api::key_location(const admin_request& request, responder respond) const {
+  const auto* membership = node_.membership();
+  const std::string* service = bound(request.bindings, "name");
+  std::optional<std::string> key;
+  for (const auto& param : request.query) {
+    if (param.name != "key") {
+      respond.send(problem_response(400, "unknown query parameter '" + param.name
+                                            + "'; expected key=K", request.path));
+      return;
+    }
+    key = param.value;
+  }
+  if (!key) {
+    respond.send(problem_response(400, "query parameter 'key' is required", request.path));
+    return;
+  }
+  if (membership == nullptr) {
+    respond.send(problem_response(409, "this node runs alone: every key is its own",
+                                  request.path));
+    return;
+  }
+  auto placed = membership->locate(service ? *service : std::string{}, *key);
+  if (!placed.error.is_ok()) {
+    respond.send(problem_response(placed.error.code() == status_code::not_found ? 404 : 409,
+                                  placed.error.message(), request.path));
+    return;
+  }
+  admin_pb::KeyLocation location;
+  location.set_service(service ? *service : std::string{});
+  location.set_key(*key);
+  location.set_node(placed.node);
+  location.set_node_state(placed.node_state);
+  location.set_http_address(placed.http_address);
+  location.set_local(placed.node == node_.config().name);
+  respond.send(json_response(location));
+}
+
+void admin_api::drain_node(const admin_request& request, responder respond) const {
+  auto* membership = node_.membership();
+  const std::string* name = bound(request.bindings, "name");
+  if (membership == nullptr) {
+    respond.send(problem_response(409, "this node runs alone: there is no cluster to drain "
+                                       "a node from (stop it with SIGTERM)",
+                                  request.path));
+    return;
+  }
+  auto st = membership->drain(name ? *name : std::string{});
+  if (!st.is_ok()) {
+    respond.send(problem_response(st.code() == status_code::not_found ? 404 : 409,
+                                  st.message(), request.path));
+    return;
+  }
+  node_.log().info("drain asked through the admin API", {{"troupe.cluster.member", *name}});
+  admin_pb::DrainAccepted accepted;
+  accepted.set_node(*name);
+  accepted.set_detail(*name + " hands its keys over and leaves the cluster");
+  auto response = json_response(accepted);
+  response.result(http::status::accepted);
+  respond.send(std::move(response));
 }
 
 void admin_api::get_modules(const admin_request&, responder respond) const {

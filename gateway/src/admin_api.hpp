@@ -3,8 +3,9 @@
 // admin_resources.hpp), read and driven by `troupe shell`. One handler per
 // endpoint:
 //   GET  /admin/v1/node                         NodeInfo
-//   GET  /admin/v1/nodes                        NodeList (this node, until
-//                                               clustering arrives)
+//   GET  /admin/v1/nodes                        NodeList: every member of the
+//                                               cluster (this node alone when
+//                                               it runs alone)
 //   GET  /admin/v1/modules                      ModuleList
 //   GET  /admin/v1/services                     ServiceList
 //   GET  /admin/v1/services/{name}              ServiceInfo; 404 if unknown
@@ -27,6 +28,10 @@
 //        writes a checkpoint of the store while it serves; answers Backup
 //        once complete; 409 when dir holds something, 400 when it is not
 //        absolute or its parent is missing, 503 while another runs
+//   GET  /admin/v1/services/{name}:where?key=K  KeyLocation: the member that
+//                                               owns the key (409 alone)
+//   POST /admin/v1/nodes/{name}:drain           202 DrainAccepted: the member
+//                                               hands its keys over, leaves
 #pragma once
 
 #include <chrono>
@@ -88,6 +93,8 @@ private:
   const runtime::service_entry* find_state(const admin_request& request,
                                            const responder& respond,
                                            std::string& key) const;
+  void key_location(const admin_request& request, responder respond) const;
+  void drain_node(const admin_request& request, responder respond) const;
   /// This node as NodeInfo, now.
   admin::v1::NodeInfo this_node(const admin_request& request) const;
   /// `service` as ServiceInfo, now, with its state's figures.

@@ -27,6 +27,9 @@ constexpr std::array routes{
   builtin_route{verb::delete_, "/admin/v1/services/{name}/state/{key}",
                 builtin_endpoint::admin_delete_state},
   builtin_route{verb::post, "/admin/v1/state:backup", builtin_endpoint::admin_backup},
+  builtin_route{verb::get, "/admin/v1/services/{name}:where",
+                builtin_endpoint::admin_key_location},
+  builtin_route{verb::post, "/admin/v1/nodes/{name}:drain", builtin_endpoint::admin_drain_node},
 };
 
 } // namespace

@@ -28,6 +28,8 @@ enum class builtin_endpoint {
   admin_get_state,      // GET    /admin/v1/services/{name}/state/{key}
   admin_delete_state,   // DELETE /admin/v1/services/{name}/state/{key}
   admin_backup,         // POST   /admin/v1/state:backup
+  admin_key_location,   // GET  /admin/v1/services/{name}:where?key=K
+  admin_drain_node,     // POST /admin/v1/nodes/{name}:drain
 };
 
 struct builtin_route {

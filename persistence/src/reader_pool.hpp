@@ -23,6 +23,7 @@
 
 namespace troupe::persistence {
 
+/// A point lookup of `key`.
 struct read_request {
   family_slot* family;
   std::string key;

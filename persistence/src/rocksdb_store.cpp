@@ -51,6 +51,11 @@ void rocksdb_store::write_batch(std::string_view service, std::vector<runtime::k
   impl_->write_batch(service, std::move(batch), std::move(done));
 }
 
+void rocksdb_store::list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                              keys_callback done) {
+  impl_->list_keys(service, after, limit, std::move(done));
+}
+
 std::vector<std::string> rocksdb_store::namespaces() const {
   std::vector<std::string> out;
   for (auto& e : impl_->namespaces.all())

@@ -272,6 +272,31 @@ void rocksdb_store::impl::load(std::string_view service, std::string_view key,
   readers->submit(read_request{target->family, std::string{key}, std::move(done)});
 }
 
+void rocksdb_store::impl::list_keys(std::string_view service, std::string_view after,
+                                    std::size_t limit, runtime::state_store::keys_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({}, {}, false);  // nothing stored
+    return;
+  }
+  auto shared = std::make_shared<runtime::state_store::keys_callback>(std::move(done));
+  readers->submit(read_job{
+    [this, family = target->family, after = std::string{after},
+     limit = std::max<std::size_t>(limit, 1), shared](database& d) {
+      runtime::kv_range range;
+      auto st = scan_keys(d, *family, {}, after, limit, range, faults);
+      std::vector<std::string> keys;
+      bool more = st.is_ok() && !range.next.empty();
+      if (st.is_ok()) {
+        keys.reserve(range.records.size());
+        for (auto& record : range.records)
+          keys.push_back(std::move(record.key));
+      }
+      (*shared)(std::move(st), std::move(keys), more);
+    },
+    [shared](status refusal) { (*shared)(std::move(refusal), {}, false); }});
+}
+
 void rocksdb_store::impl::save(std::string_view service, std::string_view key,
                                std::uint64_t replaces, std::string bytes, write_callback done) {
   auto target = namespaces.find(service);

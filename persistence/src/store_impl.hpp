@@ -44,6 +44,8 @@ struct rocksdb_store::impl {
             std::size_t limit, scan_callback done);
   void write_batch(std::string_view service, std::vector<runtime::kv_mutation> batch,
                    write_callback done);
+  void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                 runtime::state_store::keys_callback done);
   namespace_figures figures_of(const namespace_table::entry& e) const;
   store_figures figures() const;
   void checkpoint(std::filesystem::path dir, std::function<void(status)> done);

@@ -8,6 +8,7 @@
 
 #include "activation.hpp"
 #include "node_load.hpp"
+#include "remote_relay.hpp"
 #include "reply_mapping.hpp"
 
 namespace troupe::runtime {
@@ -27,7 +28,7 @@ caf::behavior activation_host::make_behavior() {
       // The activation answers through reply_to (now, or later through a
       // response promise): CAF has nothing left to send for this handler.
       reply_to reply{this};
-      if (accept(env, reply))
+      if (accept(env, reply) && admit(env, reply))
         route(env, std::move(reply));
       return {};
     },
@@ -35,7 +36,7 @@ caf::behavior activation_host::make_behavior() {
       // Answered through its completion; a void result would still cost a
       // trip through CAF's result visitor.
       reply_to reply{std::move(call.done)};
-      if (accept(call.env, reply))
+      if (accept(call.env, reply) && admit(call.env, reply))
         route(call.env, std::move(reply));
       return {};
     },
@@ -63,6 +64,11 @@ caf::behavior activation_host::make_behavior() {
       arm_deadline_timer();
     },
     [this](idle_check_atom) { on_idle_check(); },
+    [this](ownership_fence& fence) {
+      on_ownership_fence();
+      fence.countdown->done();
+    },
+    [this](park_check_atom) { on_park_check(); },
     [this](make_room_atom, std::uint64_t wanted) -> std::uint64_t { return make_room(wanted); },
   };
 }
@@ -128,6 +134,34 @@ void activation_host::resume(const call_origin& origin, F&& f) {
   }
 }
 
+template <class OnAnswer>
+void activation_host::send_request(const caf::actor& target, envelope env, OnAnswer on_answer) {
+  auto shared = std::make_shared<OnAnswer>(std::move(on_answer));
+  // Every request carries a deadline: a call without one gets a minute.
+  if (env.deadline_unix_ns == 0)
+    env.deadline_unix_ns = unix_now_ns() + std::int64_t{60} * 1'000'000'000;
+  auto id = deadlines_.add(env.deadline_unix_ns, [shared] {
+    (*shared)(to_reply(deadline_passed()));
+  });
+  arm_deadline_timer();
+  auto answered = [this, shared, id](reply_envelope& r) {
+    if (deadlines_.complete(id))
+      (*shared)(std::move(r));
+  };
+  auto failed = [this, shared, id](caf::error& err) {
+    if (deadlines_.complete(id))
+      (*shared)(to_reply(to_status(err)));
+  };
+  // A remote actor is called through a relay, which fails the call as soon
+  // as its node is lost (remote_relay.hpp).
+  if (ctx_.relays != nullptr && !ctx_.relays->empty()
+      && relay_set::is_remote(target, this->node()))
+    request(ctx_.relays->next(), caf::infinite, relayed_request{target, std::move(env)})
+      .then(std::move(answered), std::move(failed));
+  else
+    request(target, caf::infinite, std::move(env)).then(std::move(answered), std::move(failed));
+}
+
 void activation_host::call_service(activation& caller, std::string_view service,
                                    envelope env, detail::raw_callback done) {
   call_origin origin{caller.key(), caller.incarnation()};
@@ -155,24 +189,42 @@ void activation_host::call_service(activation& caller, std::string_view service,
       return;
     }
   }
-  auto shared_done = std::make_shared<detail::raw_callback>(std::move(done));
-  auto id = deadlines_.add(env.deadline_unix_ns, [this, origin, shared_done] {
-    resume(origin, [&] { (*shared_done)(deadline_passed(), {}); });
-  });
-  arm_deadline_timer();
-  request(target.actor, caf::infinite, std::move(env))
-    .then(
-      [this, origin, shared_done, id](reply_envelope& r) {
-        if (deadlines_.complete(id))
-          resume(origin,
-                 [&] { (*shared_done)(to_status(r), detail::raw_response{std::move(r.payload),
-                                                                 std::move(r.object)});
+  send_request(target.actor, std::move(env),
+               [this, origin, done = std::move(done)](reply_envelope&& r) mutable {
+                 resume(origin, [&] {
+                   auto st = to_status(r);
+                   done(std::move(st), detail::raw_response{std::move(r.payload),
+                                                            std::move(r.object)});
                  });
-      },
-      [this, origin, shared_done, id](caf::error& err) {
-        if (deadlines_.complete(id))
-          resume(origin, [&] { (*shared_done)(to_status(err), {}); });
-      });
+               });
+}
+
+void activation_host::forward(envelope& env, reply_to&& reply) {
+  auto target = directory_.get().resolve(entry().name, env.key);
+  if (!target.error.is_ok()) {
+    reply.deliver(to_reply(target.error));
+    return;
+  }
+  if (target.actor == caf::actor_cast<caf::actor>(this)) {
+    // The node's directory and its key ownership disagree for a moment
+    // (published one after the other): the caller retries.
+    reply.deliver(to_reply(status{status_code::unavailable,
+                                  "the key is moving between nodes; retry"}));
+    return;
+  }
+  if (env.deadline_unix_ns != 0 && env.deadline_unix_ns <= unix_now_ns()) {
+    reply.deliver(to_reply(deadline_passed()));
+    return;
+  }
+  reply.keep_past_handler();
+  send_request(target.actor, std::move(env),
+               [reply = std::move(reply)](reply_envelope&& r) mutable {
+                 reply.deliver(std::move(r));
+               });
+}
+
+void activation_host::arm_park_check(std::chrono::milliseconds delay) {
+  delayed_send(this, delay, park_check_atom::value);
 }
 
 std::unique_ptr<google::protobuf::MessageLite>&

@@ -28,6 +28,7 @@
 #include "troupe/detail/call_state.hpp"
 #include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/key_ownership.hpp"
 #include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/published.hpp"
 #include "troupe/runtime/state_store.hpp"
@@ -36,6 +37,7 @@
 namespace troupe::runtime {
 
 class activation;
+class relay_set;
 
 /// What a host needs from its node; the pointers outlive the host.
 struct host_context {
@@ -44,6 +46,12 @@ struct host_context {
   const published<directory>* directories = nullptr;  // where its handlers' calls go
   state_store* state = nullptr;
   logger* log = nullptr;
+  // Calls to actors of other nodes go through these (remote_relay.hpp).
+  const relay_set* relays = nullptr;
+  // Keyed shards: which keys they may serve, once a cluster published it
+  // (`ownership_on` true); see key_ownership.hpp.
+  const published<key_ownership>* ownership = nullptr;
+  const std::atomic<bool>* ownership_on = nullptr;
   node_load* load = nullptr;          // the node's bounds
   std::shared_ptr<host_load> own;     // this host's count of its calls
 };
@@ -170,6 +178,33 @@ protected:
 
   void arm_idle_check(std::chrono::milliseconds delay);
 
+  /// Whether this host serves the call itself: false when it answered,
+  /// held or sent on the call instead (and took `reply`). Keyed shards ask
+  /// the node's key_ownership here.
+  virtual bool admit(envelope& env, reply_to& reply) {
+    return true;
+  }
+
+  /// A new key_ownership snapshot was published (ownership_fence).
+  virtual void on_ownership_fence() {
+  }
+
+  /// The timer armed with arm_park_check() fired.
+  virtual void on_park_check() {
+  }
+
+  void arm_park_check(std::chrono::milliseconds delay);
+
+  /// Sends the call to where the node's directory resolves it now and
+  /// answers `reply` with what comes back (or deadline_exceeded at the
+  /// envelope's deadline): for a call that reached this host after its key
+  /// moved to another node.
+  void forward(envelope& env, reply_to&& reply);
+
+  const host_context& context() const noexcept {
+    return ctx_;
+  }
+
 private:
   /// Where the answer to a handler's call goes back to.
   struct call_origin {
@@ -181,6 +216,12 @@ private:
   /// so before sending it); false, with the call answered, when it is
   /// refused.
   bool accept(envelope& env, reply_to& reply);
+
+  /// Sends `env` as a request to `target` (through a relay when it is
+  /// remote); `on_answer` runs on this actor with the answer, or with
+  /// deadline_exceeded at the envelope's deadline.
+  template <class OnAnswer>
+  void send_request(const caf::actor& target, envelope env, OnAnswer on_answer);
 
   /// Runs `f` as a continuation of the activation that made a call.
   template <class F>

@@ -28,7 +28,8 @@ constexpr std::chrono::milliseconds room_request_timeout{250};
 
 keyed_shard::keyed_shard(caf::actor_config& cfg, host_context ctx)
   : activation_host(cfg, std::move(ctx)), supervisor_(*entry().key_monitor) {
-  // nop
+  if (context().ownership != nullptr)
+    ownership_.emplace(*context().ownership);
 }
 
 void keyed_shard::route(envelope& env, reply_to&& reply) {
@@ -247,6 +248,11 @@ void keyed_shard::on_exit() {
   node_bounds().release_activations(entry(), activations_.size());
   activations_.clear();
   newest_ = oldest_ = nullptr;
+  for (auto& [env, reply] : parked_)
+    reply.deliver(to_reply(status{status_code::unavailable, "the service instance stopped"}));
+  parked_.clear();
+  if (ownership_)
+    ownership_->release();
   activation_host::on_exit();
 }
 

@@ -7,6 +7,11 @@ namespace troupe::runtime {
 
 state_store::~state_store() = default;
 
+void state_store::list_keys(std::string_view, std::string_view, std::size_t,
+                            keys_callback done) {
+  done(status{status_code::unimplemented, "this state store cannot list its keys"}, {}, false);
+}
+
 namespace {
 
 /// Looks a (service, key) pair up without building strings.
@@ -289,6 +294,28 @@ std::optional<namespace_figures> memory_state_store::figures(std::string_view se
 void memory_state_store::checkpoint(std::string, std::function<void(status)> done) {
   done({status_code::failed_precondition,
         "this node keeps state in memory: there is nothing on disk to back up"});
+}
+
+} // namespace troupe::runtime
+
+namespace troupe::runtime {
+
+void memory_state_store::list_keys(std::string_view service, std::string_view after,
+                                   std::size_t limit, keys_callback done) {
+  std::vector<std::string> keys;
+  bool more = false;
+  {
+    std::lock_guard guard{mtx_};
+    for (auto i = states_.upper_bound(slot_view{service, after});
+         i != states_.end() && i->first.first == service; ++i) {
+      if (keys.size() == limit) {
+        more = true;
+        break;
+      }
+      keys.push_back(i->first.second);
+    }
+  }
+  done(status{}, std::move(keys), more);
 }
 
 } // namespace troupe::runtime

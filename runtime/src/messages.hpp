@@ -2,7 +2,10 @@
 // and reply_envelope cross nodes; the types here never leave the process.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,28 @@ namespace troupe::runtime {
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
+using park_check_atom = caf::atom_constant<caf::atom("parkcheck")>;
+
+/// Counts the keyed shards that applied a new key_ownership snapshot; the
+/// last one runs `fenced` (node::publish_ownership).
+struct fence_countdown {
+  std::atomic<std::size_t> left;
+  std::function<void()> fenced;
+
+  fence_countdown(std::size_t shards, std::function<void()> done)
+    : left(shards), fenced(std::move(done)) {
+  }
+
+  void done() {
+    if (left.fetch_sub(1, std::memory_order_acq_rel) == 1 && fenced)
+      fenced();
+  }
+};
+
+/// Tells a keyed shard to apply the current key_ownership snapshot now.
+struct ownership_fence {
+  std::shared_ptr<fence_countdown> countdown;
+};
 using make_room_atom = caf::atom_constant<caf::atom("makeroom")>;
 
 /// A reply callback handed in by node::call from a thread outside the actor
@@ -72,3 +97,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::deferred_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_saved)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::events_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::ownership_fence)

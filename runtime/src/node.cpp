@@ -12,6 +12,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/node_id.hpp>
 #include <caf/send.hpp>
 
 #include <google/protobuf/descriptor.h>
@@ -22,6 +23,7 @@
 #include "node_load.hpp"
 #include "reply_mapping.hpp"
 #include "local_directory.hpp"
+#include "remote_relay.hpp"
 #include "stateless_instance.hpp"
 #include "supervision_options.hpp"
 #include "state_options.hpp"
@@ -46,6 +48,24 @@ public:
     add_message_type<envelope>("troupe.envelope");
     add_message_type<reply_envelope>("troupe.reply_envelope");
     apply_scheduler_settings(*this, threads);
+  }
+};
+
+/// The ownership a node has before a cluster publishes one: every key is
+/// this node's (never consulted: the shards look only once one is published).
+class sole_ownership final : public key_ownership {
+public:
+  std::uint64_t epoch() const noexcept override {
+    return 0;
+  }
+  bool settled() const noexcept override {
+    return true;
+  }
+  status lease() const override {
+    return {};
+  }
+  verdict check(std::string_view, std::string_view, std::uint64_t) const override {
+    return verdict::serve;
   }
 };
 
@@ -100,6 +120,14 @@ struct node::impl {
   // (empty) before they are spawned, and the local one is published after.
   published<directory> directories{std::make_shared<runtime::local_directory>()};
   std::shared_ptr<const runtime::local_directory> local;
+  std::vector<hosted_service> hosted;
+  std::vector<caf::actor> keyed_shards;
+  std::vector<actor_system_setup> setups;
+  relay_set relays;  // calls to actors of other nodes
+  cluster_membership* membership = nullptr;  // the admin API's view of the cluster
+  published<key_ownership> ownership{std::make_shared<sole_ownership>()};
+  std::atomic<bool> ownership_on{false};
+  caf::node_id local_node;  // this process's CAF node, to tell remote actors
   // The bounds on the node's load; made when the services are spawned.
   std::unique_ptr<node_load> load;
   // The actors of blocking services, which the directories hold weakly
@@ -246,23 +274,26 @@ void node::impl::spawn_services() {
   for (auto& entry : services.entries()) {
     auto host = std::make_unique<service_host>();
     host->entry = entry.get();
+    std::vector<caf::actor> all;  // in index order: what other nodes call
     for (std::size_t i = 0; i < actors_of(*entry); ++i) {
       auto own = std::make_shared<host_load>(load->budget(), *entry);
       entry->stats->hosts.push_back(own);
       host->loads.push_back(own.get());
-      host_context ctx{entry.get(), &config.name, &directories, state.get(),
-                       &log,        load.get(),   std::move(own)};
+      host_context ctx{entry.get(), &config.name, &directories, state.get(), &log,
+                       &relays,     &ownership,   &ownership_on, load.get(), std::move(own)};
       caf::actor actor;
       if (entry->kind == service_kind::keyed) {
         actor = entry->blocking ? system->spawn<keyed_shard, caf::detached>(std::move(ctx))
                                 : system->spawn<keyed_shard>(std::move(ctx));
         load->add_shard(actor.address(), *host->loads.back());
+        keyed_shards.push_back(actor);
       } else {
         auto name = config.name + "/" + entry->name + "#" + std::to_string(i);
         actor = entry->blocking
                   ? system->spawn<stateless_instance, caf::detached>(std::move(ctx), name)
                   : system->spawn<stateless_instance>(std::move(ctx), name);
       }
+      all.push_back(actor);
       if (entry->blocking) {
         host->detached.push_back(actor.address());
         detached.push_back(std::move(actor));
@@ -270,6 +301,7 @@ void node::impl::spawn_services() {
         host->actors.push_back(std::move(actor));
       }
     }
+    hosted.push_back(hosted_service{entry.get(), std::move(all)});
     built->add(std::move(host));
   }
   local = built;
@@ -294,7 +326,13 @@ void node::start() {
   d.open_state_store();
   d.open_state_namespaces();
   d.caf_config = std::make_unique<actor_system_settings>(d.scheduler_threads());
+  for (auto& setup : d.setups)
+    setup(*d.caf_config);
   d.system = std::make_unique<caf::actor_system>(*d.caf_config);
+  d.local_node = d.system->node();
+  // Relays before the services: a handler may call another node at once.
+  for (size_t i = 0; i < std::max<size_t>(2, d.scheduler_threads()); ++i)
+    d.relays.add(d.system->spawn<remote_relay>());
   d.spawn_services();
   d.started_at = std::chrono::system_clock::now();
   d.running = true;
@@ -306,9 +344,11 @@ void node::start() {
 
 namespace {
 
-/// Sends `env` to where `dir` says `service` (and env.key) is served,
-/// unless the actor or the node is at a bound: then refuses it at once.
+/// Sends `env` to where `dir` says `service` (and env.key) is served: an
+/// actor of another node through a relay (remote_relay.hpp); a local one
+/// unless it or the node is at a bound: then refuses it at once.
 void send_call(const std::atomic<bool>& running, node_load* bounds, const directory& dir,
+               const relay_set& relays, const caf::node_id& local_node,
                std::string_view service, envelope env, call_callback done) {
   if (!running.load(std::memory_order_relaxed)) {
     done(to_reply(status{status_code::unavailable, "the node is stopping"}));
@@ -317,6 +357,13 @@ void send_call(const std::atomic<bool>& running, node_load* bounds, const direct
   auto target = dir.resolve(service, env.key);
   if (!target.error.is_ok()) {
     done(to_reply(target.error));
+    return;
+  }
+  if (relay_set::is_remote(target.actor, local_node)) {
+    // Counted in flight where it arrives (the envelope's `admitted` does
+    // not cross nodes).
+    caf::anon_send(relays.next(), relayed_call{std::move(target.actor), std::move(env),
+                                               completion{std::move(done)}});
     return;
   }
   if (target.load != nullptr) {
@@ -334,7 +381,8 @@ void send_call(const std::atomic<bool>& running, node_load* bounds, const direct
 
 void node::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *impl_;
-  send_call(d.running, d.load.get(), *d.directories.load(), service, std::move(env),
+  send_call(d.running, d.load.get(), *d.directories.load(), d.relays, d.local_node, service,
+            std::move(env),
             std::move(done));
 }
 
@@ -343,7 +391,8 @@ node::caller::caller(node& owner) : node_(&owner), view_(owner.impl_->directorie
 
 void node::caller::call(std::string_view service, envelope env, call_callback done) {
   auto& d = *node_->impl_;
-  send_call(d.running, d.load.get(), view_.get(), service, std::move(env), std::move(done));
+  send_call(d.running, d.load.get(), view_.get(), d.relays, d.local_node, service,
+            std::move(env), std::move(done));
 }
 
 node::caller node::make_caller() {
@@ -358,6 +407,37 @@ std::shared_ptr<const directory> node::local_directory() const {
   return impl_->local;
 }
 
+std::vector<hosted_service> node::hosted_services() const {
+  return impl_->hosted;
+}
+
+void node::add_actor_system_setup(actor_system_setup setup) {
+  impl_->setups.push_back(std::move(setup));
+}
+
+void node::publish_ownership(std::shared_ptr<const key_ownership> next,
+                             std::function<void()> fenced) {
+  auto& d = *impl_;
+  d.ownership.publish(std::move(next));
+  d.ownership_on.store(true, std::memory_order_release);
+  if (d.keyed_shards.empty()) {
+    if (fenced)
+      fenced();
+    return;
+  }
+  auto countdown = std::make_shared<fence_countdown>(d.keyed_shards.size(), std::move(fenced));
+  for (auto& shard : d.keyed_shards)
+    caf::anon_send(shard, ownership_fence{countdown});
+}
+
+void node::set_cluster_membership(cluster_membership* membership) noexcept {
+  impl_->membership = membership;
+}
+
+cluster_membership* node::membership() const noexcept {
+  return impl_->membership;
+}
+
 state_store& node::state() noexcept {
   return *impl_->state;
 }
@@ -370,9 +450,15 @@ void node::stop() {
   if (d.local)
     for (auto& a : d.local->all_actors())
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& relay : d.relays.all())
+    caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
   // The directories hold actor handles: drop them before the system goes.
   d.directories.publish(std::make_shared<runtime::local_directory>());
+  d.ownership.publish(std::make_shared<sole_ownership>());
   d.local.reset();
+  d.hosted.clear();
+  d.keyed_shards.clear();
+  d.relays.clear();
   d.detached.clear();
   d.system->await_all_actors_done();
   d.system.reset();

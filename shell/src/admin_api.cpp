@@ -121,6 +121,17 @@ admin::v1::ServiceInfo admin_api::reset(std::string_view name) {
   return parse_answer<admin::v1::ServiceInfo>("POST", target, answer);
 }
 
+admin::v1::KeyLocation admin_api::where(std::string_view service, std::string_view key) {
+  return get<admin::v1::KeyLocation>(service_target(service) + ":where?key=" + percent_encode(key));
+}
+
+admin::v1::DrainAccepted admin_api::drain(std::string_view node) {
+  const auto target = std::string(prefix) + "/nodes/" + percent_encode(node) + ":drain";
+  const auto answer = client_.post(target, "{}");
+  expect_success(answer);
+  return parse_answer<admin::v1::DrainAccepted>("POST", target, answer);
+}
+
 std::string admin_api::call(std::string_view service, std::string_view method,
                             const std::optional<std::string>& key, std::string_view json,
                             std::chrono::milliseconds deadline) {

@@ -40,6 +40,12 @@ public:
   /// it after the reset; empty when the node answers with no body.
   admin::v1::ServiceInfo reset(std::string_view name);
 
+  /// GET /admin/v1/services/{name}:where?key=KEY
+  admin::v1::KeyLocation where(std::string_view service, std::string_view key);
+
+  /// POST /admin/v1/nodes/{name}:drain
+  admin::v1::DrainAccepted drain(std::string_view node);
+
   /// POST /admin/v1/services/{service}/methods/{method}:call[?key=KEY] with
   /// JSON as the request message, to be answered within DEADLINE (see
   /// admin_client::post_call). The response message as JSON text.

@@ -17,7 +17,7 @@ struct command_help {
 };
 
 constexpr command_help help_entries[] = {
-    {"nodes", "nodes", "list the cluster's nodes: name, HTTP address, uptime, status"},
+    {"nodes", "nodes", "list the cluster's nodes: name, state, incarnation, addresses, uptime, last heartbeat"},
     {"node", "node", "show the node this shell is connected to: its limits and load"},
     {"modules", "modules", "list the loaded modules and their services"},
     {"services", "services", "list services: kind, status, actors, restarts, in flight, shed, slow, stored keys, bytes on disk"},
@@ -27,6 +27,8 @@ constexpr command_help help_entries[] = {
     {"state", "state SERVICE KEY", "show the state stored for a key, as JSON, and its version"},
     {"delete-state", "delete-state SERVICE KEY", "delete the state stored for a key (logged by the node)"},
     {"backup", "backup DIR", "write a backup of the node's state store into DIR, on the node's machine"},
+    {"where", "where SERVICE KEY", "show which node of the cluster owns a key of a keyed service"},
+    {"drain", "drain NODE", "hand a node's keys over to the others; then it leaves the cluster"},
     {"help", "help [COMMAND]", "show this list, or one command"},
     {"quit", "quit", "leave the shell (also: exit, Ctrl-D)"},
     {"exit", "exit", "leave the shell (also: quit, Ctrl-D)"},
@@ -138,6 +140,18 @@ command parse_command(std::string_view line) {
     reset_command reset{expect_word(words, "reset")};
     expect_end(words, "reset");
     return reset;
+  }
+  if (*name == "where") {
+    where_command where;
+    where.service = expect_word(words, "where");
+    where.key = expect_word(words, "where");
+    expect_end(words, "where");
+    return where;
+  }
+  if (*name == "drain") {
+    drain_command drain{expect_word(words, "drain")};
+    expect_end(words, "drain");
+    return drain;
   }
   if (*name == "call")
     return parse_call(words);

@@ -25,6 +25,13 @@ struct describe_command {
 struct reset_command {
   std::string service;
 };
+struct where_command {        // which node owns a key
+  std::string service;
+  std::string key;
+};
+struct drain_command {        // hand a node's keys over, then it leaves
+  std::string node;
+};
 struct call_command {
   std::string service;
   std::string method;
@@ -48,12 +55,13 @@ struct backup_command {        // backup DIR
 using command = std::variant<blank_command, help_command, quit_command, node_command,
                              nodes_command, modules_command, services_command,
                              describe_command, reset_command, call_command, state_command,
-                             delete_state_command, backup_command>;
+                             delete_state_command, backup_command, where_command,
+                             drain_command>;
 
 /// The words that start a command, for completion.
 inline constexpr std::string_view command_names[] = {
-    "backup", "call", "delete-state", "describe", "exit", "help", "modules", "node", "nodes",
-    "quit", "reset", "services", "state"};
+    "backup", "call", "delete-state", "describe", "drain", "exit", "help", "modules", "node",
+    "nodes", "quit", "reset", "services", "state", "where"};
 
 /// Parses one line. Words are read by word_reader. For `call SERVICE METHOD
 /// [KEY] JSON` everything after the fixed words is the JSON, verbatim (or one

@@ -118,6 +118,24 @@ void shell_session::run(const reset_command& reset) {
   *out_ << '\n';
 }
 
+void shell_session::run(const where_command& where) {
+  const auto service = find_service(where.service);
+  if (service.kind() != "keyed")
+    throw usage_error(service.name() + " is not keyed: its instances serve any call");
+  const auto location = api_.where(service.name(), where.key);
+  *out_ << printable(location.key()) << " of " << printable(location.service()) << " is on "
+        << printable(location.node()) << " (" << printable(location.node_state());
+  if (!location.http_address().empty())
+    *out_ << ", http://" << printable(location.http_address());
+  *out_ << ")" << (location.local() ? ", this node" : "") << '\n';
+}
+
+void shell_session::run(const drain_command& drain) {
+  const auto accepted = api_.drain(drain.node);
+  *out_ << "draining " << printable(accepted.node()) << ": " << printable(accepted.detail())
+        << '\n';
+}
+
 void shell_session::run(const call_command& call) {
   const auto service = find_service(call.service);
   const auto method = resolve_method_name(call.method, service);

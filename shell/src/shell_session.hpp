@@ -61,6 +61,8 @@ private:
   void run(const state_command& state);
   void run(const delete_state_command& del);
   void run(const backup_command& backup);
+  void run(const where_command& where);
+  void run(const drain_command& drain);
   void run(const quit_command&) {}
 
   // The full name of the service the user named, asking the node for its

@@ -95,6 +95,33 @@ std::string format_bytes(std::uint64_t bytes) {
 std::string render_nodes(const admin::v1::NodeList& nodes) {
   if (nodes.nodes().empty())
     return "(no nodes)\n";
+  bool clustered = false;
+  for (const auto& node : nodes.nodes())
+    clustered = clustered || !node.state().empty();
+  if (clustered) {
+    text_table table({{"NAME"},
+                      {"STATE"},
+                      {"INC", align::right},
+                      {"HTTP ADDRESS"},
+                      {"CLUSTER ADDRESS"},
+                      {"UPTIME", align::right},
+                      {"HEARTBEAT", align::right},
+                      {"ROLE"}});
+    for (const auto& node : nodes.nodes()) {
+      std::string role = node.self() ? "this node" : "";
+      if (node.leader())
+        role += role.empty() ? "leader" : ", leader";
+      table.add_row({node.name(), or_dash(node.state()), std::to_string(node.incarnation()),
+                     or_dash(node.http_address()), or_dash(node.cluster_address()),
+                     format_duration(node.uptime_seconds()),
+                     node.heartbeat_age_ms() >= 0
+                       ? format_millis(static_cast<std::uint64_t>(node.heartbeat_age_ms()))
+                           + " ago"
+                       : "-",
+                     or_dash(role)});
+    }
+    return table.render();
+  }
   text_table table({{"NAME"}, {"HTTP ADDRESS"}, {"UPTIME", align::right}, {"STATUS"}});
   for (const auto& node : nodes.nodes())
     table.add_row({node.name(), or_dash(node.http_address()), format_duration(node.uptime_seconds()),

@@ -281,3 +281,40 @@ TEST_CASE("the help lists the load bounds with their defaults", "[cli]") {
   CHECK_THAT(help, Catch::Contains("--slow-handler-threshold")
                      && Catch::Contains("default 100ms"));
 }
+
+TEST_CASE("cluster options: parsed, and off without --cluster-listen") {
+  auto alone = parse_node_options({});
+  CHECK_FALSE(alone.cluster.enabled());
+  auto opts = parse_node_options(
+    {"--cluster-listen", "127.0.0.1:7100", "--seeds", "127.0.0.1:7100,127.0.0.1:7102",
+     "--cluster-secret", "12345678", "--cluster-name", "prod", "--lease", "2s",
+     "--phi-threshold", "10", "--raft-voters", "5", "--durable-failover", "wait"});
+  CHECK(opts.cluster.enabled());
+  CHECK(opts.cluster.listen.text() == "127.0.0.1:7100");
+  REQUIRE(opts.cluster.seeds.size() == 2);
+  CHECK(opts.cluster.seeds[1].port == 7102);
+  CHECK(opts.cluster.name == "prod");
+  CHECK(opts.cluster.lease == 2s);
+  CHECK(opts.cluster.phi_threshold == 10.0);
+  CHECK(opts.cluster.voters == 5);
+  CHECK(opts.cluster.durable_keys_wait);
+  CHECK_FALSE(parse_node_options({"--cluster-listen", "127.0.0.1:7100", "--cluster-secret",
+                                  "12345678"})
+                .cluster.durable_keys_wait);
+}
+
+TEST_CASE("bad cluster options are one line naming the option") {
+  CHECK(error_of({"--seeds", "127.0.0.1:7100"}) == "--seeds needs --cluster-listen HOST:PORT");
+  CHECK(error_of({"--cluster-listen", "127.0.0.1:7100"}).find("shared secret")
+        != std::string::npos);
+  CHECK(error_of({"--cluster-listen", "127.0.0.1", "--cluster-secret", "12345678"})
+          .rfind("--cluster-listen: ", 0) == 0);
+  CHECK(error_of({"--cluster-listen", "127.0.0.1:7100", "--cluster-secret", "short"})
+        == "--cluster-secret: at least 8 characters");
+  CHECK(error_of({"--cluster-listen", "127.0.0.1:7100", "--cluster-secret", "12345678",
+                  "--durable-failover", "later"})
+        == "--durable-failover: expected move or wait, got 'later'");
+  CHECK(error_of({"--cluster-listen", "127.0.0.1:7100", "--cluster-secret", "12345678",
+                  "--tls-cert", "a.pem"})
+        == "mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca");
+}

@@ -111,6 +111,16 @@ TEST_CASE("state and delete-state take a service and a key, backup an absolute D
         "DIR must be an absolute path on the node's machine, not 'backups'");
 }
 
+TEST_CASE("where takes a service and a key, drain a node", "[shell][command]") {
+  auto where = parse_as<where_command>("where Counter 'big apple'");
+  CHECK(where.service == "Counter");
+  CHECK(where.key == "big apple");
+  CHECK(parse_as<drain_command>("drain node-2").node == "node-2");
+  CHECK(usage_message("where Counter") == "usage: where SERVICE KEY");
+  CHECK(usage_message("drain") == "usage: drain NODE");
+  CHECK(usage_message("drain a b") == "usage: drain NODE");
+}
+
 TEST_CASE("an unknown command names itself and points to help", "[shell][command]") {
   CHECK(usage_message("foo") == "unknown command 'foo' (try 'help')");
   CHECK(usage_message("Services") == "unknown command 'Services' (try 'help')");

@@ -346,3 +346,29 @@ TEST_CASE("describe shows a service's load, threads and slow methods", "[shell][
   CHECK_THAT(shown, Catch::Contains("Calls shed:     3\n"));
   CHECK_THAT(shown, Catch::Contains("Slow handlers:  9 (Read, Write)\n"));
 }
+
+TEST_CASE("nodes table of a cluster: state, incarnation, addresses, heartbeat, role",
+          "[shell][views]") {
+  admin::NodeList list;
+  auto* a = list.add_nodes();
+  a->set_name("node-1");
+  a->set_state("up");
+  a->set_incarnation(1);
+  a->set_http_address("127.0.0.1:8080");
+  a->set_cluster_address("127.0.0.1:7100");
+  a->set_uptime_seconds(65);
+  a->set_heartbeat_age_ms(-1);
+  a->set_self(true);
+  a->set_leader(true);
+  auto* b = list.add_nodes();
+  b->set_name("node-2");
+  b->set_state("down");
+  b->set_incarnation(2);
+  b->set_http_address("127.0.0.1:8081");
+  b->set_cluster_address("127.0.0.1:7102");
+  b->set_heartbeat_age_ms(1500);
+  CHECK(render_nodes(list) ==
+        "NAME    STATE  INC  HTTP ADDRESS    CLUSTER ADDRESS  UPTIME  HEARTBEAT  ROLE\n"
+        "node-1  up       1  127.0.0.1:8080  127.0.0.1:7100    1m 5s          -  this node, leader\n"
+        "node-2  down     2  127.0.0.1:8081  127.0.0.1:7102       0s   1.5s ago  -\n");
+}

@@ -152,6 +152,9 @@ public:
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
   void erase(std::string_view service, std::string_view key, write_callback done) override;
+  /// A page of keys, from a reader thread (an iterator over the namespace).
+  void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                 keys_callback done) override;
 
   // -- event journals ---------------------------------------------------------
   /// Appends and reads fail with invalid_argument for a key holding a zero

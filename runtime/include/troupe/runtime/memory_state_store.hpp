@@ -28,6 +28,8 @@ public:
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
   void erase(std::string_view service, std::string_view key, write_callback done) override;
+  void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                 keys_callback done) override;
 
   // -- event journals ---------------------------------------------------------
   void append(std::string_view service, std::string_view key, journal_append append,

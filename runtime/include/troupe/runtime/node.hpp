@@ -19,8 +19,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/runtime/cluster_membership.hpp"
 #include "troupe/runtime/directory.hpp"
 #include "troupe/runtime/envelope.hpp"
+#include "troupe/runtime/key_ownership.hpp"
 #include "troupe/runtime/logger.hpp"
 #include "troupe/runtime/node_config.hpp"
 #include "troupe/runtime/published.hpp"
@@ -50,6 +52,19 @@ using call_callback = std::function<void(reply_envelope)>;
 /// store cannot be opened.
 using state_store_factory = std::function<std::shared_ptr<state_store>(logger&)>;
 
+/// Adds to the actor system's configuration before the system starts: the
+/// CAF modules and message types a cluster needs (the middleman, OpenSSL).
+using actor_system_setup = std::function<void(caf::actor_system_config&)>;
+
+/// The actors hosting one of the node's services: a keyed service's shards
+/// (a key's shard is hash(key) % shards.size()) or a stateless service's
+/// instances. What a cluster tells the other nodes, so that they can call
+/// this node's actors directly.
+struct hosted_service {
+  const service_entry* entry = nullptr;
+  std::vector<caf::actor> actors;
+};
+
 class node {
 public:
   /// `open_state` opens the store the activations keep their state in;
@@ -59,6 +74,10 @@ public:
 
   node(const node&) = delete;
   node& operator=(const node&) = delete;
+
+  /// Runs `setup` on the actor system's configuration in start(); call
+  /// before start().
+  void add_actor_system_setup(actor_system_setup setup);
 
   /// Loads the modules, starts the actor system and the services. Throws
   /// startup_error; after a throw nothing is left running.
@@ -102,6 +121,24 @@ public:
 
   /// The directory of the services this node hosts; valid after start().
   std::shared_ptr<const directory> local_directory() const;
+
+  /// The actors of every service this node hosts; valid after start().
+  std::vector<hosted_service> hosted_services() const;
+
+  /// Which keys the keyed shards may serve from now on (see
+  /// key_ownership.hpp). Every shard drops the activations `next` does not
+  /// let it keep, and holds or sends on the calls it no longer may serve;
+  /// `fenced` runs once all have (on an actor thread: it must only hand
+  /// over). Any thread, after start(). Until the first call the node serves
+  /// every key.
+  void publish_ownership(std::shared_ptr<const key_ownership> next,
+                         std::function<void()> fenced = {});
+
+  /// The cluster this node is in, for the admin API; call before the
+  /// gateway starts (it is read without a lock). Null (the default): the
+  /// node runs alone. `membership` must outlive the node's users.
+  void set_cluster_membership(cluster_membership* membership) noexcept;
+  cluster_membership* membership() const noexcept;
 
   /// The store the activations keep their state in; valid after start().
   state_store& state() noexcept;

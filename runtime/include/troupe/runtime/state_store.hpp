@@ -143,6 +143,8 @@ public:
   using load_callback = std::function<void(status, stored_state)>;
   /// ok: the write is as durable as the store promises.
   using write_callback = std::function<void(status)>;
+  /// One page of keys, in bytewise order; `more`: keys follow the last one.
+  using keys_callback = std::function<void(status, std::vector<std::string> keys, bool more)>;
 
   virtual ~state_store();
 
@@ -220,6 +222,12 @@ public:
   /// (invalid_argument); one at a time (unavailable while another runs).
   /// Default: failed_precondition, the store has nothing to copy.
   virtual void checkpoint(std::string dir, std::function<void(status)> done);
+  /// Up to `limit` keys of `service`'s namespace that sort after `after`
+  /// (bytewise; empty: from the first). A cluster lists the keys a node holds
+  /// to hand the ones that move over to their new node. The default answers
+  /// unimplemented.
+  virtual void list_keys(std::string_view service, std::string_view after, std::size_t limit,
+                         keys_callback done);
 };
 
 } // namespace troupe::runtime

@@ -1,0 +1,267 @@
+#include "membership.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "placement.hpp"
+
+namespace troupe::cluster {
+
+namespace {
+
+v1::Member* find_mutable(v1::Membership& m, std::string_view name) {
+  for (auto& member : *m.mutable_members())
+    if (member.name() == name)
+      return &member;
+  return nullptr;
+}
+
+bool contains(const google::protobuf::RepeatedField<std::uint64_t>& list, std::uint64_t id) {
+  return std::find(list.begin(), list.end(), id) != list.end();
+}
+
+bool hosts_durable(const v1::Member& member) {
+  for (const auto& s : member.services())
+    if (s.keyed() && s.durable())
+      return true;
+  return false;
+}
+
+/// The holders the members' states call for: up members; joining ones that
+/// held already, and down ones too when the cluster waits for them
+/// (durable_keys_wait: a node that failed and comes back keeps its keys,
+/// their state is on it); leaving ones only until their own handover.
+std::vector<std::uint64_t> wanted_holders(const v1::Membership& m, bool drop_leaving) {
+  std::vector<std::uint64_t> result;
+  for (const auto& member : m.members()) {
+    bool held = contains(m.holders(), member.raft_id());
+    switch (member.state()) {
+      case v1::UP:
+        result.push_back(member.raft_id());
+        break;
+      case v1::DOWN:
+        if (held && m.durable_keys_wait())
+          result.push_back(member.raft_id());
+        break;
+      case v1::JOINING:
+        if (held)
+          result.push_back(member.raft_id());
+        break;
+      case v1::LEAVING:
+        if (held && !drop_leaving)
+          result.push_back(member.raft_id());
+        break;
+      default:
+        break;
+    }
+  }
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+std::vector<std::uint64_t> sorted(const google::protobuf::RepeatedField<std::uint64_t>& list) {
+  std::vector<std::uint64_t> result(list.begin(), list.end());
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+/// Marks done the previous holders that have nothing to push: those that
+/// host no durable service, removed ones, and (when the cluster does not wait
+/// for them) down ones: their keys start on the new holders from what those
+/// hold.
+void mark_trivially_done(v1::Membership& m) {
+  for (auto id : m.previous_holders()) {
+    if (contains(m.handed_over(), id))
+      continue;
+    auto* member = find_member(m, id);
+    if (member == nullptr || member->state() == v1::REMOVED || !hosts_durable(*member)
+        || (member->state() == v1::DOWN && !m.durable_keys_wait()))
+      m.add_handed_over(id);
+  }
+}
+
+void complete_handover_if_done(v1::Membership& m, std::string& note);
+
+/// Starts a handover to the holders the members' states call for, unless
+/// one runs or nothing changes.
+void reconcile_holders(v1::Membership& m, std::string& note) {
+  if (m.handover() != 0)
+    return;
+  auto next = wanted_holders(m, true);
+  if (next == sorted(m.holders()))
+    return;
+  m.mutable_previous_holders()->Assign(m.holders().begin(), m.holders().end());
+  m.mutable_holders()->Assign(next.begin(), next.end());
+  m.clear_handed_over();
+  m.set_handover(m.epoch());
+  note += "; handover " + std::to_string(m.handover()) + " started";
+  mark_trivially_done(m);
+  complete_handover_if_done(m, note);
+}
+
+void complete_handover_if_done(v1::Membership& m, std::string& note) {
+  if (m.handover() == 0)
+    return;
+  for (auto id : m.previous_holders())
+    if (!contains(m.handed_over(), id))
+      return;
+  note += "; handover " + std::to_string(m.handover()) + " complete";
+  m.clear_previous_holders();
+  m.clear_handed_over();
+  m.set_handover(0);
+  // Leaving members that hold nothing now have left.
+  for (auto& member : *m.mutable_members())
+    if (member.state() == v1::LEAVING && !contains(m.holders(), member.raft_id())) {
+      member.set_state(v1::REMOVED);
+      member.set_voter(false);
+      note += "; " + member.name() + " removed";
+    }
+  reconcile_holders(m, note);
+}
+
+void set_state(v1::Member& member, v1::MemberState state, std::int64_t at) {
+  member.set_state(state);
+  member.set_changed_at_unix_ms(at);
+}
+
+} // namespace
+
+bool may_admit(const v1::Membership& m, const std::string& name, std::uint64_t raft_id,
+               std::string& reason) {
+  const auto* existing = find_member(m, name);
+  if (existing == nullptr || existing->raft_id() == raft_id || existing->state() == v1::REMOVED)
+    return true;
+  reason = "the name " + name + " belongs to another node of this cluster (" +
+           std::string{state_name(existing->state())} + ")";
+  return false;
+}
+
+unsigned voter_count(const v1::Membership& m) {
+  unsigned n = 0;
+  for (const auto& member : m.members())
+    if (member.voter() && member.state() != v1::REMOVED)
+      ++n;
+  return n;
+}
+
+bool apply_command(v1::Membership& m, const v1::Command& command, std::string& note) {
+  auto at = command.at_unix_ms();
+  switch (command.kind_case()) {
+    case v1::Command::kCreate:
+      if (!m.cluster_name().empty())
+        return false;
+      m.set_cluster_name(command.create().cluster_name());
+      m.set_durable_keys_wait(command.create().durable_keys_wait());
+      note = "cluster " + m.cluster_name() + " created";
+      break;
+    case v1::Command::kJoin: {
+      const auto& candidate = command.join();
+      std::string refused;
+      if (!may_admit(m, candidate.name(), candidate.raft_id(), refused)) {
+        note = refused;
+        return false;
+      }
+      auto* member = find_mutable(m, candidate.name());
+      std::uint64_t incarnation = 1;
+      bool voter = false;
+      if (member != nullptr) {
+        incarnation = member->incarnation() + 1;
+        voter = member->voter() && member->raft_id() == candidate.raft_id();
+        // A removed member's name taken by another node: a fresh record.
+        if (member->raft_id() != candidate.raft_id()) {
+          auto old = member->raft_id();
+          auto erase = [old](google::protobuf::RepeatedField<std::uint64_t>* list) {
+            list->erase(std::remove(list->begin(), list->end(), old), list->end());
+          };
+          erase(m.mutable_holders());
+          voter = false;
+        }
+      } else {
+        member = m.add_members();
+      }
+      *member = candidate;
+      member->set_incarnation(incarnation);
+      member->set_voter(voter);
+      member->set_up_epoch(0);
+      member->set_joined_epoch(m.epoch() + 1);
+      set_state(*member, v1::JOINING, at);
+      note = candidate.name() + " joining as incarnation " + std::to_string(incarnation);
+      break;
+    }
+    case v1::Command::kUp: {
+      auto* member = find_mutable(m, command.up().name());
+      if (member == nullptr || member->incarnation() != command.up().incarnation()
+          || member->state() != v1::JOINING)
+        return false;
+      set_state(*member, v1::UP, at);
+      member->set_up_epoch(m.epoch() + 1);
+      note = member->name() + " up";
+      break;
+    }
+    case v1::Command::kDown: {
+      auto* member = find_mutable(m, command.down().name());
+      if (member == nullptr || member->incarnation() != command.down().incarnation()
+          || (member->state() != v1::UP && member->state() != v1::JOINING
+              && member->state() != v1::LEAVING))
+        return false;
+      set_state(*member, v1::DOWN, at);
+      note = member->name() + " down";
+      // A handover under way does not wait for a member that cannot push.
+      if (!m.durable_keys_wait())
+        mark_trivially_done(m);
+      break;
+    }
+    case v1::Command::kLeave: {
+      auto* member = find_mutable(m, command.leave().name());
+      if (member == nullptr || member->incarnation() != command.leave().incarnation()
+          || member->state() != v1::UP)
+        return false;
+      set_state(*member, v1::LEAVING, at);
+      note = member->name() + " leaving";
+      break;
+    }
+    case v1::Command::kHandoverDone: {
+      const auto& done = command.handover_done();
+      auto* member = find_member(m, done.name());
+      if (member == nullptr || m.handover() == 0 || done.handover() != m.handover()
+          || !contains(m.previous_holders(), member->raft_id())
+          || contains(m.handed_over(), member->raft_id()))
+        return false;
+      m.add_handed_over(member->raft_id());
+      note = member->name() + " handed over its keys";
+      break;
+    }
+    case v1::Command::kPromote: {
+      auto* member = find_mutable(m, command.promote().name());
+      if (member == nullptr || member->voter() || member->state() == v1::REMOVED)
+        return false;
+      member->set_voter(true);
+      note = member->name() + " votes";
+      break;
+    }
+    case v1::Command::kRemove: {
+      auto* member = find_mutable(m, command.remove().name());
+      if (member == nullptr || member->state() == v1::REMOVED)
+        return false;
+      set_state(*member, v1::REMOVED, at);
+      member->set_voter(false);
+      auto id = member->raft_id();
+      auto erase = [id](google::protobuf::RepeatedField<std::uint64_t>* list) {
+        list->erase(std::remove(list->begin(), list->end(), id), list->end());
+      };
+      erase(m.mutable_holders());
+      if (contains(m.previous_holders(), id) && !contains(m.handed_over(), id))
+        m.add_handed_over(id);
+      note = member->name() + " removed";
+      break;
+    }
+    default:
+      return false;
+  }
+  m.set_epoch(m.epoch() + 1);
+  complete_handover_if_done(m, note);
+  reconcile_holders(m, note);
+  return true;
+}
+
+} // namespace troupe::cluster

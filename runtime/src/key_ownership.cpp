@@ -1,0 +1,7 @@
+#include "troupe/runtime/key_ownership.hpp"
+
+namespace troupe::runtime {
+
+key_ownership::~key_ownership() = default;
+
+} // namespace troupe::runtime

@@ -1,0 +1,565 @@
+// A cluster of real `troupe node` processes on 127.0.0.1: forming it, the
+// membership every node lists, keyed calls through any gateway reaching the
+// key's one owner, kill -9 and SIGSTOP of a member, graceful leave and drain,
+// refusal of a wrong cluster name or secret.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "itest_helpers.hpp"
+
+namespace troupe::itest {
+namespace {
+
+namespace admin_pb = troupe::admin::v1;
+
+const std::string secret = "integration-secret";
+
+bool bindable(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// A port P with P and P + 1 free now (the cluster link and the consensus
+/// log), not handed out before in this process.
+std::uint16_t free_port_pair() {
+  static std::set<std::uint16_t> given;
+  static std::mt19937 rng{std::random_device{}()};
+  // Below Linux's ephemeral range (32768-60999): ports the kernel hands to
+  // other processes' connections and port-0 listeners do not come from here.
+  std::uniform_int_distribution<int> pick{20'000, 32'000};
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
+    if (given.count(p) || !bindable(p) || !bindable(p + 1))
+      continue;
+    given.insert(p);
+    return p;
+  }
+  throw std::runtime_error("no free pair of ports on 127.0.0.1");
+}
+
+std::string address(std::uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+/// Cluster ports for `n` nodes and the --seeds list naming them all.
+struct layout {
+  std::vector<std::uint16_t> ports;
+  std::string seeds;
+
+  explicit layout(int n) {
+    for (int i = 0; i < n; ++i) {
+      ports.push_back(free_port_pair());
+      seeds += (i ? "," : "") + address(ports.back());
+    }
+  }
+};
+
+std::vector<std::string> node_args(const std::string& name, std::uint16_t cluster_port,
+                                   const std::string& seeds,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--name",  name,           "--module",
+                                counter_module(), "--module", greeter_module(),
+                                "--cluster-listen", address(cluster_port), "--seeds",
+                                seeds};
+  bool has_secret = false;
+  for (const auto& e : extra)
+    has_secret = has_secret || e == "--cluster-secret";
+  if (!has_secret) {
+    args.push_back("--cluster-secret");
+    args.push_back(secret);
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+/// GET /admin/v1/nodes without Catch assertions (polled; may fail meanwhile).
+std::optional<admin_pb::NodeList> try_nodes(std::uint16_t port) {
+  try {
+    auto r = http_call(port, "GET", "/admin/v1/nodes");
+    if (r.status != 200)
+      return std::nullopt;
+    admin_pb::NodeList list;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (!google::protobuf::util::JsonStringToMessage(r.body, &list, options).ok())
+      return std::nullopt;
+    return list;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// The state of member `name` in `port`'s listing; empty when not listed.
+std::string state_of(std::uint16_t port, const std::string& name,
+                     std::uint64_t* incarnation = nullptr) {
+  auto list = try_nodes(port);
+  if (!list)
+    return {};
+  for (const auto& n : list->nodes())
+    if (n.name() == name) {
+      if (incarnation != nullptr)
+        *incarnation = n.incarnation();
+      return n.state();
+    }
+  return {};
+}
+
+bool ready(std::uint16_t port) {
+  try {
+    return http_call(port, "GET", "/readyz").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+/// True once every node in `ports` lists exactly `names`, all up, and says
+/// it is ready (it holds its lease: it serves keyed actors).
+bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
+  for (auto port : ports) {
+    if (!ready(port))
+      return false;
+    auto list = try_nodes(port);
+    if (!list)
+      return false;
+    std::set<std::string> up;
+    for (const auto& n : list->nodes())
+      if (n.state() == "up")
+        up.insert(n.name());
+    if (up != std::set<std::string>(names.begin(), names.end()))
+      return false;
+  }
+  return true;
+}
+
+/// POST :add through `port`; the new value, or nullopt with `status` set.
+std::optional<std::int64_t> try_add(std::uint16_t port, const std::string& key, int* status) {
+  try {
+    auto r = http_call(port, "POST", "/v1/counters/" + key + ":add", R"({"delta": 1})");
+    if (status != nullptr)
+      *status = r.status;
+    if (r.status != 200)
+      return std::nullopt;
+    return try_int_field(r.body, "value");
+  } catch (const std::exception&) {
+    if (status != nullptr)
+      *status = 0;
+    return std::nullopt;
+  }
+}
+
+/// The member that owns `key` of the counter, as `port` says.
+std::string owner_of(std::uint16_t port, const std::string& key) {
+  auto r = http_call(port, "GET", "/admin/v1/services/demo.counter.v1.Counter:where?key=" + key);
+  require_json_ok(r);
+  return string_field(r.body, "node");
+}
+
+/// Three nodes forming one cluster, all up.
+struct three_nodes {
+  layout ports{3};
+  std::vector<std::string> names{"n1", "n2", "n3"};
+  std::vector<std::unique_ptr<node_process>> nodes;
+
+  explicit three_nodes(std::vector<std::string> extra = {}) {
+    for (int i = 0; i < 3; ++i)
+      nodes.push_back(std::make_unique<node_process>(
+        node_args(names[i], ports.ports[i], ports.seeds, extra)));
+    INFO("waiting for three up members on every node");
+    REQUIRE(eventually([&] { return all_up(http_ports(), names); }, 300));
+  }
+
+  std::vector<std::uint16_t> http_ports() const {
+    std::vector<std::uint16_t> out;
+    for (const auto& n : nodes)
+      if (n)
+        out.push_back(n->port());
+    return out;
+  }
+
+  std::size_t index_of(const std::string& name) const {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name)
+        return i;
+    FAIL("no node named " << name);
+    return 0;
+  }
+};
+
+std::vector<std::string> keys(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back("key-" + std::to_string(i));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("cluster: three nodes form one cluster and each lists every member up") {
+  three_nodes c;
+  for (auto port : c.http_ports()) {
+    auto list = admin_get<admin_pb::NodeList>(port, "/admin/v1/nodes");
+    REQUIRE(list.nodes_size() == 3);
+    int selves = 0;
+    int leaders = 0;
+    for (const auto& n : list.nodes()) {
+      INFO("member " << n.name() << " as seen from port " << port);
+      CHECK(n.state() == "up");
+      CHECK(n.incarnation() >= 1);
+      CHECK_FALSE(n.cluster_address().empty());
+      CHECK_FALSE(n.http_address().empty());
+      CHECK(n.cluster_name() == "troupe");
+      selves += n.self();
+      leaders += n.leader();
+      if (!n.self())
+        CHECK(n.heartbeat_age_ms() >= 0);
+    }
+    CHECK(selves == 1);
+    CHECK(leaders == 1);
+  }
+  // The first seed formed it; the others said they were admitted.
+  CHECK(contains(c.nodes[0]->stderr_text(), "forming cluster troupe"));
+  CHECK(contains(c.nodes[1]->stderr_text(), "admitted to the cluster"));
+  CHECK(contains(c.nodes[2]->stderr_text(), "admitted to the cluster"));
+}
+
+TEST_CASE("cluster: a node started before its seeds retries until they form the cluster") {
+  layout ports{2};
+  // The second seed starts first: it is not the first seed, so it waits.
+  node_process late{node_args("b", ports.ports[1], ports.seeds)};
+  REQUIRE(eventually([&] { return contains(late.stderr_text(), "retrying"); }, 100));
+  CHECK(state_of(late.port(), "b").empty());
+  node_process first{node_args("a", ports.ports[0], ports.seeds)};
+  REQUIRE(eventually([&] { return all_up({late.port(), first.port()}, {"a", "b"}); }, 300));
+}
+
+TEST_CASE("cluster: a keyed call through any gateway reaches the key's one owner") {
+  three_nodes c;
+  auto ports = c.http_ports();
+  std::map<std::string, int> owned;
+  int remote_calls = 0;
+  for (const auto& key : keys(12)) {
+    auto owner = owner_of(ports[0], key);
+    // Every node names the same owner.
+    for (auto port : ports)
+      REQUIRE(owner_of(port, key) == owner);
+    ++owned[owner];
+    // One activation of the key in the cluster: the calls through the three
+    // gateways count on from each other.
+    for (int round = 0; round < 2; ++round)
+      for (std::size_t i = 0; i < ports.size(); ++i) {
+        INFO("key " << key << " owned by " << owner << ", through " << c.names[i]);
+        CHECK(counter_add(ports[i], key, 1)
+              == static_cast<std::int64_t>(round * ports.size() + i + 1));
+        remote_calls += c.names[i] != owner;
+      }
+    CHECK(counter_get(ports[(owned.size()) % ports.size()], key) == 6);
+  }
+  CHECK(remote_calls > 0);
+  // Rendezvous hashing spreads twelve keys over more than one node.
+  CHECK(owned.size() >= 2);
+  // Stateless calls are served by instances on every node.
+  std::set<std::string> serving;
+  for (int i = 0; i < 60 && serving.size() < 3; ++i) {
+    auto r = http_call(ports[0], "GET", "/v1/greetings/Ada");
+    require_json_ok(r);
+    auto instance = string_field(r.body, "instance");
+    serving.insert(instance.substr(0, instance.find('/')));
+  }
+  CHECK(serving.size() == 3);
+}
+
+TEST_CASE("cluster: kill -9 of a node: its keys answer again on the others") {
+  three_nodes c;
+  auto ports = c.http_ports();
+  auto all_keys = keys(12);
+  std::map<std::string, std::string> owner;
+  for (const auto& key : all_keys) {
+    owner[key] = owner_of(ports[0], key);
+    REQUIRE(counter_add(ports[0], key, 1) == 1);
+  }
+  // Kill the owner of key-0 (a node other than the one the test asks).
+  auto victim_name = owner["key-0"] == "n1" ? owner["key-1"] : owner["key-0"];
+  if (victim_name == "n1")
+    victim_name = "n2";
+  auto victim = c.index_of(victim_name);
+  auto started = std::chrono::steady_clock::now();
+  c.nodes[victim]->kill_now();
+  c.nodes[victim].reset();
+  std::vector<std::uint16_t> survivors;
+  for (std::size_t i = 0; i < c.nodes.size(); ++i)
+    if (c.nodes[i])
+      survivors.push_back(c.nodes[i]->port());
+  // Every key answers again through every surviving gateway.
+  std::set<int> statuses;
+  bool all = eventually(
+    [&] {
+      for (const auto& key : all_keys)
+        for (auto port : survivors) {
+          int status = 0;
+          if (!try_add(port, key, &status)) {
+            statuses.insert(status);
+            return false;
+          }
+        }
+      return true;
+    },
+    300);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - started);
+  std::printf("cluster failover after kill -9: every key answered again after %lld ms\n",
+              static_cast<long long>(took.count()));
+  REQUIRE(all);
+  // Meanwhile a call failed fast (503), never hung until its deadline (504).
+  CHECK(statuses.count(504) == 0);
+  CHECK(state_of(survivors[0], victim_name) == "down");
+  // The dead node owns no key now.
+  for (const auto& key : all_keys)
+    CHECK(owner_of(survivors[0], key) != victim_name);
+}
+
+TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a new incarnation") {
+  three_nodes c;
+  auto observer = c.nodes[0]->port();
+  std::uint64_t before = 0;
+  REQUIRE(state_of(observer, "n3", &before) == "up");
+  auto stopped_at = std::chrono::steady_clock::now();
+  ::kill(c.nodes[2]->pid(), SIGSTOP);
+  bool down = eventually([&] { return state_of(observer, "n3") == "down"; }, 200, 20ms);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - stopped_at);
+  ::kill(c.nodes[2]->pid(), SIGCONT);
+  REQUIRE(down);
+  std::printf("cluster: a frozen node was declared down after %lld ms\n",
+              static_cast<long long>(took.count()));
+  // Its keys are served by the others meanwhile; then it comes back.
+  std::uint64_t after = 0;
+  REQUIRE(eventually([&] { return state_of(observer, "n3", &after) == "up" && after > before; },
+                     300));
+  CHECK(contains(c.nodes[2]->stderr_text(), "rejoining as a new incarnation"));
+  // One activation per key again: calls through every gateway count on.
+  auto ports = c.http_ports();
+  for (const auto& key : keys(6)) {
+    std::optional<std::int64_t> first;
+    REQUIRE(eventually([&] { return (first = try_add(ports[0], key, nullptr)).has_value(); },
+                       100));
+    CHECK(counter_add(ports[1], key, 1) == *first + 1);
+    CHECK(counter_add(ports[2], key, 1) == *first + 2);
+  }
+}
+
+TEST_CASE("cluster: SIGTERM hands the node's keys over and it leaves while calls elsewhere go on") {
+  three_nodes c;
+  auto ports = c.http_ports();
+  auto all_keys = keys(12);
+  for (const auto& key : all_keys)
+    REQUIRE(counter_add(ports[0], key, 1) == 1);
+  std::atomic<bool> stop{false};
+  std::atomic<int> failed{0};
+  std::atomic<int> done{0};
+  std::string first_failure;
+  std::thread client{[&] {
+    for (int round = 0; round < 2000 && !stop; ++round)
+      for (const auto& key : all_keys) {
+        int status = 0;
+        if (try_add(ports[0], key, &status)) {
+          ++done;
+        } else if (failed++ == 0) {
+          first_failure = key + ": HTTP " + std::to_string(status);
+        }
+      }
+  }};
+  // Joined however the test ends (a failed REQUIRE throws).
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~joiner() {
+      stop = true;
+      if (thread.joinable())
+        thread.join();
+    }
+  } join_client{stop, client};
+  REQUIRE(eventually([&] { return done > 20; }, 100));
+  CHECK(c.nodes[2]->terminate() == 0);
+  REQUIRE(eventually([&] { return state_of(ports[0], "n3") == "removed"; }, 100));
+  auto after_leave = done.load();
+  REQUIRE(eventually([&] { return done > after_leave + 20; }, 100));
+  stop = true;
+  client.join();
+  INFO("first failed call: " << first_failure);
+  CHECK(failed == 0);
+  CHECK(contains(c.nodes[2]->stderr_text(), "this node has left the cluster"));
+}
+
+TEST_CASE("cluster: drain through the admin API makes a member hand over and leave") {
+  three_nodes c;
+  auto ports = c.http_ports();
+  auto r = http_call(ports[0], "POST", "/admin/v1/nodes/n2:drain", "{}");
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  REQUIRE(eventually([&] { return state_of(ports[0], "n2") == "removed"; }, 150));
+  REQUIRE(eventually([&] { return contains(c.nodes[1]->stderr_text(), "this node was drained"); },
+                     100));
+  for (const auto& key : keys(6)) {
+    CHECK(owner_of(ports[0], key) != "n2");
+    CHECK(counter_add(ports[2], key, 1) == 1);
+  }
+  // It stays out while its process runs on: still removed, not ready.
+  CHECK(state_of(ports[2], "n2") == "removed");
+  CHECK(http_call(ports[1], "GET", "/readyz").status == 503);
+  // A member that does not exist: 404 as a problem document.
+  require_problem(http_call(ports[0], "POST", "/admin/v1/nodes/nobody:drain", "{}"), 404);
+}
+
+TEST_CASE("cluster: a node with the wrong secret or cluster name is refused, and both say so") {
+  layout ports{3};
+  node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
+  bool up = eventually([&] { return state_of(a.port(), "a") == "up"; }, 200);
+  INFO("a's log: " << a.stderr_text());
+  REQUIRE(up);
+  SECTION("wrong secret") {
+    node_process b{node_args("b", ports.ports[1], address(ports.ports[0]),
+                             {"--cluster-secret", "not-the-secret"})};
+    REQUIRE(eventually([&] { return contains(b.stderr_text(), "wrong cluster secret"); }, 100));
+    CHECK(contains(b.stderr_text(), "a seed refused this node"));
+    REQUIRE(eventually(
+      [&] { return contains(a.stderr_text(), "refused a node with the wrong cluster secret"); },
+      100));
+    CHECK(state_of(a.port(), "b").empty());
+  }
+  SECTION("wrong cluster name") {
+    node_process b{node_args("b", ports.ports[2], address(ports.ports[0]),
+                             {"--cluster-name", "other"})};
+    REQUIRE(eventually([&] { return contains(b.stderr_text(), "a seed refused this node"); },
+                       100));
+    CHECK(contains(b.stderr_text(), "belongs to cluster troupe"));
+    REQUIRE(eventually(
+      [&] { return contains(a.stderr_text(), "refused a node of another cluster"); }, 100));
+    CHECK(state_of(a.port(), "b").empty());
+  }
+}
+
+TEST_CASE("cluster: without TLS a node warns that its cluster links are unauthenticated") {
+  layout ports{1};
+  node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
+  CHECK(contains(a.stderr_text(), "not authenticated by TLS"));
+}
+
+TEST_CASE("cluster: a missing TLS file stops the start with one line naming it") {
+  layout ports{1};
+  auto args = node_args("a", ports.ports[0], address(ports.ports[0]),
+                        {"--tls-cert", "/nonexistent/node.pem", "--tls-key",
+                         "/nonexistent/node.key", "--tls-ca", "/nonexistent/ca.pem"});
+  std::vector<std::string> argv{TROUPE_BINARY, "node", "--http", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  temp_dir data;
+  argv.push_back("--data");
+  argv.push_back(data.path());
+  auto result = run_command(argv, 20s);
+  CHECK(result.exit_code != 0);
+  CHECK(result.exit_code != -1);
+  CHECK(contains(result.err, "/nonexistent/node.pem"));
+  CHECK(contains(result.err, "cannot be read"));
+}
+
+TEST_CASE("cluster: a node started without cluster flags lists itself alone, with no state") {
+  node_process a{{"--module", counter_module()}};
+  auto list = admin_get<admin_pb::NodeList>(a.port(), "/admin/v1/nodes");
+  REQUIRE(list.nodes_size() == 1);
+  CHECK(list.nodes(0).state().empty());
+  require_problem(
+    http_call(a.port(), "GET", "/admin/v1/services/demo.counter.v1.Counter:where?key=k"), 409);
+}
+
+TEST_CASE("cluster: a call in flight to a node that dies is answered 503, not held to its deadline") {
+  // Each node also loads the faulty module, whose keyed Block holds its
+  // shard's thread; the calls get a 60 s deadline.
+  layout ports{3};
+  std::vector<std::string> names{"n1", "n2", "n3"};
+  std::vector<std::unique_ptr<node_process>> nodes;
+  for (int i = 0; i < 3; ++i)
+    nodes.push_back(std::make_unique<node_process>(
+      node_args(names[i], ports.ports[i], ports.seeds,
+                {"--module", test_module("faulty"), "--request-timeout", "60s"})));
+  std::vector<std::uint16_t> http;
+  for (auto& n : nodes)
+    http.push_back(n->port());
+  REQUIRE(eventually([&] { return all_up(http, names); }, 300));
+  // A key owned by n2 or n3, called through n1.
+  std::string key;
+  std::string owner;
+  for (int i = 0; i < 50 && key.empty(); ++i) {
+    auto r = http_call(http[0], "GET",
+                       "/admin/v1/services/test.faulty.v1.FaultyKeyed:where?key=k" +
+                         std::to_string(i));
+    require_json_ok(r);
+    if (string_field(r.body, "node") != "n1") {
+      key = "k" + std::to_string(i);
+      owner = string_field(r.body, "node");
+    }
+  }
+  REQUIRE_FALSE(key.empty());
+  auto victim = owner == "n2" ? 1 : 2;
+  std::atomic<int> status{-1};
+  std::thread caller{[&] {
+    try {
+      status = http_call(http[0], "POST", "/v1/faulty-keyed/" + key + ":block",
+                         R"({"path": "/nonexistent/never", "max_millis": 30000})")
+                 .status;
+    } catch (const std::exception&) {
+      status = 0;
+    }
+  }};
+  // The call is in flight once the owner counts it.
+  bool in_flight = eventually(
+    [&] {
+      try {
+        auto r = http_call(http[victim], "GET", "/admin/v1/node");
+        return r.status == 200 && try_int_field(r.body, "inflight").value_or(0) > 0;
+      } catch (const std::exception&) {
+        return false;
+      }
+    },
+    100);
+  nodes[victim]->kill_now();
+  caller.join();
+  REQUIRE(in_flight);
+  CHECK(status == 503);
+}
+
+TEST_CASE("cluster: seeds from DNS: a name that resolves to 127.0.0.1 forms and joins the cluster") {
+  // "localhost" resolves to 127.0.0.1 here: its one address on port A is the
+  // first (and only) seed, so node a forms the cluster and b joins through it.
+  layout ports{2};
+  auto dns = "localhost:" + std::to_string(ports.ports[0]);
+  auto args = [&](const std::string& name, std::uint16_t port) {
+    return std::vector<std::string>{"--name",         name,
+                                    "--module",       counter_module(),
+                                    "--cluster-listen", address(port),
+                                    "--seeds-dns",    dns,
+                                    "--cluster-secret", secret};
+  };
+  node_process a{args("a", ports.ports[0])};
+  node_process b{args("b", ports.ports[1])};
+  REQUIRE(eventually([&] { return all_up({a.port(), b.port()}, {"a", "b"}); }, 300));
+  CHECK(contains(a.stderr_text(), "seeds resolved from DNS"));
+  CHECK(contains(a.stderr_text(), "forming cluster troupe"));
+  CHECK(contains(b.stderr_text(), "admitted to the cluster"));
+}
+
+} // namespace troupe::itest
