@@ -5,16 +5,21 @@
 // unwritable, in use, written by another version, a file where its state
 // directory belongs), or a module whose state message cannot read what is
 // stored, stops the start with one line, exit status 1, and is left as it
-// was. Uses examples/counter and tests/modules/ledger (+ ledger_incompatible).
+// was. A full file system answers the writes it refuses 503 and keeps what
+// was acknowledged, and the node writes again by itself once there is room.
+// Uses examples/counter and tests/modules/ledger (+ ledger_incompatible).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 
 #include "integration/itest_helpers.hpp"
@@ -35,6 +40,38 @@ command_result start_node(const std::string& data, const std::vector<std::string
   // A node that starts runs until killed: the time limit ends it.
   return run_command(argv, 20s);
 }
+
+/// A tmpfs of `size` mounted at `at` (created if missing) for one test. Only
+/// root may mount: elsewhere mounted() is false. Unmounted (lazily, so even
+/// while something still holds a file in it) when it goes, on every path out
+/// of the test; declare it after the temp_dir it lives in and before the
+/// nodes that use it.
+class tmpfs_mount {
+public:
+  tmpfs_mount(const std::string& at, const std::string& size) : at_(at) {
+    std::filesystem::create_directories(at);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  }
+  ~tmpfs_mount() {
+    if (mounted_)
+      ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  tmpfs_mount(const tmpfs_mount&) = delete;
+  tmpfs_mount& operator=(const tmpfs_mount&) = delete;
+
+  bool mounted() const noexcept {
+    return mounted_;
+  }
+  /// Makes it read-only, or writable again; true when the remount worked.
+  bool remount(bool read_only) {
+    unsigned long flags = MS_REMOUNT | (read_only ? MS_RDONLY : 0);
+    return ::mount("tmpfs", at_.c_str(), "tmpfs", flags, nullptr) == 0;
+  }
+
+private:
+  std::string at_;
+  bool mounted_ = false;
+};
 
 } // namespace
 
@@ -191,23 +228,17 @@ TEST_CASE("durable state: a data directory the node cannot write stops the start
     return;
   }
   // Root writes through permissions: DATA/state on a tmpfs mounted read-only.
-  std::filesystem::create_directories(state);
-  if (::mount("tmpfs", state.c_str(), "tmpfs", 0, "size=32m") != 0) {
+  tmpfs_mount fs{state, "32m"};
+  if (!fs.mounted()) {
     WARN("cannot mount a tmpfs here: the unwritable case is not checked");
     return;
   }
-  struct unmount_at_exit {
-    std::string at;
-    ~unmount_at_exit() {
-      ::umount2(at.c_str(), MNT_DETACH);
-    }
-  } unmount{state};
   {
     node_process node{{"--module", counter_module()}, {.data_dir = data}};
     REQUIRE(counter_add(node.port(), "apples", 3) == 3);
     REQUIRE(node.terminate() == 0);
   }
-  REQUIRE(::mount("tmpfs", state.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+  REQUIRE(fs.remount(true));
   auto result = start_node(data, {"--module", counter_module()});
   INFO("stderr: " << result.err);
   CHECK(result.exit_code == 1);
@@ -216,9 +247,138 @@ TEST_CASE("durable state: a data directory the node cannot write stops the start
         == "troupe node: state store " + state + " is not writable: Read-only file system");
 
   // Writable again, it starts with everything in it.
-  REQUIRE(::mount("tmpfs", state.c_str(), "tmpfs", MS_REMOUNT, nullptr) == 0);
+  REQUIRE(fs.remount(false));
   node_process again{{"--module", counter_module()}, {.data_dir = data}};
   CHECK(counter_get(again.port(), "apples") == 3);
+}
+
+namespace {
+
+/// Writes `file` until its file system has no room left, at most `bound`
+/// bytes; true when a write met ENOSPC (the file system is full).
+bool fill_file_system(const std::string& file, std::size_t bound) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return false;
+  const std::string chunk(std::size_t{64} << 10, 'f');
+  bool full = false;
+  for (std::size_t written = 0; written < bound;) {
+    auto n = ::write(fd, chunk.data(), chunk.size());
+    if (n < 0) {
+      full = errno == ENOSPC;
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return full;
+}
+
+/// Whether the store itself (the admin API reads it, not the actor) holds
+/// `value` as the counter `key`'s state.
+bool stored_value_is(std::uint16_t port, const std::string& key, std::int64_t value) {
+  auto r = http_call(port, "GET", "/admin/v1/services/demo.counter.v1.Counter/state/" + key);
+  INFO("stored state of " << key << ": " << r.status << " " << r.body);
+  REQUIRE(r.status == 200);
+  return contains(r.body, R"("state":{"value":)" + std::to_string(value) + "}");
+}
+
+} // namespace
+
+TEST_CASE("durable state: a full disk answers the writes it refuses 503, keeps every "
+          "acknowledged value, and the node writes again by itself once there is room",
+          "[state][durable][full]") {
+  temp_dir dir;
+  const auto data = dir.path() + "/data";
+  // 16 MiB: RocksDB starts in it (its MANIFEST alone takes 4 MiB) with room
+  // left to fill.
+  tmpfs_mount fs{data, "16m"};
+  if (!fs.mounted()) {
+    WARN("cannot mount a tmpfs here (not root?): the full-disk case is not checked");
+    return;
+  }
+  const auto filler = data + "/filler";
+  std::map<std::string, std::int64_t> acknowledged;
+  auto add = [&](std::uint16_t port, const std::string& key, std::int64_t delta) {
+    auto r = http_call(port, "POST", "/v1/counters/" + key + ":add",
+                       R"({"delta": )" + std::to_string(delta) + "}");
+    if (r.status == 200) {
+      auto value = int_field(r.body, "value");
+      INFO(key << ": acknowledged " << acknowledged[key] << " before, +" << delta);
+      CHECK(value == acknowledged[key] + delta);
+      acknowledged[key] = value;
+    }
+    return r;
+  };
+  auto check_acknowledged = [&](std::uint16_t port) {
+    for (const auto& [key, value] : acknowledged) {
+      INFO(key << ": acknowledged " << value);
+      CHECK(counter_get(port, key) == value);
+      CHECK(stored_value_is(port, key, value));
+    }
+  };
+  {
+    node_process node{{"--module", counter_module()}, {.data_dir = data}};
+    constexpr int keys = 40;
+    for (int i = 0; i < keys; ++i)
+      REQUIRE(add(node.port(), "before-" + std::to_string(i), i + 1).status == 200);
+
+    REQUIRE(fill_file_system(filler, std::size_t{64} << 20));
+    // The pages RocksDB's log already has take some small writes yet: write
+    // fresh keys until the disk refuses one.
+    std::string refused_key;
+    http_response refused;
+    for (int i = 0; i < 10'000 && refused_key.empty(); ++i) {
+      auto key = "during-" + std::to_string(i);
+      auto r = add(node.port(), key, 1);
+      if (r.status != 200) {
+        refused_key = key;
+        refused = r;
+      }
+    }
+    INFO("increments acknowledged on the full disk: " << acknowledged.size() - keys);
+    REQUIRE_FALSE(refused_key.empty());
+    require_problem(refused, 503);
+    CHECK_FALSE(refused.header("retry-after").empty());
+    // The refused increment is not counted, nor stored.
+    CHECK(counter_get(node.port(), refused_key) == 0);
+    require_problem(http_call(node.port(), "GET",
+                              "/admin/v1/services/demo.counter.v1.Counter/state/" + refused_key),
+                    404);
+
+    // While the disk is full every write is refused the same way, and the
+    // node goes on answering.
+    for (int i = 0; i < keys; i += 8) {
+      auto r = add(node.port(), "before-" + std::to_string(i), 100);
+      require_problem(r, 503);
+      CHECK_FALSE(r.header("retry-after").empty());
+    }
+    CHECK(http_call(node.port(), "GET", "/healthz").status == 200);
+    check_acknowledged(node.port());
+
+    // Room again: the node heals without a restart; until then each try is
+    // refused with 503 and not counted.
+    std::filesystem::remove(filler);
+    int other_status = 0;
+    bool healed = eventually([&] {
+      auto r = add(node.port(), "healed", 1);
+      if (r.status != 200 && r.status != 503)
+        other_status = r.status;
+      return r.status == 200 || other_status != 0;
+    }, 300, 100ms);
+    CHECK(other_status == 0);
+    REQUIRE(healed);
+    CHECK(acknowledged["healed"] == 1);
+    for (int i = 0; i < keys; ++i)
+      REQUIRE(add(node.port(), "before-" + std::to_string(i), 1000).status == 200);
+    REQUIRE(add(node.port(), refused_key, 1).status == 200);
+    check_acknowledged(node.port());
+    REQUIRE(node.terminate() == 0);
+  }
+  // Everything acknowledged, before, during and after the full disk, is in
+  // the store a new node opens.
+  node_process again{{"--module", counter_module()}, {.data_dir = data}};
+  check_acknowledged(again.port());
 }
 
 TEST_CASE("durable state: a data directory in use by another node stops the start with one "
