@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-activations bench-state bench-state-store clean
+.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-remote bench-activations bench-state bench-state-store clean
 
 all: build
 
@@ -36,6 +36,9 @@ bench-overload: build
 
 bench-dispatch: build
 	@$(BUILD_DIR)/bench/dispatch/troupe_bench_dispatch
+
+bench-remote: build
+	@$(BUILD_DIR)/bench/remote/troupe_bench_remote
 
 bench-activations: build
 	@$(BUILD_DIR)/bench/activations/troupe_bench_activations

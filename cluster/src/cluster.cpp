@@ -484,6 +484,8 @@ runtime::cluster_summary cluster::summary() const {
     r.leader = m.leader;
     r.voter = m.voter;
     r.linked = m.linked;
+    for (const auto& load : m.services)
+      r.services.push_back({load.name, load.instances, load.active_actors});
     out.members.push_back(std::move(r));
   }
   return out;

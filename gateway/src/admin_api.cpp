@@ -58,6 +58,26 @@ void add_member_facts(admin_pb::NodeInfo& info, const runtime::cluster_summary& 
   info.set_state_changed_at_unix_ms(member.changed_at_unix_ms);
 }
 
+/// Each running member's share of `service` (ServiceInfo.nodes); this node's
+/// own from its live figures, the same as ServiceInfo's own fields.
+void add_service_nodes(admin_pb::ServiceInfo& info, const runtime::service_entry& service,
+                       const runtime::cluster_summary& summary) {
+  for (const auto& member : summary.members) {
+    if (member.state != "joining" && member.state != "up" && member.state != "leaving")
+      continue;
+    for (const auto& hosted : member.services) {
+      if (hosted.name != service.name)
+        continue;
+      auto* on = info.add_nodes();
+      on->set_node(member.name);
+      on->set_state(member.state);
+      on->set_self(member.self);
+      on->set_instances(member.self ? info.instances() : hosted.instances);
+      on->set_keys(member.self ? info.active_actors() : hosted.keys);
+    }
+  }
+}
+
 } // namespace
 
 admin_api::admin_api(runtime::node& node, const call_forwarder& forwarder,
@@ -81,6 +101,8 @@ admin_pb::NodeInfo admin_api::this_node(const admin_request& request) const {
 
 admin_pb::ServiceInfo admin_api::service_resource(const runtime::service_entry& service) const {
   auto info = service_info(service);
+  if (const auto* membership = node_.membership())
+    add_service_nodes(info, service, membership->summary());
   if (service.state_type != nullptr) {
     auto figures = node_.state().figures(service.name);
     *info.mutable_state() = service_state_info(service, figures.value_or(runtime::namespace_figures{}));

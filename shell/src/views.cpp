@@ -169,6 +169,17 @@ std::string render_modules(const admin::v1::ModuleList& modules) {
   return table.render();
 }
 
+/// A service's share on each member, "NODE:N" with N its keys (keyed) or
+/// instances (stateless), this node marked with "*".
+std::string per_node_shares(const admin::v1::ServiceInfo& service) {
+  const bool keyed = is_keyed(service);
+  std::string out;
+  for (const auto& on : service.nodes())
+    out += (out.empty() ? "" : " ") + on.node() + (on.self() ? "*" : "") + ":"
+           + std::to_string(keyed ? on.keys() : on.instances());
+  return out;
+}
+
 std::string render_services(const admin::v1::ServiceList& services) {
   if (services.services().empty())
     return "(no services)\n";
@@ -188,6 +199,11 @@ std::string render_services(const admin::v1::ServiceList& services) {
     columns.push_back({"STORED KEYS", align::right});
     columns.push_back({"ON DISK", align::right});
   }
+  // In a cluster, where each service's actors are: keys or instances per node.
+  const bool any_nodes = std::any_of(services.services().begin(), services.services().end(),
+                                     [](const auto& service) { return service.nodes_size() > 0; });
+  if (any_nodes)
+    columns.push_back({"ON NODES (* this one)"});
   text_table table(std::move(columns));
   for (const auto& service : services.services()) {
     const bool keyed = is_keyed(service);
@@ -201,6 +217,8 @@ std::string render_services(const admin::v1::ServiceList& services) {
       row.push_back(stateful ? std::to_string(service.state().keys()) : "-");
       row.push_back(stateful ? format_bytes(service.state().disk_bytes()) : "-");
     }
+    if (any_nodes)
+      row.push_back(printable(or_dash(per_node_shares(service))));
     table.add_row(std::move(row));
   }
   return table.render();
@@ -249,6 +267,14 @@ std::string render_service(const admin::v1::ServiceInfo& service) {
     add_state_lines(service.state(), lines);
 
   std::string out = labelled(lines);
+  if (service.nodes_size() > 0) {
+    out += "\nNodes:\n";
+    text_table table({{"NODE"}, {"STATE"}, {keyed ? "KEYS" : "INSTANCES", align::right}});
+    for (const auto& on : service.nodes())
+      table.add_row({printable(on.node() + (on.self() ? " (this node)" : "")), or_dash(on.state()),
+                     std::to_string(keyed ? on.keys() : on.instances())});
+    out += table.render();
+  }
   out += "\nMethods:\n";
   if (service.methods().empty())
     out += "  (none)\n";

@@ -284,6 +284,79 @@ TEST_CASE("cluster: a keyed call through any gateway reaches the key's one owner
   CHECK(serving.size() == 3);
 }
 
+TEST_CASE("cluster: /admin/v1/services shows each node's instances and share of the keys") {
+  three_nodes c;
+  auto ports = c.http_ports();
+  // Activate twelve keys through one gateway; the owners say where each is.
+  std::map<std::string, std::uint64_t> expected;
+  for (const auto& key : keys(12)) {
+    REQUIRE(counter_add(ports[0], key, 1) == 1);
+    ++expected[owner_of(ports[0], key)];
+  }
+  REQUIRE(expected.size() >= 2);
+
+  // Another member's count arrives with its next heartbeat: poll until every
+  // node reports the owners' counts, then check the whole answer.
+  auto keys_by_node = [](const admin_pb::ServiceInfo& s) {
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& on : s.nodes())
+      if (on.keys() > 0)
+        out[on.node()] += on.keys();
+    return out;
+  };
+  auto counter_of = [](const admin_pb::ServiceList& list) -> const admin_pb::ServiceInfo* {
+    for (const auto& s : list.services())
+      if (s.name() == "demo.counter.v1.Counter")
+        return &s;
+    return nullptr;
+  };
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    INFO("through " << c.names[i]);
+    REQUIRE(eventually(
+      [&] {
+        try {
+          auto list = admin_get<admin_pb::ServiceList>(ports[i], "/admin/v1/services");
+          const auto* counter = counter_of(list);
+          return counter != nullptr && keys_by_node(*counter) == expected;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      100));
+    auto list = admin_get<admin_pb::ServiceList>(ports[i], "/admin/v1/services");
+    for (const auto& s : list.services()) {
+      INFO("service " << s.name());
+      // Every node hosts both services and each is listed once, this one as self.
+      REQUIRE(s.nodes_size() == 3);
+      std::set<std::string> listed;
+      int selves = 0;
+      std::uint64_t key_sum = 0;
+      for (const auto& on : s.nodes()) {
+        listed.insert(on.node());
+        CHECK(on.state() == "up");
+        selves += on.self();
+        if (on.self())
+          CHECK(on.node() == c.names[i]);
+        key_sum += on.keys();
+        if (s.name() == "demo.greeter.v1.Greeter")
+          CHECK(on.instances() == 4);
+      }
+      CHECK(listed == std::set<std::string>(c.names.begin(), c.names.end()));
+      CHECK(selves == 1);
+      if (s.name() == "demo.counter.v1.Counter") {
+        CHECK(key_sum == 12);
+        // The node's own entry agrees with the service's own count.
+        for (const auto& on : s.nodes())
+          if (on.self())
+            CHECK(on.keys() == s.active_actors());
+      }
+    }
+    // One service's resource carries the same.
+    auto one = admin_get<admin_pb::ServiceInfo>(ports[i], "/admin/v1/services/demo.counter.v1.Counter");
+    CHECK(keys_by_node(one) == expected);
+  }
+}
+
 TEST_CASE("cluster: kill -9 of a node: its keys answer again on the others") {
   three_nodes c;
   auto ports = c.http_ports();

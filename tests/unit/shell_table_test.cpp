@@ -347,6 +347,55 @@ TEST_CASE("describe shows a service's load, threads and slow methods", "[shell][
   CHECK_THAT(shown, Catch::Contains("Slow handlers:  9 (Read, Write)\n"));
 }
 
+namespace {
+
+void add_node(admin::ServiceInfo& service, const std::string& node, std::uint64_t keys,
+              std::uint32_t instances, bool self) {
+  auto* on = service.add_nodes();
+  on->set_node(node);
+  on->set_state("up");
+  on->set_keys(keys);
+  on->set_instances(instances);
+  on->set_self(self);
+}
+
+} // namespace
+
+TEST_CASE("in a cluster, services and describe show each node's keys or instances",
+          "[shell][views]") {
+  admin::ServiceList list;
+  auto* counter = list.add_services();
+  counter->set_name("demo.counter.v1.Counter");
+  counter->set_kind("keyed");
+  counter->set_status("running");
+  counter->set_active_actors(5);
+  add_node(*counter, "n1", 5, 0, true);
+  add_node(*counter, "n2", 7, 0, false);
+  auto* greeter = list.add_services();
+  greeter->set_name("demo.greeter.v1.Greeter");
+  greeter->set_kind("stateless");
+  greeter->set_status("running");
+  greeter->set_instances(4);
+  add_node(*greeter, "n1", 0, 4, true);
+  add_node(*greeter, "n2", 0, 2, false);
+  CHECK(render_services(list) ==
+        "NAME                     KIND       STATUS   ACTORS  RESTARTS  IN-FLIGHT  SHED  SLOW"
+        "  ON NODES (* this one)\n"
+        "demo.counter.v1.Counter  keyed      running       5         0          0     0     0"
+        "  n1*:5 n2:7\n"
+        "demo.greeter.v1.Greeter  stateless  running       4         0          0     0     0"
+        "  n1*:4 n2:2\n");
+  const auto keyed = render_service(*counter);
+  CHECK_THAT(keyed, Catch::Contains("\nNodes:\n"
+                                    "NODE            STATE  KEYS\n"
+                                    "n1 (this node)  up        5\n"
+                                    "n2              up        7\n"));
+  CHECK_THAT(render_service(*greeter), Catch::Contains("STATE  INSTANCES\n"));
+  // A node running alone lists no nodes.
+  counter->clear_nodes();
+  CHECK_THAT(render_service(*counter), !Catch::Contains("Nodes:"));
+}
+
 TEST_CASE("nodes table of a cluster: state, incarnation, addresses, heartbeat, role",
           "[shell][views]") {
   admin::NodeList list;

@@ -16,6 +16,14 @@
 
 namespace troupe::runtime {
 
+/// What one member hosts of one service.
+struct member_service {
+  std::string name;               // fully qualified service name
+  std::uint32_t instances = 0;    // stateless: its instances on that member
+  std::uint64_t keys = 0;         // keyed: its activations there (the member's own
+                                  // count for itself, its last heartbeat's for another)
+};
+
 /// One member as this node sees it.
 struct cluster_member {
   std::string name;
@@ -30,6 +38,7 @@ struct cluster_member {
   bool leader = false;            // leads the consensus
   bool voter = false;
   bool linked = false;            // this node has a link to it
+  std::vector<member_service> services;  // what it hosts, as the membership records it
 };
 
 /// The cluster as this node sees it now.
