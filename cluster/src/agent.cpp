@@ -942,7 +942,6 @@ void agent::lead() {
       join_in_flight_ = true;
       v1::Command create;
       create.mutable_create()->set_cluster_name(config_.name);
-      create.mutable_create()->set_durable_keys_wait(config_.durable_keys_wait);
       propose(std::move(create), [this](status st) {
         join_in_flight_ = false;
         joined_ = false;  // the join of this node follows (maybe_join)
