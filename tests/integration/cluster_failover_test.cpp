@@ -331,7 +331,7 @@ TEST_CASE("cluster failover: kill -9: keys without durable state answer again at
           && try_probe(survivors[(round + i) % survivors.size()], probe_keys[i], 1s))
         answered.insert(probe_keys[i]);
     for (const auto& key : victim_counters) {
-      auto r = try_get(survivors[round % survivors.size()], "/v1/counters/" + key, 2s);
+      auto r = try_get(survivors[round % survivors.size()], "/v1/counters/" + key, 5s);
       if (r && r->status == 503)
         last_reason = r->body;
       else
@@ -562,7 +562,7 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
         }
       return true;
     },
-    300));
+    100));
   for (const auto& key : victim_keys)
     CHECK(new_activation[key] != old_activation[key]);
   // Calls to the frozen node's gateway sent after the others serve the keys.
