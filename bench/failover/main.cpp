@@ -242,7 +242,8 @@ long long round_of(cluster& c, fault how, int round, int key_count) {
     ::kill(pid, SIGSTOP);
   }
   // A caller per key, each trying again at once after a failure or after
-  // 100 ms without an answer (a call to a frozen owner waits), alternating
+  // 100 ms without an answer (a call to a frozen owner waits until it is
+  // declared down), alternating
   // the surviving gateways: the time is when the last key first answered.
   std::vector<long long> first_answer(keys.size(), -1);
   {

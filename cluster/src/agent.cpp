@@ -1197,6 +1197,12 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
     if (!live(member.state())) {
       if (i != peers_.end()) {
         auto& p = i->second;
+        // A frozen member's link still stands: its calls in flight would
+        // wait for their deadlines.
+        if (p.caf_node)
+          ctx_->node->fail_calls_to(p.caf_node, "node " + member.name() + " was declared "
+                                                  + std::string{state_name(member.state())}
+                                                  + " while serving this call");
         if (p.agent)
           demonitor(p.agent);
         trusted_.erase(p.caf_node);

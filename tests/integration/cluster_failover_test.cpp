@@ -6,7 +6,9 @@
 //   - SIGSTOP then SIGCONT: the node is declared down and rejoins as a new
 //     incarnation, and no key is answered by two activations at once;
 //   - a resumed node answers nothing from an activation it had before it
-//     froze, not even calls that reached it while it was frozen.
+//     froze, not even calls that reached it while it was frozen; a call
+//     another node had sent on to it is answered 503 once it is declared
+//     down, not held to its deadline.
 // The probe module's replies name the activation that served them.
 #include <netinet/in.h>
 #include <signal.h>
@@ -508,6 +510,7 @@ TEST_CASE("cluster failover: SIGSTOP then SIGCONT: declared down, rejoins as a n
 
 TEST_CASE("cluster failover: a resumed node answers nothing from an activation it had before "
           "it froze, not even calls that reached it while frozen") {
+  // (and a call sent on to it before it was declared down is answered 503)
   cluster_of_three c;
   auto ports = c.http_ports();
   std::size_t victim = 2;
@@ -535,6 +538,17 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
   REQUIRE(state_of(ports[0], victim_name, &incarnation_before) == "up");
   ::kill(c.nodes[victim]->pid(), SIGSTOP);
   thaw_guard thaw{c.nodes[victim]->pid()};
+  // A call through another gateway, sent on to the frozen owner before it is
+  // declared down: answered 503 then, not held to its deadline (504).
+  std::atomic<int> in_flight_status{-1};
+  std::string in_flight_body;
+  workers in_flight;
+  in_flight.threads.emplace_back([&] {
+    auto r = try_get(ports[0], "/v1/probes/" + victim_keys[0], 30s);
+    if (r)
+      in_flight_body = r->body;
+    in_flight_status = r ? r->status : 0;
+  });
   // Calls that reach the frozen node: through its own gateway (waiting in
   // its sockets), and through the others before they see it is gone.
   std::vector<std::unique_ptr<raw_connection>> queued;
@@ -565,6 +579,11 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
     100));
   for (const auto& key : victim_keys)
     CHECK(new_activation[key] != old_activation[key]);
+  in_flight.join();
+  {
+    INFO("the call in flight to the frozen node: " << in_flight_body);
+    CHECK(in_flight_status == 503);
+  }
   // Calls to the frozen node's gateway sent after the others serve the keys.
   for (const auto& key : victim_keys) {
     queued.push_back(std::make_unique<raw_connection>(victim_port));
