@@ -1198,11 +1198,11 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
       if (i != peers_.end()) {
         auto& p = i->second;
         // A frozen member's link still stands: its calls in flight would
-        // wait for their deadlines.
-        if (p.caf_node)
-          ctx_->node->fail_calls_to(p.caf_node, "node " + member.name() + " was declared "
-                                                  + std::string{state_name(member.state())}
-                                                  + " while serving this call");
+        // wait for their deadlines. (A removed one left after handing its
+        // keys over and answers what it has; its link drops when it exits.)
+        if (p.caf_node && member.state() == v1::DOWN)
+          ctx_->node->fail_calls_to(p.caf_node, "node " + member.name()
+                                                  + " was declared down while serving this call");
         if (p.agent)
           demonitor(p.agent);
         trusted_.erase(p.caf_node);
