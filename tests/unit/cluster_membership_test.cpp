@@ -90,7 +90,7 @@ std::string key_owned_by(const placement& p, const std::string& service, std::ui
 
 } // namespace
 
-TEST_CASE("cluster membership: a down member keeps its durable keys; its other keys move") {
+TEST_CASE("cluster membership: a down member keeps its durable keys while its other keys move") {
   auto m = three_up();
   placement before{m};
   auto durable_key = key_owned_by(before, "counter", 3);
