@@ -377,6 +377,26 @@ TEST_CASE("cluster failover: kill -9: keys without durable state answer again at
 
   // The victim comes back on its data, as a new incarnation; its durable
   // keys answer with the values they had, and calls count on from them.
+  // Meanwhile a client goes on calling them through the survivors: 503, or
+  // (once it is back) their own values, never anything else.
+  std::mutex wrong_mtx;
+  std::vector<std::string> wrong;
+  workers meanwhile;
+  meanwhile.threads.emplace_back([&] {
+    for (int call = 0; call < 100'000 && !meanwhile.stop; ++call) {
+      const auto& key = victim_counters[static_cast<std::size_t>(call) % victim_counters.size()];
+      auto r = try_get(survivors[static_cast<std::size_t>(call) % survivors.size()],
+                       "/v1/counters/" + key, 5s);
+      bool fine = r && (r->status == 503
+                        || (r->status == 200 && try_int_field(r->body, "value") == value[key]));
+      if (!fine) {
+        std::lock_guard lock{wrong_mtx};
+        wrong.push_back(key + ": " + (r ? std::to_string(r->status) + " " + r->body
+                                        : std::string{"no answer"}));
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  });
   c.start(victim);
   std::uint64_t incarnation_after = 0;
   REQUIRE(eventually(
@@ -386,6 +406,14 @@ TEST_CASE("cluster failover: kill -9: keys without durable state answer again at
     },
     300));
   REQUIRE(eventually([&] { return all_up(c.http_ports(), c.names); }, 300));
+  meanwhile.join();
+  {
+    std::string all;
+    for (const auto& w : wrong)
+      all += w + "\n";
+    INFO("answers of the dead node's durable keys while it came back:\n" << all);
+    CHECK(wrong.empty());
+  }
   for (const auto& key : victim_counters)
     for (auto port : c.http_ports()) {
       std::optional<http_response> r;
