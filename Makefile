@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-remote bench-activations bench-state bench-state-store clean
+.PHONY: all deps configure build test demo package bench-gateway bench-overload bench-dispatch bench-remote bench-activations bench-state bench-state-store bench-failover clean
 
 all: build
 
@@ -48,6 +48,9 @@ bench-state: build
 
 bench-state-store: build
 	@$(BUILD_DIR)/bench/state/troupe_bench_state
+
+bench-failover: build
+	@$(BUILD_DIR)/bench/failover/troupe_bench_failover
 
 clean:
 	@rm -rf $(BUILD_DIR)

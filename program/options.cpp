@@ -157,7 +157,7 @@ void read_cluster_options(const po::variables_map& vm, Read& read, GivenAsFlag& 
                                 "cluster-secret", "cluster-secret-file", "tls-cert", "tls-key",
                                 "tls-ca", "raft-voters", "election-timeout",
                                 "heartbeat-interval", "phi-threshold", "acceptable-pause",
-                                "lease", "durable-failover"};
+                                "lease"};
   if (!vm.count("cluster-listen")) {
     for (const char* option : cluster_only)
       if (vm.count(option))
@@ -251,12 +251,6 @@ void read_cluster_options(const po::variables_map& vm, Read& read, GivenAsFlag& 
     });
   if (vm.count("lease"))
     c.lease = positive("lease");
-  if (vm.count("durable-failover"))
-    c.durable_keys_wait = read("durable-failover", [](const std::string& text) {
-      if (text != "move" && text != "wait")
-        throw usage_error("--durable-failover: expected move or wait, got '" + text + "'");
-      return text == "wait";
-    });
   if (vm.count("phi-threshold"))
     c.phi_threshold = read("phi-threshold", [](const std::string& text) {
       double value = 0;
@@ -319,7 +313,6 @@ node_options parse_node_options(const std::vector<std::string>& args) {
     ("phi-threshold", po::value<std::string>(), "failure detection: suspicion (phi) past which a member is declared down (default 8)")
     ("acceptable-pause", po::value<std::string>(), "failure detection: a pause in heartbeats forgiven on top of their usual interval (default 500ms)")
     ("lease", po::value<std::string>(), "a node serves keyed actors only this long after the leader last answered it (default 1s)")
-    ("durable-failover", po::value<std::string>(), "keys with durable state of a node that is down: move (to the up nodes, from what their stores hold; default) or wait (503 until it returns); set by the node that creates the cluster")
     ("max-inflight", po::value<std::string>(), "calls in flight on the node at most; past it calls get 503 (default 10000)")
     ("max-mailbox", po::value<std::string>(), "calls waiting for one actor at most; past it its calls get 503 (default 1000)")
     ("max-activations", po::value<std::string>(), "keyed actors active on the node at most; past it idle ones are passivated early, or new keys get 503 (default 1000000)")

@@ -942,7 +942,6 @@ void agent::lead() {
       join_in_flight_ = true;
       v1::Command create;
       create.mutable_create()->set_cluster_name(config_.name);
-      create.mutable_create()->set_durable_keys_wait(config_.durable_keys_wait);
       propose(std::move(create), [this](status st) {
         join_in_flight_ = false;
         joined_ = false;  // the join of this node follows (maybe_join)
@@ -1198,6 +1197,12 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
     if (!live(member.state())) {
       if (i != peers_.end()) {
         auto& p = i->second;
+        // A frozen member's link still stands: its calls in flight would
+        // wait for their deadlines. (A removed one left after handing its
+        // keys over and answers what it has; its link drops when it exits.)
+        if (p.caf_node && member.state() == v1::DOWN)
+          ctx_->node->fail_calls_to(p.caf_node, "node " + member.name()
+                                                  + " was declared down while serving this call");
         if (p.agent)
           demonitor(p.agent);
         trusted_.erase(p.caf_node);

@@ -27,10 +27,10 @@ bool hosts_durable(const v1::Member& member) {
   return false;
 }
 
-/// The holders the members' states call for: up members; joining ones that
-/// held already, and down ones too when the cluster waits for them
-/// (durable_keys_wait: a node that failed and comes back keeps its keys,
-/// their state is on it); leaving ones only until their own handover.
+/// The holders the members' states call for: up members; joining and down
+/// ones that held already (a node that failed keeps its keys until it comes
+/// back: their only copy is in its store, and placing them elsewhere would
+/// start them from nothing); leaving ones only until their own handover.
 std::vector<std::uint64_t> wanted_holders(const v1::Membership& m, bool drop_leaving) {
   std::vector<std::uint64_t> result;
   for (const auto& member : m.members()) {
@@ -40,9 +40,6 @@ std::vector<std::uint64_t> wanted_holders(const v1::Membership& m, bool drop_lea
         result.push_back(member.raft_id());
         break;
       case v1::DOWN:
-        if (held && m.durable_keys_wait())
-          result.push_back(member.raft_id());
-        break;
       case v1::JOINING:
         if (held)
           result.push_back(member.raft_id());
@@ -66,16 +63,14 @@ std::vector<std::uint64_t> sorted(const google::protobuf::RepeatedField<std::uin
 }
 
 /// Marks done the previous holders that have nothing to push: those that
-/// host no durable service, removed ones, and (when the cluster does not wait
-/// for them) down ones: their keys start on the new holders from what those
-/// hold.
+/// host no durable service, and removed ones (an operator gave their keys
+/// up). A down one is waited for: it pushes when it is back.
 void mark_trivially_done(v1::Membership& m) {
   for (auto id : m.previous_holders()) {
     if (contains(m.handed_over(), id))
       continue;
     auto* member = find_member(m, id);
-    if (member == nullptr || member->state() == v1::REMOVED || !hosts_durable(*member)
-        || (member->state() == v1::DOWN && !m.durable_keys_wait()))
+    if (member == nullptr || member->state() == v1::REMOVED || !hosts_durable(*member))
       m.add_handed_over(id);
   }
 }
@@ -151,7 +146,6 @@ bool apply_command(v1::Membership& m, const v1::Command& command, std::string& n
       if (!m.cluster_name().empty())
         return false;
       m.set_cluster_name(command.create().cluster_name());
-      m.set_durable_keys_wait(command.create().durable_keys_wait());
       note = "cluster " + m.cluster_name() + " created";
       break;
     case v1::Command::kJoin: {
@@ -206,9 +200,6 @@ bool apply_command(v1::Membership& m, const v1::Command& command, std::string& n
         return false;
       set_state(*member, v1::DOWN, at);
       note = member->name() + " down";
-      // A handover under way does not wait for a member that cannot push.
-      if (!m.durable_keys_wait())
-        mark_trivially_done(m);
       break;
     }
     case v1::Command::kLeave: {

@@ -403,6 +403,11 @@ void node::publish_directory(std::shared_ptr<const directory> next) {
   impl_->directories.publish(std::move(next));
 }
 
+void node::fail_calls_to(const caf::node_id& lost, std::string why) {
+  for (const auto& relay : impl_->relays.all())
+    caf::anon_send(relay, node_declared_down{lost, why});
+}
+
 std::shared_ptr<const directory> node::local_directory() const {
   return impl_->local;
 }

@@ -32,6 +32,9 @@ caf::behavior remote_relay::make_behavior() {
       start(call.target, call.env, std::move(reply));
       return {};
     },
+    [this](node_declared_down& down) {
+      fail_calls_to(down.node, status{status_code::unavailable, std::move(down.why)});
+    },
     [this](expire_atom) {
       deadlines_.timer_fired();
       deadlines_.expire(unix_now_ns());
@@ -96,6 +99,15 @@ void remote_relay::on_down(const caf::down_msg& msg) {
       failed.push_back(id);
   for (auto id : failed)
     finish(id, to_reply(node_lost()));
+}
+
+void remote_relay::fail_calls_to(const caf::node_id& node, const status& why) {
+  std::vector<std::uint64_t> failed;
+  for (auto& [id, call] : calls_)
+    if (call.target.node() == node)
+      failed.push_back(id);
+  for (auto id : failed)
+    finish(id, to_reply(why));
 }
 
 void remote_relay::arm_deadline_timer() {

@@ -9,7 +9,10 @@
 // actor it calls: when the connection to a node is lost, CAF kills that
 // node's proxies, the relay gets their down_msg (remote_link_unreachable),
 // and every call it has in flight to that node is answered `unavailable` at
-// once. A relay holds at most max_in_flight calls (CAF's request bookkeeping
+// once. A node the cluster declared down while its connection stands (a
+// frozen process) sends no down_msg: node::fail_calls_to() sends the relays a
+// node_declared_down, and its calls in flight are answered the same way. A
+// relay holds at most max_in_flight calls (CAF's request bookkeeping
 // scans linearly); past it a call is refused with `unavailable`.
 #pragma once
 
@@ -23,6 +26,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/node_id.hpp>
 
 #include "deadline_queue.hpp"
 #include "messages.hpp"
@@ -42,6 +46,13 @@ struct relayed_call {
 struct relayed_request {
   caf::actor target;
   envelope env;
+};
+
+/// The calls in flight to actors of `node` are answered `unavailable` now
+/// (node::fail_calls_to).
+struct node_declared_down {
+  caf::node_id node;
+  std::string why;
 };
 
 class remote_relay : public caf::event_based_actor {
@@ -66,6 +77,7 @@ private:
   void finish(std::uint64_t id, reply_envelope&& answer);
   void arm_deadline_timer();
   void on_down(const caf::down_msg& msg);
+  void fail_calls_to(const caf::node_id& node, const status& why);
 
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, in_flight> calls_;
@@ -111,3 +123,4 @@ private:
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::relayed_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::relayed_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::node_declared_down)

@@ -64,15 +64,6 @@ struct cluster_config {
   /// than `lease` (plus a margin for clock rates) after its last answer.
   std::chrono::milliseconds lease{1'000};
 
-  /// --durable-failover: what a keyed service with durable state does with
-  /// the keys of a member that is down, chosen by the node that creates the
-  /// cluster. false ("move", the default): they go to the up members at once
-  /// and start from what those members' own stores hold (until replication,
-  /// what was written on the dead member is not there; it is back when that
-  /// member returns only for keys nobody wrote meanwhile). true ("wait"):
-  /// they stay with it and answer 503 until it returns.
-  bool durable_keys_wait = false;
-
   /// Joining: retries of the seeds back off from `join_retry_initial`,
   /// doubling up to `join_retry_max`.
   std::chrono::milliseconds join_retry_initial{200};

@@ -119,6 +119,14 @@ public:
   /// actors for what this node serves). Any thread, after start().
   void publish_directory(std::shared_ptr<const directory> next);
 
+  /// Answers `unavailable` (with `why`) every call this node has in flight
+  /// to actors of the process `lost`, at once. For a node the cluster
+  /// declared down while its connection still stands (a frozen process):
+  /// CAF reports nothing then, and the calls would wait for their deadlines.
+  /// Later calls are not refused (they go where the directory says). Any
+  /// thread, after start().
+  void fail_calls_to(const caf::node_id& lost, std::string why);
+
   /// The directory of the services this node hosts; valid after start().
   std::shared_ptr<const directory> local_directory() const;
 

@@ -1,0 +1,664 @@
+// Failover of keyed actors in a cluster of three real `troupe node` processes
+// on 127.0.0.1 (README "Clusters"):
+//   - kill -9 of a node: keys without durable state answer again on the
+//     others; keys with durable state whose only copy is on the dead node
+//     answer 503 naming it until it returns, then with their old values;
+//   - SIGSTOP then SIGCONT: the node is declared down and rejoins as a new
+//     incarnation, and no key is answered by two activations at once;
+//   - a resumed node answers nothing from an activation it had before it
+//     froze, not even calls that reached it while it was frozen; a call
+//     another node had sent on to it is answered 503 once it is declared
+//     down, not held to its deadline.
+// The probe module's replies name the activation that served them.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "itest_helpers.hpp"
+
+namespace troupe::itest {
+namespace {
+
+namespace admin_pb = troupe::admin::v1;
+using steady = std::chrono::steady_clock;
+
+const std::string secret = "failover-secret";
+const std::string probe_service = "test.probe.v1.Probe";
+const std::string counter_service = "demo.counter.v1.Counter";
+
+bool bindable(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// A port P with P and P + 1 free now (cluster link and consensus log), below
+/// the ephemeral range so that other processes' connections do not take it.
+std::uint16_t free_port_pair() {
+  static std::set<std::uint16_t> given;
+  static std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick{20'000, 32'000};
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
+    if (given.count(p) || !bindable(p) || !bindable(p + 1))
+      continue;
+    given.insert(p);
+    return p;
+  }
+  throw std::runtime_error("no free pair of ports on 127.0.0.1");
+}
+
+std::string address(std::uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+std::optional<admin_pb::NodeList> try_nodes(std::uint16_t port) {
+  try {
+    auto r = http_call(port, "GET", "/admin/v1/nodes");
+    if (r.status != 200)
+      return std::nullopt;
+    admin_pb::NodeList list;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (!google::protobuf::util::JsonStringToMessage(r.body, &list, options).ok())
+      return std::nullopt;
+    return list;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// The state of member `name` as `port` lists it; empty when not listed.
+std::string state_of(std::uint16_t port, const std::string& name,
+                     std::uint64_t* incarnation = nullptr) {
+  auto list = try_nodes(port);
+  if (!list)
+    return {};
+  for (const auto& n : list->nodes())
+    if (n.name() == name) {
+      if (incarnation != nullptr)
+        *incarnation = n.incarnation();
+      return n.state();
+    }
+  return {};
+}
+
+bool ready(std::uint16_t port) {
+  try {
+    return http_call(port, "GET", "/readyz").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
+  for (auto port : ports) {
+    if (!ready(port))
+      return false;
+    auto list = try_nodes(port);
+    if (!list)
+      return false;
+    std::set<std::string> up;
+    for (const auto& n : list->nodes())
+      if (n.state() == "up")
+        up.insert(n.name());
+    if (up != std::set<std::string>(names.begin(), names.end()))
+      return false;
+  }
+  return true;
+}
+
+/// One GET on a fresh connection, answered within `timeout`; nullopt when
+/// no answer came (a frozen or dead node).
+std::optional<http_response> try_get(std::uint16_t port, const std::string& target,
+                                     std::chrono::milliseconds timeout) {
+  try {
+    raw_connection conn{port};
+    conn.send(make_request("GET", target));
+    return conn.read_response(timeout);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+struct probe_reply {
+  std::string key;
+  std::string activation;
+};
+
+/// The probe's reply for `key` through `port`; nullopt when the call did not
+/// succeed (503 while a key moves, no answer from a frozen node).
+std::optional<probe_reply> try_probe(std::uint16_t port, const std::string& key,
+                                     std::chrono::milliseconds timeout = 2s) {
+  auto r = try_get(port, "/v1/probes/" + key, timeout);
+  if (!r || r->status != 200)
+    return std::nullopt;
+  google::protobuf::Struct doc;
+  if (!google::protobuf::util::JsonStringToMessage(r->body, &doc).ok())
+    return std::nullopt;
+  auto* k = find_field(doc, "key");
+  auto* a = find_field(doc, "activation");
+  if (k == nullptr || a == nullptr)
+    return std::nullopt;
+  return probe_reply{k->string_value(), a->string_value()};
+}
+
+std::string owner_of(std::uint16_t port, const std::string& service, const std::string& key) {
+  auto r = http_call(port, "GET", "/admin/v1/services/" + service + ":where?key=" + key);
+  require_json_ok(r);
+  return string_field(r.body, "node");
+}
+
+std::vector<std::string> keys(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+std::int64_t ms_since(steady::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+}
+
+/// Three nodes with the counter (durable state) and the probe (none), each
+/// on a data directory the test owns, so that a killed node can be started
+/// again on its data.
+struct cluster_of_three {
+  std::vector<std::string> names{"n1", "n2", "n3"};
+  std::vector<std::uint16_t> cluster_ports;
+  std::string seeds;
+  std::vector<std::unique_ptr<temp_dir>> data;
+  std::vector<std::unique_ptr<node_process>> nodes;
+
+  cluster_of_three() {
+    for (int i = 0; i < 3; ++i) {
+      cluster_ports.push_back(free_port_pair());
+      seeds += (i ? "," : "") + address(cluster_ports.back());
+      data.push_back(std::make_unique<temp_dir>());
+    }
+    for (int i = 0; i < 3; ++i)
+      start(i);
+    INFO("waiting for three up members on every node");
+    REQUIRE(eventually([&] { return all_up(http_ports(), names); }, 300));
+  }
+
+  void start(std::size_t i) {
+    nodes.resize(3);
+    node_process_options options;
+    options.data_dir = data[i]->path();
+    nodes[i] = std::make_unique<node_process>(
+      std::vector<std::string>{"--name", names[i], "--module", counter_module(), "--module",
+                               test_module("probe"), "--cluster-listen",
+                               address(cluster_ports[i]), "--seeds", seeds,
+                               "--cluster-secret", secret},
+      options);
+  }
+
+  std::vector<std::uint16_t> http_ports() const {
+    std::vector<std::uint16_t> out;
+    for (const auto& n : nodes)
+      if (n)
+        out.push_back(n->port());
+    return out;
+  }
+};
+
+/// Sends SIGCONT to a node the test froze, however the test ends.
+struct thaw_guard {
+  pid_t pid;
+  bool frozen = true;
+  void thaw() {
+    if (frozen)
+      ::kill(pid, SIGCONT);
+    frozen = false;
+  }
+  ~thaw_guard() {
+    thaw();
+  }
+};
+
+/// Stops and joins worker threads however the test ends.
+struct workers {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  void join() {
+    stop = true;
+    for (auto& t : threads)
+      if (t.joinable())
+        t.join();
+  }
+  ~workers() {
+    join();
+  }
+};
+
+/// One successful probe reply: which activation answered `key`, and when
+/// the call was sent and its answer read.
+struct observation {
+  std::string key;
+  std::string activation;
+  steady::time_point sent;
+  steady::time_point received;
+};
+
+/// Pairs (older, newer) of activations of one key where the older answered a
+/// call sent after the newer had answered one: two activations of the key
+/// were serving at once. Described, one a line; empty when there is none.
+std::string interleavings(const std::vector<observation>& seen) {
+  struct span {
+    steady::time_point first_received = steady::time_point::max();
+    steady::time_point last_sent = steady::time_point::min();
+  };
+  std::map<std::string, std::map<std::string, span>> spans;  // key -> activation
+  for (const auto& o : seen) {
+    auto& s = spans[o.key][o.activation];
+    s.first_received = std::min(s.first_received, o.received);
+    s.last_sent = std::max(s.last_sent, o.sent);
+  }
+  std::string found;
+  for (const auto& o : seen)
+    for (const auto& [activation, s] : spans[o.key]) {
+      // `activation` answered before `o`'s call was sent and again after
+      // `o`'s answer was read: the pattern A, B, A.
+      if (activation != o.activation && s.first_received < o.sent && o.received < s.last_sent)
+        found += o.key + ": " + activation + " answered before and after " + o.activation + "\n";
+    }
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("cluster failover: kill -9: keys without durable state answer again at once, "
+          "durable keys of the dead node answer 503 naming it until it returns, then with "
+          "their values") {
+  cluster_of_three c;
+  auto ports = c.http_ports();
+  auto probe_keys = keys("p-", 24);
+  auto counter_keys = keys("c-", 24);
+  // The victim: n2 or n3, whichever owns more probe keys (n1 is asked).
+  std::map<std::string, std::string> probe_owner;
+  std::map<std::string, int> owned;
+  for (const auto& key : probe_keys)
+    ++owned[probe_owner[key] = owner_of(ports[0], probe_service, key)];
+  std::size_t victim = owned["n2"] >= owned["n3"] ? 1 : 2;
+  const auto& victim_name = c.names[victim];
+  REQUIRE(owned[victim_name] > 0);
+  for (const auto& key : probe_keys)
+    REQUIRE(eventually([&] { return try_probe(ports[0], key).has_value(); }, 50));
+  // Each counter gets a value of its own; some of them live on the victim.
+  std::map<std::string, std::int64_t> value;
+  std::vector<std::string> victim_counters;
+  for (std::size_t i = 0; i < counter_keys.size(); ++i) {
+    const auto& key = counter_keys[i];
+    value[key] = counter_add(ports[0], key, static_cast<std::int64_t>(i) + 1);
+    REQUIRE(value[key] == static_cast<std::int64_t>(i) + 1);
+    if (owner_of(ports[0], counter_service, key) == victim_name)
+      victim_counters.push_back(key);
+  }
+  REQUIRE_FALSE(victim_counters.empty());
+  std::uint64_t incarnation_before = 0;
+  REQUIRE(state_of(ports[0], victim_name, &incarnation_before) == "up");
+
+  auto killed_at = steady::now();
+  c.nodes[victim]->kill_now();
+  c.nodes[victim].reset();
+  auto survivors = c.http_ports();
+
+  // A client calls every probe key through the surviving gateways in turn
+  // until each has answered; the victim's counters are called as well, and
+  // none of them may answer anything but 503 while it is gone.
+  std::set<std::string> answered;
+  std::vector<std::string> counter_answers;  // anything other than 503
+  std::string last_reason;
+  std::int64_t took_ms = -1;
+  for (int round = 0; round < 600 && ms_since(killed_at) < 30'000; ++round) {
+    for (std::size_t i = 0; i < probe_keys.size(); ++i)
+      if (!answered.count(probe_keys[i])
+          && try_probe(survivors[(round + i) % survivors.size()], probe_keys[i], 1s))
+        answered.insert(probe_keys[i]);
+    for (const auto& key : victim_counters) {
+      auto r = try_get(survivors[round % survivors.size()], "/v1/counters/" + key, 5s);
+      if (r && r->status == 503)
+        last_reason = r->body;
+      else
+        counter_answers.push_back(key + ": " + (r ? std::to_string(r->status) + " " + r->body
+                                                  : std::string{"no answer"}));
+    }
+    if (answered.size() == probe_keys.size()) {
+      took_ms = ms_since(killed_at);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::printf("cluster failover after kill -9: every key without durable state answered "
+              "again after %lld ms\n",
+              static_cast<long long>(took_ms));
+  INFO("probe keys answering again: " << answered.size() << " of " << probe_keys.size());
+  REQUIRE(took_ms >= 0);
+
+  // The victim's durable keys: 503 problem documents naming it, through every
+  // surviving gateway, once it is declared down.
+  REQUIRE(eventually([&] { return state_of(survivors[0], victim_name) == "down"; }, 100));
+  for (auto port : survivors)
+    for (const auto& key : victim_counters) {
+      auto p = require_problem(http_call(port, "GET", "/v1/counters/" + key), 503);
+      INFO("key " << key << " through port " << port << ": " << p.detail);
+      CHECK(contains(p.detail, "node " + victim_name));
+      CHECK(contains(p.detail, "down"));
+      CHECK(owner_of(port, counter_service, key) == victim_name);
+    }
+  {
+    INFO("answers of the dead node's durable keys other than 503 (last 503: " << last_reason
+                                                                               << ")");
+    CHECK(counter_answers.empty());
+    for (const auto& a : counter_answers)
+      UNSCOPED_INFO(a);
+  }
+  // The other counters go on from their values.
+  for (const auto& key : counter_keys)
+    if (std::find(victim_counters.begin(), victim_counters.end(), key) == victim_counters.end())
+      CHECK(counter_get(survivors[1], key) == value[key]);
+
+  // The victim comes back on its data, as a new incarnation; its durable
+  // keys answer with the values they had, and calls count on from them.
+  // Meanwhile a client goes on calling them through the survivors: 503, or
+  // (once it is back) their own values, never anything else.
+  std::mutex wrong_mtx;
+  std::vector<std::string> wrong;
+  workers meanwhile;
+  meanwhile.threads.emplace_back([&] {
+    for (int call = 0; call < 100'000 && !meanwhile.stop; ++call) {
+      const auto& key = victim_counters[static_cast<std::size_t>(call) % victim_counters.size()];
+      auto r = try_get(survivors[static_cast<std::size_t>(call) % survivors.size()],
+                       "/v1/counters/" + key, 5s);
+      bool fine = r && (r->status == 503
+                        || (r->status == 200 && try_int_field(r->body, "value") == value[key]));
+      if (!fine) {
+        std::lock_guard lock{wrong_mtx};
+        wrong.push_back(key + ": " + (r ? std::to_string(r->status) + " " + r->body
+                                        : std::string{"no answer"}));
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  c.start(victim);
+  std::uint64_t incarnation_after = 0;
+  REQUIRE(eventually(
+    [&] {
+      return state_of(ports[0], victim_name, &incarnation_after) == "up"
+             && incarnation_after > incarnation_before;
+    },
+    300));
+  REQUIRE(eventually([&] { return all_up(c.http_ports(), c.names); }, 300));
+  meanwhile.join();
+  {
+    std::string all;
+    for (const auto& w : wrong)
+      all += w + "\n";
+    INFO("answers of the dead node's durable keys while it came back:\n" << all);
+    CHECK(wrong.empty());
+  }
+  for (const auto& key : victim_counters)
+    for (auto port : c.http_ports()) {
+      std::optional<http_response> r;
+      // Until the handover back settles a call may still answer 503; never a
+      // value other than the key's own.
+      REQUIRE(eventually(
+        [&] {
+          r = try_get(port, "/v1/counters/" + key, 5s);
+          return r && r->status != 503;
+        },
+        100));
+      INFO("key " << key << " after its node returned: " << r->body);
+      CHECK(counter_value(*r) == value[key]);
+    }
+  for (const auto& key : victim_counters)
+    CHECK(counter_add(ports[0], key, 1) == value[key] + 1);
+}
+
+TEST_CASE("cluster failover: SIGSTOP then SIGCONT: declared down, rejoins as a new "
+          "incarnation, and no key is ever answered by two activations at once") {
+  cluster_of_three c;
+  auto ports = c.http_ports();
+  auto probe_keys = keys("p-", 24);
+  std::size_t victim = 2;
+  const auto& victim_name = c.names[victim];
+  std::set<std::string> victim_keys;
+  for (const auto& key : probe_keys)
+    if (owner_of(ports[0], probe_service, key) == victim_name)
+      victim_keys.insert(key);
+  REQUIRE_FALSE(victim_keys.empty());
+  std::uint64_t incarnation_before = 0;
+  REQUIRE(state_of(ports[0], victim_name, &incarnation_before) == "up");
+
+  // A client per gateway, the frozen node's included, calls keys in turn and
+  // records each answer; the frozen node's client calls its own keys. Short
+  // timeouts: that client keeps sending new calls while it is frozen.
+  std::mutex mtx;
+  std::vector<observation> seen;
+  std::atomic<steady::rep> victim_client_sent{0};
+  std::vector<std::string> victim_key_list(victim_keys.begin(), victim_keys.end());
+  workers clients;
+  for (std::size_t n = 0; n < ports.size(); ++n)
+    clients.threads.emplace_back([&, n] {
+      const auto& list = n == victim ? victim_key_list : probe_keys;
+      for (int call = 0; call < 100'000 && !clients.stop; ++call) {
+        const auto& key = list[static_cast<std::size_t>(call) % list.size()];
+        auto sent = steady::now();
+        if (n == victim)
+          victim_client_sent = sent.time_since_epoch().count();
+        auto reply = try_probe(ports[n], key, 1s);
+        auto received = steady::now();
+        if (reply) {
+          std::lock_guard lock{mtx};
+          seen.push_back({reply->key, reply->activation, sent, received});
+        }
+      }
+    });
+  auto answers = [&] {
+    std::lock_guard lock{mtx};
+    return seen.size();
+  };
+  REQUIRE(eventually([&] { return answers() > 3 * probe_keys.size(); }, 200));
+
+  auto stopped_at = steady::now();
+  ::kill(c.nodes[victim]->pid(), SIGSTOP);
+  thaw_guard thaw{c.nodes[victim]->pid()};
+  bool down = eventually([&] { return state_of(ports[0], victim_name) == "down"; }, 300, 20ms);
+  auto detected_ms = ms_since(stopped_at);
+  REQUIRE(down);
+  std::printf("cluster failover: a frozen node was declared down after %lld ms\n",
+              static_cast<long long>(detected_ms));
+  // Its keys are answered elsewhere meanwhile, through the other gateways.
+  auto moved = [&] {
+    std::lock_guard lock{mtx};
+    std::set<std::string> elsewhere;
+    for (const auto& o : seen)
+      if (o.sent > stopped_at && victim_keys.count(o.key)
+          && o.activation.rfind(victim_name + "/", 0) != 0)
+        elsewhere.insert(o.key);
+    return elsewhere.size() == victim_keys.size();
+  };
+  REQUIRE(eventually(moved, 300));
+  // Resumed while its gateway holds a call its client sent after the new
+  // activations had answered (the client waits 1 s for each answer).
+  auto moved_at = steady::now().time_since_epoch().count();
+  REQUIRE(eventually([&] { return victim_client_sent.load() > moved_at; }, 300, 10ms));
+  thaw.thaw();
+
+  std::uint64_t incarnation_after = 0;
+  REQUIRE(eventually(
+    [&] {
+      return state_of(ports[0], victim_name, &incarnation_after) == "up"
+             && incarnation_after > incarnation_before;
+    },
+    300));
+  CHECK(contains(c.nodes[victim]->stderr_text(), "rejoining as a new incarnation"));
+  // Every key answered through every gateway after the rejoin.
+  auto rejoined_at = steady::now();
+  REQUIRE(eventually(
+    [&] {
+      std::lock_guard lock{mtx};
+      std::set<std::string> after;
+      for (const auto& o : seen)
+        if (o.sent > rejoined_at)
+          after.insert(o.key);
+      return after.size() == probe_keys.size();
+    },
+    300));
+  clients.join();
+
+  std::lock_guard lock{mtx};
+  std::map<std::string, std::set<std::string>> activations;
+  for (const auto& o : seen)
+    activations[o.key].insert(o.activation);
+  for (const auto& key : victim_keys)
+    CHECK(activations[key].size() >= 2);  // the key moved, and came back
+  auto found = interleavings(seen);
+  INFO("answers recorded: " << seen.size());
+  INFO("two activations of a key serving at once:\n" << found);
+  CHECK(found.empty());
+}
+
+TEST_CASE("cluster failover: a resumed node answers nothing from an activation it had before "
+          "it froze, not even calls that reached it while frozen") {
+  // (and a call sent on to it before it was declared down is answered 503)
+  cluster_of_three c;
+  auto ports = c.http_ports();
+  std::size_t victim = 2;
+  const auto& victim_name = c.names[victim];
+  auto victim_port = ports[victim];
+  std::vector<std::string> victim_keys;
+  for (const auto& key : keys("p-", 40))
+    if (owner_of(ports[0], probe_service, key) == victim_name && victim_keys.size() < 8)
+      victim_keys.push_back(key);
+  REQUIRE_FALSE(victim_keys.empty());
+  // The activations the victim has now: the same through every gateway.
+  std::map<std::string, std::string> old_activation;
+  for (const auto& key : victim_keys)
+    for (auto port : ports) {
+      std::optional<probe_reply> r;
+      REQUIRE(eventually([&] { return (r = try_probe(port, key)).has_value(); }, 50));
+      auto& old = old_activation[key];
+      if (old.empty())
+        old = r->activation;
+      CHECK(r->activation == old);
+      CHECK(old.rfind(victim_name + "/", 0) == 0);
+    }
+
+  std::uint64_t incarnation_before = 0;
+  REQUIRE(state_of(ports[0], victim_name, &incarnation_before) == "up");
+  ::kill(c.nodes[victim]->pid(), SIGSTOP);
+  thaw_guard thaw{c.nodes[victim]->pid()};
+  // A call through another gateway, sent on to the frozen owner before it is
+  // declared down: answered 503 then, not held to its deadline (504).
+  std::atomic<int> in_flight_status{-1};
+  std::string in_flight_body;
+  workers in_flight;
+  in_flight.threads.emplace_back([&] {
+    auto r = try_get(ports[0], "/v1/probes/" + victim_keys[0], 30s);
+    if (r)
+      in_flight_body = r->body;
+    in_flight_status = r ? r->status : 0;
+  });
+  // Calls that reach the frozen node: through its own gateway (waiting in
+  // its sockets), and through the others before they see it is gone.
+  std::vector<std::unique_ptr<raw_connection>> queued;
+  for (const auto& key : victim_keys) {
+    queued.push_back(std::make_unique<raw_connection>(victim_port));
+    queued.back()->send(make_request("GET", "/v1/probes/" + key));
+  }
+  std::vector<std::string> stale;  // answers from an old activation
+  auto check = [&](const std::string& key, const std::optional<probe_reply>& r,
+                   const std::string& how) {
+    if (r && r->activation == old_activation[key])
+      stale.push_back(key + " " + how + ": " + r->activation);
+  };
+  // The keys answer again through the other gateways, from new activations.
+  std::map<std::string, std::string> new_activation;
+  REQUIRE(eventually(
+    [&] {
+      for (const auto& key : victim_keys)
+        for (std::size_t i = 0; i < 2; ++i) {
+          auto r = try_probe(ports[i], key, 1s);
+          check(key, r, "through " + c.names[i] + " while frozen");
+          if (!r)
+            return false;
+          new_activation[key] = r->activation;
+        }
+      return true;
+    },
+    100));
+  for (const auto& key : victim_keys)
+    CHECK(new_activation[key] != old_activation[key]);
+  in_flight.join();
+  {
+    INFO("the call in flight to the frozen node: " << in_flight_body);
+    CHECK(in_flight_status == 503);
+  }
+  // Calls to the frozen node's gateway sent after the others serve the keys.
+  for (const auto& key : victim_keys) {
+    queued.push_back(std::make_unique<raw_connection>(victim_port));
+    queued.back()->send(make_request("GET", "/v1/probes/" + key));
+  }
+  thaw.thaw();
+
+  // Every call queued on the frozen node is answered once it runs again,
+  // and none from an old activation.
+  int queued_answers = 0;
+  for (std::size_t i = 0; i < queued.size(); ++i) {
+    const auto& key = victim_keys[i % victim_keys.size()];
+    auto r = queued[i]->read_response(20s);
+    if (!r)
+      continue;
+    ++queued_answers;
+    if (r->status == 200) {
+      google::protobuf::Struct doc;
+      if (google::protobuf::util::JsonStringToMessage(r->body, &doc).ok())
+        if (auto* a = find_field(doc, "activation"); a && a->string_value() == old_activation[key])
+          stale.push_back(key + " queued on the frozen node: " + a->string_value());
+    }
+  }
+  CHECK(queued_answers == static_cast<int>(queued.size()));
+
+  // It rejoins as a new incarnation; through every gateway, the keys never
+  // answer from the old activations.
+  std::uint64_t incarnation_after = 0;
+  REQUIRE(eventually(
+    [&] {
+      return state_of(ports[0], victim_name, &incarnation_after) == "up"
+             && incarnation_after > incarnation_before;
+    },
+    300));
+  REQUIRE(eventually([&] { return all_up(ports, c.names); }, 300));
+  for (int round = 0; round < 3; ++round)
+    for (const auto& key : victim_keys)
+      for (std::size_t i = 0; i < ports.size(); ++i) {
+        std::optional<probe_reply> r;
+        REQUIRE(eventually([&] { return (r = try_probe(ports[i], key)).has_value(); }, 100));
+        check(key, r, "through " + c.names[i] + " after the rejoin");
+      }
+  std::string all;
+  for (const auto& s : stale)
+    all += s + "\n";
+  INFO("answers from an activation the node had before it froze:\n" << all);
+  CHECK(stale.empty());
+}
+
+} // namespace troupe::itest

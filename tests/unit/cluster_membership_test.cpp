@@ -1,0 +1,133 @@
+// The membership's state machine (cluster/src/membership.cpp) and placement:
+// where keys go when a member is declared down. Keys of a service with
+// durable state stay with the down member (their only copy is in its store)
+// until it is back; keys of a service without stay only on up members.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "cluster/src/membership.hpp"
+#include "cluster/src/placement.hpp"
+
+namespace {
+
+namespace v1 = troupe::cluster::v1;
+using troupe::cluster::apply_command;
+using troupe::cluster::placement;
+
+v1::Command join(const std::string& name, std::uint64_t raft_id) {
+  v1::Command c;
+  auto* m = c.mutable_join();
+  m->set_name(name);
+  m->set_raft_id(raft_id);
+  auto* durable = m->add_services();
+  durable->set_name("counter");
+  durable->set_keyed(true);
+  durable->set_durable(true);
+  auto* plain = m->add_services();
+  plain->set_name("probe");
+  plain->set_keyed(true);
+  return c;
+}
+
+v1::Command ref(const std::string& name, std::uint64_t incarnation, bool up) {
+  v1::Command c;
+  auto* r = up ? c.mutable_up() : c.mutable_down();
+  r->set_name(name);
+  r->set_incarnation(incarnation);
+  return c;
+}
+
+void apply(v1::Membership& m, const v1::Command& c) {
+  std::string note;
+  INFO(c.DebugString());
+  REQUIRE(apply_command(m, c, note));
+}
+
+/// Every previous holder reports its handover done, as their agents would.
+void settle(v1::Membership& m) {
+  for (int round = 0; round < 10 && m.handover() != 0; ++round) {
+    auto handover = m.handover();
+    std::vector<std::string> pending;
+    for (auto id : m.previous_holders())
+      if (std::find(m.handed_over().begin(), m.handed_over().end(), id) == m.handed_over().end())
+        pending.push_back(troupe::cluster::find_member(m, id)->name());
+    for (const auto& name : pending) {
+      v1::Command done;
+      done.mutable_handover_done()->set_name(name);
+      done.mutable_handover_done()->set_handover(handover);
+      apply(m, done);
+    }
+  }
+  REQUIRE(m.handover() == 0);
+}
+
+/// Three members up, every handover done.
+v1::Membership three_up() {
+  v1::Membership m;
+  v1::Command create;
+  create.mutable_create()->set_cluster_name("troupe");
+  apply(m, create);
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    apply(m, join("n" + std::to_string(id), id));
+    apply(m, ref("n" + std::to_string(id), 1, true));
+    settle(m);
+  }
+  return m;
+}
+
+std::string key_owned_by(const placement& p, const std::string& service, std::uint64_t id) {
+  for (int i = 0; i < 1000; ++i) {
+    auto key = "k" + std::to_string(i);
+    if (p.owner(service, key) == id)
+      return key;
+  }
+  FAIL("no key of " << service << " owned by " << id);
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("cluster membership: a down member keeps its durable keys while its other keys move") {
+  auto m = three_up();
+  placement before{m};
+  auto durable_key = key_owned_by(before, "counter", 3);
+  auto plain_key = key_owned_by(before, "probe", 3);
+
+  apply(m, ref("n3", 1, false));
+  placement down{m};
+  CHECK(down.owner("counter", durable_key) == 3);  // answers 503 until n3 is back
+  CHECK(down.owner("probe", plain_key) != 3);
+  CHECK(down.owner("probe", plain_key) != 0);
+  // No handover starts: nothing moves while n3 cannot push.
+  CHECK(m.handover() == 0);
+  CHECK(m.holders_size() == 3);
+
+  // n3 comes back as its next incarnation and still holds them.
+  apply(m, join("n3", 3));
+  CHECK(placement{m}.owner("counter", durable_key) == 3);
+  apply(m, ref("n3", 2, true));
+  placement back{m};
+  CHECK(back.owner("counter", durable_key) == 3);
+  CHECK(back.owner("probe", plain_key) == 3);
+  CHECK(m.handover() == 0);
+}
+
+TEST_CASE("cluster membership: a handover under way waits for a previous holder that is down") {
+  auto m = three_up();
+  // n4 comes up: a handover to four holders starts; n1..n3 must push.
+  apply(m, join("n4", 4));
+  apply(m, ref("n4", 1, true));
+  REQUIRE(m.handover() != 0);
+  apply(m, ref("n2", 1, false));
+  for (const char* name : {"n1", "n3"}) {
+    v1::Command done;
+    done.mutable_handover_done()->set_name(name);
+    done.mutable_handover_done()->set_handover(m.handover());
+    apply(m, done);
+  }
+  // n2's keys are in its store alone: the handover is not complete without it.
+  CHECK(m.handover() != 0);
+}
