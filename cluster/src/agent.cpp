@@ -1254,7 +1254,8 @@ void agent::publish() {
     members.emplace(m.raft_id(), std::move(entry));
   }
   ctx_->node->publish_directory(std::make_shared<cluster_directory>(
-    ctx_->raft_id, ctx_->node->local_directory(), history_.back(), std::move(members)));
+    ctx_->raft_id, ctx_->node->local_directory(), history_.back(), std::move(members),
+    ctx_->lease));
   publish_ownership();
 }
 

@@ -11,8 +11,13 @@ std::size_t shard_for(std::string_view key, std::size_t shards) noexcept {
 cluster_directory::cluster_directory(std::uint64_t self,
                                      std::shared_ptr<const runtime::directory> local,
                                      std::shared_ptr<const placement> placed,
-                                     std::map<std::uint64_t, member_entry> members)
-  : self_(self), local_(std::move(local)), placed_(std::move(placed)), members_(std::move(members)) {
+                                     std::map<std::uint64_t, member_entry> members,
+                                     std::shared_ptr<const lease_state> lease)
+  : self_(self),
+    local_(std::move(local)),
+    placed_(std::move(placed)),
+    members_(std::move(members)),
+    lease_(std::move(lease)) {
   // Stateless services: every up member's instances, this node's included.
   for (const auto& [id, member] : members_) {
     if (member.state != v1::UP || !member.linked)
@@ -51,6 +56,8 @@ runtime::call_target cluster_directory::resolve(std::string_view service,
             {}};
   if (owner == self_)
     return local;
+  if (auto lease = lease_status(*lease_); !lease.is_ok())
+    return {std::move(lease), {}};
   auto m = members_.find(owner);
   if (m == members_.end())
     return {status{status_code::unavailable, "the key's node is not a member"}, {}};

@@ -5,6 +5,10 @@
 // stateless call goes round robin over the instances of every up node that
 // hosts the service. An immutable snapshot, rebuilt by the cluster agent when
 // the membership or a link to a node changes.
+//
+// A keyed call for another node's key is refused at once (503) while this
+// node holds no lease: cut off from the majority, its membership may be
+// stale and the owner unreachable, and the call would wait out its deadline.
 #pragma once
 
 #include <atomic>
@@ -16,6 +20,7 @@
 
 #include <caf/actor.hpp>
 
+#include "ownership.hpp"
 #include "placement.hpp"
 #include "troupe/runtime/directory.hpp"
 
@@ -35,7 +40,8 @@ class cluster_directory final : public runtime::directory {
 public:
   cluster_directory(std::uint64_t self, std::shared_ptr<const runtime::directory> local,
                     std::shared_ptr<const placement> placed,
-                    std::map<std::uint64_t, member_entry> members);
+                    std::map<std::uint64_t, member_entry> members,
+                    std::shared_ptr<const lease_state> lease);
 
   runtime::call_target resolve(std::string_view service, std::string_view key) const override;
 
@@ -49,6 +55,7 @@ private:
   std::shared_ptr<const runtime::directory> local_;
   std::shared_ptr<const placement> placed_;
   std::map<std::uint64_t, member_entry> members_;
+  std::shared_ptr<const lease_state> lease_;
   std::map<std::string, std::unique_ptr<stateless_set>, std::less<>> stateless_;
 };
 

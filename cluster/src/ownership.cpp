@@ -22,17 +22,21 @@ bool cluster_ownership::settled() const noexcept {
   return !history_.empty() && settled_ >= history_.back()->epoch();
 }
 
-status cluster_ownership::lease() const {
-  if (!serving_)
-    return status{status_code::unavailable, not_serving_};
+status lease_status(const lease_state& lease) {
   auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
                .count();
-  if (now >= lease_->until_ns.load(std::memory_order_acquire))
+  if (now >= lease.until_ns.load(std::memory_order_acquire))
     return status{status_code::unavailable,
                   "this node holds no lease from the cluster's majority: it serves no keyed "
                   "actor now"};
   return {};
+}
+
+status cluster_ownership::lease() const {
+  if (!serving_)
+    return status{status_code::unavailable, not_serving_};
+  return lease_status(*lease_);
 }
 
 runtime::key_ownership::verdict cluster_ownership::check(std::string_view service,

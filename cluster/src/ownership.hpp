@@ -27,6 +27,9 @@ struct lease_state {
   std::atomic<std::int64_t> until_ns{0};  // steady clock
 };
 
+/// Unavailable once the lease has run out (a clock read).
+status lease_status(const lease_state& lease);
+
 class cluster_ownership final : public runtime::key_ownership {
 public:
   static constexpr std::size_t max_history = 32;
