@@ -377,8 +377,11 @@ TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a ne
   REQUIRE(eventually([&] { return state_of(observer, "n3", &after) == "up" && after > before; },
                      300));
   CHECK(contains(c.nodes[2]->stderr_text(), "rejoining as a new incarnation"));
-  // One activation per key again: calls through every gateway count on.
+  // Once it holds a lease again (until then it refuses keyed calls, its
+  // own and others'), one activation per key: calls through every gateway
+  // count on.
   auto ports = c.http_ports();
+  REQUIRE(eventually([&] { return all_up(ports, c.names); }, 300));
   for (const auto& key : keys(6)) {
     std::optional<std::int64_t> first;
     REQUIRE(eventually([&] { return (first = try_add(ports[0], key, nullptr)).has_value(); },
