@@ -35,6 +35,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "support/loopback_ports.hpp"
 #include "support/node_process.hpp"
 #include "support/raw_http.hpp"
 #include "support/temp_dir.hpp"
@@ -47,33 +48,6 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 const std::string secret = "bench-failover-secret";
-
-bool bindable(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-/// P and P + 1 free (cluster link, consensus log), below the ephemeral range.
-std::uint16_t free_port_pair(std::set<std::uint16_t>& given) {
-  static std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> pick{20'000, 32'000};
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
-    if (given.count(p) || !bindable(p) || !bindable(p + 1))
-      continue;
-    given.insert(p);
-    return p;
-  }
-  throw std::runtime_error("no free pair of ports on 127.0.0.1");
-}
 
 std::optional<http_response> get(std::uint16_t port, const std::string& target,
                                  std::chrono::milliseconds timeout) {
@@ -120,9 +94,8 @@ bool wait_for(Condition&& condition, std::chrono::milliseconds limit) {
 class cluster {
 public:
   cluster() {
-    std::set<std::uint16_t> given;
     for (int i = 0; i < 3; ++i) {
-      ports_.push_back(free_port_pair(given));
+      ports_.push_back(free_port_pair());
       seeds_ += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(ports_.back());
       data_.push_back(std::make_unique<temp_dir>());
     }

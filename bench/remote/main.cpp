@@ -54,6 +54,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
+#include "support/loopback_ports.hpp"
 #include "troupe/cluster/cluster.hpp"
 #include "troupe/runtime/envelope.hpp"
 #include "troupe/runtime/memory_state_store.hpp"
@@ -184,34 +185,6 @@ private:
   int out_ = -1;
   std::string buffer_;
 };
-
-bool bindable(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-/// A port P with P and P + 1 free now (a node's cluster link and its
-/// consensus log), below Linux's ephemeral range.
-std::uint16_t free_port_pair(std::set<std::uint16_t>& given) {
-  std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> pick{20'000, 32'000};
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
-    if (given.count(p) || !bindable(p) || !bindable(p + 1))
-      continue;
-    given.insert(p);
-    return p;
-  }
-  fail("no free pair of ports on 127.0.0.1");
-}
 
 // -- the Troupe side: calls into node a, chained from their callbacks --------------
 
@@ -531,9 +504,8 @@ int main(int argc, char** argv) {
   auto limit = std::chrono::seconds{60 + opts.requests / 1000};
 
   temp_dir tmp;
-  std::set<std::uint16_t> ports;
-  auto port_a = free_port_pair(ports);
-  auto port_b = free_port_pair(ports);
+  auto port_a = troupe::test::free_port_pair();
+  auto port_b = troupe::test::free_port_pair();
   auto address = [](std::uint16_t p) { return "127.0.0.1:" + std::to_string(p); };
 
   // Node a, in this process: the cluster composed with the node as

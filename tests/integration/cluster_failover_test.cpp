@@ -23,6 +23,7 @@
 #include <random>
 #include <set>
 
+#include "support/loopback_ports.hpp"
 #include "itest_helpers.hpp"
 
 namespace troupe::itest {
@@ -34,35 +35,6 @@ using steady = std::chrono::steady_clock;
 const std::string secret = "failover-secret";
 const std::string probe_service = "test.probe.v1.Probe";
 const std::string counter_service = "demo.counter.v1.Counter";
-
-bool bindable(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-/// A port P with P and P + 1 free now (cluster link and consensus log), below
-/// the ephemeral range so that other processes' connections do not take it.
-std::uint16_t free_port_pair() {
-  static std::set<std::uint16_t> given;
-  static std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<int> pick{20'000, 32'000};
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
-    if (given.count(p) || !bindable(p) || !bindable(p + 1))
-      continue;
-    given.insert(p);
-    return p;
-  }
-  throw std::runtime_error("no free pair of ports on 127.0.0.1");
-}
 
 std::string address(std::uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
@@ -188,7 +160,7 @@ struct cluster_of_three {
 
   cluster_of_three() {
     for (int i = 0; i < 3; ++i) {
-      cluster_ports.push_back(free_port_pair());
+      cluster_ports.push_back(test::free_port_pair());
       seeds += (i ? "," : "") + address(cluster_ports.back());
       data.push_back(std::make_unique<temp_dir>());
     }

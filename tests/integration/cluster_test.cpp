@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "support/loopback_ports.hpp"
 #include "itest_helpers.hpp"
 
 namespace troupe::itest {
@@ -22,37 +23,6 @@ namespace {
 namespace admin_pb = troupe::admin::v1;
 
 const std::string secret = "integration-secret";
-
-bool bindable(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-/// A port P with P and P + 1 free now (the cluster link and the consensus
-/// log), not handed out before in this process.
-std::uint16_t free_port_pair() {
-  static std::set<std::uint16_t> given;
-  static std::mt19937 rng{std::random_device{}()};
-  // Below Linux's ephemeral range (32768-60999): ports the kernel hands to
-  // other processes' connections and port-0 listeners do not come from here.
-  std::uniform_int_distribution<int> pick{20'000, 32'000};
-  for (int attempt = 0; attempt < 500; ++attempt) {
-    auto p = static_cast<std::uint16_t>(pick(rng) & ~1);
-    if (given.count(p) || !bindable(p) || !bindable(p + 1))
-      continue;
-    given.insert(p);
-    return p;
-  }
-  throw std::runtime_error("no free pair of ports on 127.0.0.1");
-}
 
 std::string address(std::uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
@@ -65,7 +35,7 @@ struct layout {
 
   explicit layout(int n) {
     for (int i = 0; i < n; ++i) {
-      ports.push_back(free_port_pair());
+      ports.push_back(test::free_port_pair());
       seeds += (i ? "," : "") + address(ports.back());
     }
   }
