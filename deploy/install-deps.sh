@@ -16,6 +16,7 @@ packages=(
   libedit-dev                                  # line editing in `troupe shell`
   nlohmann-json3-dev                           # `troupe shell` prints replies keeping their field order
   catch2                                       # unit and integration tests
+  iproute2                                     # the partition test: network namespaces, veth, bridges
   nginx-light wrk                              # bench/gateway anchor and load generator
   file dpkg-dev                                # `make package`: cpack, dpkg-shlibdeps
 )
