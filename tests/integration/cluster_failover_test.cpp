@@ -10,9 +10,7 @@
 //     another node had sent on to it is answered 503 once it is declared
 //     down, not held to its deadline.
 // The probe module's replies name the activation that served them.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,81 +18,20 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include "support/loopback_ports.hpp"
+#include "cluster_members.hpp"
 #include "itest_helpers.hpp"
 
 namespace troupe::itest {
 namespace {
 
-namespace admin_pb = troupe::admin::v1;
 using steady = std::chrono::steady_clock;
 
 const std::string secret = "failover-secret";
 const std::string probe_service = "test.probe.v1.Probe";
 const std::string counter_service = "demo.counter.v1.Counter";
-
-std::string address(std::uint16_t port) {
-  return "127.0.0.1:" + std::to_string(port);
-}
-
-std::optional<admin_pb::NodeList> try_nodes(std::uint16_t port) {
-  try {
-    auto r = http_call(port, "GET", "/admin/v1/nodes");
-    if (r.status != 200)
-      return std::nullopt;
-    admin_pb::NodeList list;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    if (!google::protobuf::util::JsonStringToMessage(r.body, &list, options).ok())
-      return std::nullopt;
-    return list;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-/// The state of member `name` as `port` lists it; empty when not listed.
-std::string state_of(std::uint16_t port, const std::string& name,
-                     std::uint64_t* incarnation = nullptr) {
-  auto list = try_nodes(port);
-  if (!list)
-    return {};
-  for (const auto& n : list->nodes())
-    if (n.name() == name) {
-      if (incarnation != nullptr)
-        *incarnation = n.incarnation();
-      return n.state();
-    }
-  return {};
-}
-
-bool ready(std::uint16_t port) {
-  try {
-    return http_call(port, "GET", "/readyz").status == 200;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
-  for (auto port : ports) {
-    if (!ready(port))
-      return false;
-    auto list = try_nodes(port);
-    if (!list)
-      return false;
-    std::set<std::string> up;
-    for (const auto& n : list->nodes())
-      if (n.state() == "up")
-        up.insert(n.name());
-    if (up != std::set<std::string>(names.begin(), names.end()))
-      return false;
-  }
-  return true;
-}
 
 /// One GET on a fresh connection, answered within `timeout`; nullopt when
 /// no answer came (a frozen or dead node).

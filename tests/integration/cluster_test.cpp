@@ -3,30 +3,23 @@
 // key's one owner, SIGSTOP of a member, graceful leave and drain, refusal of a
 // wrong cluster name or secret. Failover after kill -9 and the fencing of a
 // frozen node: cluster_failover_test.cpp.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 
 #include "support/loopback_ports.hpp"
+#include "cluster_members.hpp"
 #include "itest_helpers.hpp"
 
 namespace troupe::itest {
 namespace {
 
-namespace admin_pb = troupe::admin::v1;
 
 const std::string secret = "integration-secret";
-
-std::string address(std::uint16_t port) {
-  return "127.0.0.1:" + std::to_string(port);
-}
 
 /// Cluster ports for `n` nodes and the --seeds list naming them all.
 struct layout {
@@ -57,65 +50,6 @@ std::vector<std::string> node_args(const std::string& name, std::uint16_t cluste
   }
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
-}
-
-/// GET /admin/v1/nodes without Catch assertions (polled; may fail meanwhile).
-std::optional<admin_pb::NodeList> try_nodes(std::uint16_t port) {
-  try {
-    auto r = http_call(port, "GET", "/admin/v1/nodes");
-    if (r.status != 200)
-      return std::nullopt;
-    admin_pb::NodeList list;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    if (!google::protobuf::util::JsonStringToMessage(r.body, &list, options).ok())
-      return std::nullopt;
-    return list;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-/// The state of member `name` in `port`'s listing; empty when not listed.
-std::string state_of(std::uint16_t port, const std::string& name,
-                     std::uint64_t* incarnation = nullptr) {
-  auto list = try_nodes(port);
-  if (!list)
-    return {};
-  for (const auto& n : list->nodes())
-    if (n.name() == name) {
-      if (incarnation != nullptr)
-        *incarnation = n.incarnation();
-      return n.state();
-    }
-  return {};
-}
-
-bool ready(std::uint16_t port) {
-  try {
-    return http_call(port, "GET", "/readyz").status == 200;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-/// True once every node in `ports` lists exactly `names`, all up, and says
-/// it is ready (it holds its lease: it serves keyed actors).
-bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
-  for (auto port : ports) {
-    if (!ready(port))
-      return false;
-    auto list = try_nodes(port);
-    if (!list)
-      return false;
-    std::set<std::string> up;
-    for (const auto& n : list->nodes())
-      if (n.state() == "up")
-        up.insert(n.name());
-    if (up != std::set<std::string>(names.begin(), names.end()))
-      return false;
-  }
-  return true;
 }
 
 /// POST :add through `port`; the new value, or nullopt with `status` set.

@@ -1,0 +1,83 @@
+// What the integration tests of clusters ask a node's admin API about its
+// cluster: the members it lists and their states, and whether it serves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "itest_helpers.hpp"
+#include "troupe/admin.pb.h"
+
+namespace troupe::itest {
+
+namespace admin_pb = troupe::admin::v1;
+
+inline std::string address(std::uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+/// GET /admin/v1/nodes without Catch assertions (polled; may fail meanwhile).
+inline std::optional<admin_pb::NodeList> try_nodes(std::uint16_t port) {
+  try {
+    auto r = http_call(port, "GET", "/admin/v1/nodes");
+    if (r.status != 200)
+      return std::nullopt;
+    admin_pb::NodeList list;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (!google::protobuf::util::JsonStringToMessage(r.body, &list, options).ok())
+      return std::nullopt;
+    return list;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// The state of member `name` in `port`'s listing; empty when not listed.
+inline std::string state_of(std::uint16_t port, const std::string& name,
+                     std::uint64_t* incarnation = nullptr) {
+  auto list = try_nodes(port);
+  if (!list)
+    return {};
+  for (const auto& n : list->nodes())
+    if (n.name() == name) {
+      if (incarnation != nullptr)
+        *incarnation = n.incarnation();
+      return n.state();
+    }
+  return {};
+}
+
+inline bool ready(std::uint16_t port) {
+  try {
+    return http_call(port, "GET", "/readyz").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+/// True once every node in `ports` lists exactly `names`, all up, and says
+/// it is ready (it holds its lease: it serves keyed actors).
+inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
+  for (auto port : ports) {
+    if (!ready(port))
+      return false;
+    auto list = try_nodes(port);
+    if (!list)
+      return false;
+    std::set<std::string> up;
+    for (const auto& n : list->nodes())
+      if (n.state() == "up")
+        up.insert(n.name());
+    if (up != std::set<std::string>(names.begin(), names.end()))
+      return false;
+  }
+  return true;
+}
+
+} // namespace troupe::itest
