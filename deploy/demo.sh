@@ -33,8 +33,9 @@ cat <<EOT
       troupe> where Counter apples
       troupe> drain node-3
     kill -9 the owner of a key (pgrep -f 'troupe node --name node-2'), then call the key
-    through another gateway: it answers again within a few seconds (from what that
-    node's own store holds: state is not replicated yet, see README "Clusters").
+    through another gateway: the counter keeps its state on that node only (not
+    replicated yet), so its key answers 503 naming the node until it is back; the
+    greeter goes on answering from the other nodes (README "Clusters").
 
 EOT
 pids=()
