@@ -53,6 +53,18 @@ inline std::string state_of(std::uint16_t port, const std::string& name,
   return {};
 }
 
+/// The name of the member that leads the membership's consensus, as the
+/// node at `port` sees it; empty while it knows none.
+inline std::string leader_of(std::uint16_t port) {
+  auto list = try_nodes(port);
+  if (!list)
+    return {};
+  for (const auto& n : list->nodes())
+    if (n.leader())
+      return n.name();
+  return {};
+}
+
 inline bool ready(std::uint16_t port) {
   try {
     return http_call(port, "GET", "/readyz").status == 200;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace troupe::test {
@@ -184,6 +185,17 @@ std::string node_process::stderr_text() const {
   return err_text_;
 }
 
+std::string node_process::stderr_tail(std::size_t lines) const {
+  auto text = stderr_text();
+  auto start = text.size();
+  for (std::size_t seen = 0; start > 0 && seen <= lines; --start)
+    if (text[start - 1] == '\n')
+      ++seen;
+  if (start > 0)
+    start += 1;  // just past the newline that ends the line before
+  return text.substr(start);
+}
+
 void node_process::start_reading_stderr() {
   reading_stderr_.store(true);
 }
@@ -225,6 +237,45 @@ int node_process::wait_exit(std::chrono::milliseconds timeout) {
     usleep(10'000);
   }
   return -2;
+}
+
+namespace {
+
+/// True when every thread of `pid` is stopped (state T in its stat line).
+bool all_threads_stopped(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks{"/proc/" + std::to_string(pid) + "/task", ec};
+  if (ec)
+    return false;
+  bool any = false;
+  for (const auto& task : tasks) {
+    std::ifstream in{task.path() / "stat"};
+    std::string line;
+    std::getline(in, line);
+    // "tid (comm) S ...": the state follows the last ')', as comm may hold one.
+    auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'T')
+      return false;
+    any = true;
+  }
+  return any;
+}
+
+} // namespace
+
+bool node_process::freeze(std::chrono::milliseconds timeout) {
+  ::kill(pid_, SIGSTOP);
+  auto deadline = clock::now() + timeout;
+  while (!all_threads_stopped(pid_)) {
+    if (clock::now() >= deadline)
+      return false;
+    usleep(1'000);
+  }
+  return true;
+}
+
+void node_process::thaw() {
+  ::kill(pid_, SIGCONT);
 }
 
 int node_process::kill_now() {

@@ -65,12 +65,25 @@ public:
   /// Ends the node with SIGKILL (kill -9) and waits for it; its exit status.
   int kill_now();
 
+  /// Sends SIGSTOP and waits (up to `timeout`) until every thread of the node
+  /// has stopped; false if one still runs then. kill() returns before the
+  /// kernel has stopped them: on a busy machine a thread of the node can go
+  /// on serving calls for milliseconds, and a test that sends calls "to a
+  /// frozen node" right after kill() would see them answered.
+  bool freeze(std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Sends SIGCONT.
+  void thaw();
+
   /// Sends SIGTERM and waits up to `timeout`; returns the exit status (or -1
   /// when it had to be killed).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
   /// Everything the node wrote to stderr so far (that was read).
   std::string stderr_text() const;
+
+  /// The last `lines` lines of stderr_text(): for a failure message.
+  std::string stderr_tail(std::size_t lines = 30) const;
 
   /// Waits up to `timeout` for the node to end by itself; its exit status
   /// (128 + the signal when a signal ended it), or -2 while it still runs.
