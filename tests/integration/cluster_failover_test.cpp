@@ -10,7 +10,6 @@
 //     another node had sent on to it is answered 503 once it is declared
 //     down, not held to its deadline.
 // The probe module's replies name the activation that served them.
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -132,13 +131,13 @@ struct cluster_of_three {
   }
 };
 
-/// Sends SIGCONT to a node the test froze, however the test ends.
+/// Resumes a node the test froze, however the test ends.
 struct thaw_guard {
-  pid_t pid;
+  node_process& node;
   bool frozen = true;
   void thaw() {
     if (frozen)
-      ::kill(pid, SIGCONT);
+      node.thaw();
     frozen = false;
   }
   ~thaw_guard() {
@@ -391,7 +390,7 @@ TEST_CASE("cluster failover: SIGSTOP then SIGCONT: declared down, rejoins as a n
   REQUIRE(eventually([&] { return answers() > 3 * probe_keys.size(); }, 200));
 
   auto stopped_at = steady::now();
-  thaw_guard thaw{c.nodes[victim]->pid()};
+  thaw_guard thaw{*c.nodes[victim]};
   REQUIRE(c.nodes[victim]->freeze());
   bool down = eventually([&] { return state_of(ports[0], victim_name) == "down"; }, 300, 20ms);
   auto detected_ms = ms_since(stopped_at);
@@ -492,7 +491,7 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
 
   std::uint64_t incarnation_before = 0;
   REQUIRE(state_of(via, victim_name, &incarnation_before) == "up");
-  thaw_guard thaw{c.nodes[victim]->pid()};
+  thaw_guard thaw{*c.nodes[victim]};
   REQUIRE(c.nodes[victim]->freeze());
   // A call through another gateway, sent on to the frozen owner before it is
   // declared down: answered 503 then, not held to its deadline (504).

@@ -3,7 +3,6 @@
 // key's one owner, SIGSTOP of a member, graceful leave and drain, refusal of a
 // wrong cluster name or secret. Failover after kill -9 and the fencing of a
 // frozen node: cluster_failover_test.cpp.
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -268,11 +267,12 @@ TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a ne
   std::uint64_t before = 0;
   REQUIRE(state_of(observer, "n3", &before) == "up");
   auto stopped_at = std::chrono::steady_clock::now();
-  ::kill(c.nodes[2]->pid(), SIGSTOP);
-  bool down = eventually([&] { return state_of(observer, "n3") == "down"; }, 200, 20ms);
+  bool frozen = c.nodes[2]->freeze();
+  bool down = frozen && eventually([&] { return state_of(observer, "n3") == "down"; }, 200, 20ms);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - stopped_at);
-  ::kill(c.nodes[2]->pid(), SIGCONT);
+  c.nodes[2]->thaw();
+  REQUIRE(frozen);
   REQUIRE(down);
   std::printf("cluster: a frozen node was declared down after %lld ms\n",
               static_cast<long long>(took.count()));
