@@ -127,6 +127,7 @@ int run_node(const std::vector<std::string>& args) {
   int sig = 0;
   sigwait(&signals, &sig);
   node.log().info("shutting down", {{"process.signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  auto failure = members ? members->failure() : std::string{};
   auto deadline = std::chrono::steady_clock::now() + opts.gateway.shutdown_timeout;
   if (members) {
     // Hand keys and instances over and leave while the gateway still
@@ -156,6 +157,10 @@ int run_node(const std::vector<std::string>& args) {
   stopped.set_value();
   watchdog.join();
   node.log().info("stopped");
+  if (!failure.empty()) {
+    std::fprintf(stderr, "troupe node: %s\n", failure.c_str());
+    return 1;
+  }
   return 0;
 }
 

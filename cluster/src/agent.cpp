@@ -155,6 +155,21 @@ caf::behavior agent::make_behavior() {
                                        {"error.message", st.message()}});
       });
     },
+    [this](remove_request& removal) {
+      v1::ChangeRequest request;
+      request.set_kind(v1::ChangeRequest::REMOVE);
+      request.set_name(removal.name);
+      request_change(std::move(request), [this, removal](status st) {
+        if (st.is_ok())
+          log().warn("member removed by an operator: the state of the durable keys it held is "
+                     "given up, and they start again from none on the other members",
+                     {{"troupe.cluster.member", removal.name}});
+        else
+          log().warn("removal refused", {{"troupe.cluster.member", removal.name},
+                                         {"error.message", st.message()}});
+        removal.done(st);
+      });
+    },
     [this](cluster_catalog_request& request) -> cluster_catalog {
       return make_catalog(request);
     },
@@ -1374,6 +1389,14 @@ void agent::request_change(v1::ChangeRequest change, std::function<void(status)>
       case v1::ChangeRequest::UP:
         command.mutable_up()->set_name(m->name());
         command.mutable_up()->set_incarnation(m->incarnation());
+        break;
+      case v1::ChangeRequest::REMOVE:
+        if (auto why = why_not_removable(*m); !why.empty()) {
+          done(status{status_code::failed_precondition, std::move(why)});
+          return;
+        }
+        command.mutable_remove()->set_name(m->name());
+        command.mutable_remove()->set_incarnation(m->incarnation());
         break;
       default:
         done(status{status_code::invalid_argument, "unknown change"});

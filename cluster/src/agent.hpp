@@ -86,6 +86,13 @@ struct leadership_update {
   leadership lead;
 };
 
+/// An operator's removal of a down member (cluster::remove); `done` is
+/// called once the cluster agreed to it, or with why not.
+struct remove_request {
+  std::string name;
+  std::function<void(status)> done;
+};
+
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using fenced_atom = caf::atom_constant<caf::atom("fenced")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
@@ -247,3 +254,4 @@ private:
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::agent_task)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::membership_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::leadership_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::cluster::remove_request)

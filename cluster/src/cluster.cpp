@@ -24,8 +24,10 @@
 #include "agent.hpp"
 #include "connector.hpp"
 #include "handover.hpp"
+#include "membership.hpp"
 #include "ownership.hpp"
 #include "placement.hpp"
+#include "port_check.hpp"
 #include "raft_host.hpp"
 #include "secret.hpp"
 #include "troupe/runtime/memory_state_store.hpp"
@@ -175,9 +177,10 @@ struct cluster::impl {
   std::shared_ptr<const cluster_view> view = std::make_shared<cluster_view>();
   std::shared_ptr<const v1::Membership> membership;
 
-  std::mutex left_mtx;
+  mutable std::mutex left_mtx;
   std::condition_variable left_cv;
   bool left = false;
+  std::string failure;  // under left_mtx: why the node must stop
 
   host_port advertised() const {
     return config.advertise.port != 0 ? config.advertise : config.listen;
@@ -239,6 +242,14 @@ void cluster::prepare() {
   if (c.advertise.port == 0 && (c.listen.host == "0.0.0.0" || c.listen.host == "::"))
     throw std::runtime_error("--cluster-listen " + c.listen.text()
                              + ": a wildcard address needs --cluster-advertise HOST:PORT");
+  // Both ports before anything starts: the consensus log binds its port
+  // only once the node has joined.
+  if (auto why = bind_check(c.listen.host, c.listen.port); !why.empty())
+    throw std::runtime_error("--cluster-listen " + c.listen.text() + ": cannot listen: " + why);
+  auto raft_port = static_cast<std::uint16_t>(c.listen.port + 1);
+  if (auto why = bind_check(c.listen.host, raft_port); !why.empty())
+    throw std::runtime_error("--cluster-listen " + c.listen.text() + ": the consensus log's port "
+                             + std::to_string(raft_port) + " (the cluster port + 1): " + why);
   if (c.secret.empty())
     throw std::runtime_error("a cluster needs a shared secret: --cluster-secret or "
                              "--cluster-secret-file");
@@ -337,6 +348,10 @@ void cluster::start(std::string http_address) {
     } catch (const std::exception& e) {
       d->node.log().error("the consensus log cannot start; stopping",
                           {{"error.message", e.what()}});
+      {
+        std::lock_guard guard{d->left_mtx};
+        d->failure = std::string{"the consensus log cannot start: "} + e.what();
+      }
       ::kill(::getpid(), SIGTERM);
     }
   };
@@ -375,6 +390,11 @@ bool cluster::leave(std::chrono::steady_clock::time_point deadline) {
   caf::anon_send(d.agent_actor, leave_atom::value);
   std::unique_lock lock{d.left_mtx};
   return d.left_cv.wait_until(lock, deadline, [&] { return d.left; });
+}
+
+std::string cluster::failure() const {
+  std::lock_guard guard{impl_->left_mtx};
+  return impl_->failure;
 }
 
 void cluster::stop() {
@@ -516,6 +536,34 @@ status cluster::drain_member(const std::string& name) {
   if (why.rfind("no member named", 0) == 0)
     return status{status_code::not_found, why};
   return status{status_code::failed_precondition, why};
+}
+
+} // namespace troupe::cluster
+
+namespace troupe::cluster {
+
+void cluster::remove(const std::string& name, std::function<void(status)> done) {
+  auto& d = *impl_;
+  std::shared_ptr<const v1::Membership> m;
+  {
+    std::lock_guard guard{d.view_mtx};
+    m = d.membership;
+  }
+  if (!m || !d.agent_actor) {
+    done(status{status_code::failed_precondition, "this node has not joined the cluster yet"});
+    return;
+  }
+  const auto* member = find_member(*m, name);
+  if (member == nullptr) {
+    done(status{status_code::not_found, "no member named " + name});
+    return;
+  }
+  // Checked here too, for the answer's code: the leader checks again.
+  if (auto why = why_not_removable(*member); !why.empty()) {
+    done(status{status_code::failed_precondition, std::move(why)});
+    return;
+  }
+  caf::anon_send(d.agent_actor, remove_request{name, std::move(done)});
 }
 
 } // namespace troupe::cluster

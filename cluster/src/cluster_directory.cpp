@@ -63,10 +63,7 @@ runtime::call_target cluster_directory::resolve(std::string_view service,
     return {status{status_code::unavailable, "the key's node is not a member"}, {}};
   const auto& member = m->second;
   if (member.state == v1::DOWN)
-    return {status{status_code::unavailable,
-                   "this key's state is on node " + member.name
-                     + ", which is down; the key answers again when that node is back"},
-            {}};
+    return {status{status_code::unavailable, down_holder_detail(member.name)}, {}};
   if (member.state != v1::UP && member.state != v1::LEAVING)
     return {status{status_code::unavailable,
                    "this key's node " + member.name + " is not serving yet"},

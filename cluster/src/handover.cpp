@@ -116,10 +116,7 @@ void handover::load(std::string_view service, std::string_view key,
         if (m == nullptr || m->state() == v1::DOWN || m->state() == v1::REMOVED) {
           auto name = member_name(from);
           lock.unlock();
-          done(status{status_code::unavailable,
-                      "this key's state is on node " + name
-                        + ", which is down; the key answers again when that node is back"},
-               {});
+          done(status{status_code::unavailable, down_holder_detail(name)}, {});
           return;
         }
         waiting_.push_back(waiting_load{std::string{service}, std::string{key}, std::move(done),
@@ -186,10 +183,7 @@ void handover::release_ready() {
   for (std::size_t i = 0; i < refuse.size(); ++i) {
     const auto& name = refuse_names[i];
     if (name.rfind("gone:", 0) == 0)
-      refuse[i].done(status{status_code::unavailable,
-                            "this key's state is on node " + name.substr(5)
-                              + ", which is down; the key answers again when that node is back"},
-                     {});
+      refuse[i].done(status{status_code::unavailable, down_holder_detail(name.substr(5))}, {});
     else
       refuse[i].done(status{status_code::unavailable,
                             "this key's state is being handed over from node " + name

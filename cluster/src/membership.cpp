@@ -1,6 +1,7 @@
 #include "membership.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "placement.hpp"
@@ -119,16 +120,68 @@ void set_state(v1::Member& member, v1::MemberState state, std::int64_t at) {
   member.set_changed_at_unix_ms(at);
 }
 
+bool forgettable(const v1::Member& member) {
+  return member.state() == v1::REMOVED && !member.gave_up_state();
+}
+
+/// Records past `max_removed_records` REMOVED ones are dropped, the
+/// oldest first (by their change's time, then name: the same on every node).
+void prune_removed(v1::Membership& m, std::string& note) {
+  auto& members = *m.mutable_members();
+  auto removed = std::count_if(members.begin(), members.end(), forgettable);
+  while (removed > static_cast<std::ptrdiff_t>(max_removed_records)) {
+    auto oldest = members.end();
+    for (auto i = members.begin(); i != members.end(); ++i)
+      if (forgettable(*i)
+          && (oldest == members.end()
+              || std::make_tuple(i->changed_at_unix_ms(), std::string_view{i->name()})
+                   < std::make_tuple(oldest->changed_at_unix_ms(),
+                                     std::string_view{oldest->name()})))
+        oldest = i;
+    note += "; the record of " + oldest->name() + " dropped";
+    members.erase(oldest);
+    --removed;
+  }
+}
+
+std::size_t counted_records(const v1::Membership& m) {
+  return static_cast<std::size_t>(std::count_if(
+    m.members().begin(), m.members().end(), [](const v1::Member& member) {
+      return !forgettable(member);
+    }));
+}
+
 } // namespace
 
 bool may_admit(const v1::Membership& m, const std::string& name, std::uint64_t raft_id,
                std::string& reason) {
   const auto* existing = find_member(m, name);
-  if (existing == nullptr || existing->raft_id() == raft_id || existing->state() == v1::REMOVED)
+  if (existing == nullptr) {
+    if (counted_records(m) < max_members)
+      return true;
+    reason = "the cluster has " + std::to_string(max_members)
+             + " members, as many as it keeps; remove members that are down for good first";
+    return false;
+  }
+  if (existing->raft_id() == raft_id && existing->gave_up_state()) {
+    reason = "node " + name + " was removed from the cluster while it was down, and the state "
+             "of the keys it held was given up: its data directory holds stale copies; start it "
+             "with an empty --data";
+    return false;
+  }
+  if (existing->raft_id() == raft_id || existing->state() == v1::REMOVED)
     return true;
   reason = "the name " + name + " belongs to another node of this cluster (" +
            std::string{state_name(existing->state())} + ")";
   return false;
+}
+
+std::string why_not_removable(const v1::Member& member) {
+  if (member.state() == v1::DOWN)
+    return {};
+  return member.name() + " is " + std::string{state_name(member.state())}
+         + ": only a member that is down can be removed"
+         + (member.state() == v1::UP ? " (drain it instead)" : "");
 }
 
 unsigned voter_count(const v1::Membership& m) {
@@ -232,11 +285,14 @@ bool apply_command(v1::Membership& m, const v1::Command& command, std::string& n
     }
     case v1::Command::kRemove: {
       auto* member = find_mutable(m, command.remove().name());
-      if (member == nullptr || member->state() == v1::REMOVED)
+      if (member == nullptr || member->state() != v1::DOWN
+          || (command.remove().incarnation() != 0
+              && member->incarnation() != command.remove().incarnation()))
         return false;
+      auto id = member->raft_id();
       set_state(*member, v1::REMOVED, at);
       member->set_voter(false);
-      auto id = member->raft_id();
+      member->set_gave_up_state(contains(m.holders(), id) && hosts_durable(*member));
       auto erase = [id](google::protobuf::RepeatedField<std::uint64_t>* list) {
         list->erase(std::remove(list->begin(), list->end(), id), list->end());
       };
@@ -252,6 +308,7 @@ bool apply_command(v1::Membership& m, const v1::Command& command, std::string& n
   m.set_epoch(m.epoch() + 1);
   complete_handover_if_done(m, note);
   reconcile_holders(m, note);
+  prune_removed(m, note);
   return true;
 }
 

@@ -118,6 +118,12 @@ bool hosts(const v1::Member& member, std::string_view service) {
   return false;
 }
 
+std::string down_holder_detail(const std::string& name) {
+  return "this key's state is on node " + name
+         + ", which is down; the key answers again when that node is back (or, should it "
+           "never be, once an operator removes it, giving that state up)";
+}
+
 std::string_view state_name(v1::MemberState state) noexcept {
   switch (state) {
     case v1::JOINING:

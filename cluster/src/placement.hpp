@@ -73,4 +73,8 @@ bool hosts(const v1::Member& member, std::string_view service);
 
 std::string_view state_name(v1::MemberState state) noexcept;
 
+/// What a call of a durable key whose state is on member `name`, which is
+/// down, is answered (503).
+std::string down_holder_detail(const std::string& name);
+
 } // namespace troupe::cluster

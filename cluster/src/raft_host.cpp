@@ -164,13 +164,19 @@ struct raft_host::impl {
       auto rv = raft_bootstrap(&r, &conf);
       raft_configuration_close(&conf);
       if (rv != 0 && rv != RAFT_CANTBOOTSTRAP)
-        close_and_fail("bootstrapping the consensus log: " + std::string{raft_errmsg(&r)});
+        close_and_fail("bootstrapping the consensus log: " + raft_why(rv));
     }
     if (auto rv = raft_start(&r); rv != 0)
-      close_and_fail("starting raft on " + s.address + ": " + std::string{raft_errmsg(&r)});
+      close_and_fail("starting raft on " + s.address + ": " + raft_why(rv));
     raft_up = true;
     uv_timer_start(
       &poll, [](uv_timer_t* t) { static_cast<impl*>(t->data)->poll_leadership(); }, 20, 20);
+  }
+
+  /// raft's message for its last failure, else the text of `rv`.
+  std::string raft_why(int rv) {
+    std::string why = raft_errmsg(&r);
+    return why.empty() ? raft_strerror(rv) : why;
   }
 
   [[noreturn]] void fail_open(const std::string& why) {

@@ -139,6 +139,8 @@ void admin_api::serve(builtin_endpoint endpoint, const admin_request& request,
       return key_location(request, std::move(respond));
     case builtin_endpoint::admin_drain_node:
       return drain_node(request, std::move(respond));
+    case builtin_endpoint::admin_remove_node:
+      return remove_node(request, std::move(respond));
     case builtin_endpoint::healthz:
     case builtin_endpoint::readyz:
       break;
@@ -248,6 +250,36 @@ void admin_api::drain_node(const admin_request& request, responder respond) cons
   auto response = json_response(accepted);
   response.result(http::status::accepted);
   respond.send(std::move(response));
+}
+
+void admin_api::remove_node(const admin_request& request, responder respond) const {
+  auto* membership = node_.membership();
+  if (membership == nullptr) {
+    respond.send(problem_response(409, "this node runs alone: there is no cluster to remove "
+                                       "a node from",
+                                  request.path));
+    return;
+  }
+  const std::string* bound_name = bound(request.bindings, "name");
+  auto name = bound_name ? *bound_name : std::string{};
+  membership->remove(name, [respond, name, &log = node_.log(),
+                            client = std::string{request.context.client_address},
+                            instance = std::string{request.path}](status st) {
+    if (!st.is_ok()) {
+      auto code = st.code() == status_code::not_found             ? 404
+                  : st.code() == status_code::failed_precondition ? 409
+                                                                   : 503;
+      respond.send(problem_response(code, st.message(), instance));
+      return;
+    }
+    log.warn("member removed through the admin API",
+             {{"troupe.cluster.member", name}, {"client.address", client}});
+    admin_pb::NodeRemoved removed;
+    removed.set_node(name);
+    removed.set_detail(name + " is removed from the cluster: the keys it held answer from the "
+                       "other members, those with durable state starting from none");
+    respond.send(json_response(removed));
+  });
 }
 
 void admin_api::get_modules(const admin_request&, responder respond) const {

@@ -32,6 +32,12 @@
 //                                               owns the key (409 alone)
 //   POST /admin/v1/nodes/{name}:drain           202 DrainAccepted: the member
 //                                               hands its keys over, leaves
+//   POST /admin/v1/nodes/{name}:remove          NodeRemoved once the cluster
+//                                               agreed: a down member is gone
+//                                               for good, its durable keys'
+//                                               state given up (logged as a
+//                                               warning naming the caller);
+//                                               404 unknown, 409 not down
 #pragma once
 
 #include <chrono>
@@ -95,6 +101,7 @@ private:
                                            std::string& key) const;
   void key_location(const admin_request& request, responder respond) const;
   void drain_node(const admin_request& request, responder respond) const;
+  void remove_node(const admin_request& request, responder respond) const;
   /// This node as NodeInfo, now.
   admin::v1::NodeInfo this_node(const admin_request& request) const;
   /// `service` as ServiceInfo, now, with its state's figures.

@@ -30,6 +30,8 @@ constexpr std::array routes{
   builtin_route{verb::get, "/admin/v1/services/{name}:where",
                 builtin_endpoint::admin_key_location},
   builtin_route{verb::post, "/admin/v1/nodes/{name}:drain", builtin_endpoint::admin_drain_node},
+  builtin_route{verb::post, "/admin/v1/nodes/{name}:remove",
+                builtin_endpoint::admin_remove_node},
 };
 
 } // namespace

@@ -30,6 +30,7 @@ enum class builtin_endpoint {
   admin_backup,         // POST   /admin/v1/state:backup
   admin_key_location,   // GET  /admin/v1/services/{name}:where?key=K
   admin_drain_node,     // POST /admin/v1/nodes/{name}:drain
+  admin_remove_node,    // POST /admin/v1/nodes/{name}:remove
 };
 
 struct builtin_route {

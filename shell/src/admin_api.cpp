@@ -125,11 +125,21 @@ admin::v1::KeyLocation admin_api::where(std::string_view service, std::string_vi
   return get<admin::v1::KeyLocation>(service_target(service) + ":where?key=" + percent_encode(key));
 }
 
-admin::v1::DrainAccepted admin_api::drain(std::string_view node) {
-  const auto target = std::string(prefix) + "/nodes/" + percent_encode(node) + ":drain";
+template <class Answer>
+Answer admin_api::change_node(std::string_view node, std::string_view change) {
+  const auto target =
+    std::string(prefix) + "/nodes/" + percent_encode(node) + ":" + std::string(change);
   const auto answer = client_.post(target, "{}");
   expect_success(answer);
-  return parse_answer<admin::v1::DrainAccepted>("POST", target, answer);
+  return parse_answer<Answer>("POST", target, answer);
+}
+
+admin::v1::DrainAccepted admin_api::drain(std::string_view node) {
+  return change_node<admin::v1::DrainAccepted>(node, "drain");
+}
+
+admin::v1::NodeRemoved admin_api::remove(std::string_view node) {
+  return change_node<admin::v1::NodeRemoved>(node, "remove");
 }
 
 std::string admin_api::call(std::string_view service, std::string_view method,

@@ -45,6 +45,8 @@ public:
 
   /// POST /admin/v1/nodes/{name}:drain
   admin::v1::DrainAccepted drain(std::string_view node);
+  /// POST /admin/v1/nodes/{name}:remove
+  admin::v1::NodeRemoved remove(std::string_view node);
 
   /// POST /admin/v1/services/{service}/methods/{method}:call[?key=KEY] with
   /// JSON as the request message, to be answered within DEADLINE (see
@@ -69,6 +71,10 @@ public:
 private:
   template <class Resource>
   Resource get(const std::string& target);
+
+  /// POST /admin/v1/nodes/{node}:{change}, its answer parsed.
+  template <class Answer>
+  Answer change_node(std::string_view node, std::string_view change);
 
   template <class Resource>
   Resource parse_answer(std::string_view method, const std::string& target,

@@ -29,6 +29,7 @@ constexpr command_help help_entries[] = {
     {"backup", "backup DIR", "write a backup of the node's state store into DIR, on the node's machine"},
     {"where", "where SERVICE KEY", "show which node of the cluster owns a key of a keyed service"},
     {"drain", "drain NODE", "hand a node's keys over to the others; then it leaves the cluster"},
+    {"remove", "remove NODE", "remove a node that is down for good; the state of its durable keys is given up (logged by the node)"},
     {"help", "help [COMMAND]", "show this list, or one command"},
     {"quit", "quit", "leave the shell (also: exit, Ctrl-D)"},
     {"exit", "exit", "leave the shell (also: quit, Ctrl-D)"},
@@ -152,6 +153,11 @@ command parse_command(std::string_view line) {
     drain_command drain{expect_word(words, "drain")};
     expect_end(words, "drain");
     return drain;
+  }
+  if (*name == "remove") {
+    remove_command remove{expect_word(words, "remove")};
+    expect_end(words, "remove");
+    return remove;
   }
   if (*name == "call")
     return parse_call(words);

@@ -32,6 +32,9 @@ struct where_command {        // which node owns a key
 struct drain_command {        // hand a node's keys over, then it leaves
   std::string node;
 };
+struct remove_command {       // a down node is gone for good
+  std::string node;
+};
 struct call_command {
   std::string service;
   std::string method;
@@ -56,12 +59,12 @@ using command = std::variant<blank_command, help_command, quit_command, node_com
                              nodes_command, modules_command, services_command,
                              describe_command, reset_command, call_command, state_command,
                              delete_state_command, backup_command, where_command,
-                             drain_command>;
+                             drain_command, remove_command>;
 
 /// The words that start a command, for completion.
 inline constexpr std::string_view command_names[] = {
     "backup", "call", "delete-state", "describe", "drain", "exit", "help", "modules", "node",
-    "nodes", "quit", "reset", "services", "state", "where"};
+    "nodes", "quit", "remove", "reset", "services", "state", "where"};
 
 /// Parses one line. Words are read by word_reader. For `call SERVICE METHOD
 /// [KEY] JSON` everything after the fixed words is the JSON, verbatim (or one

@@ -136,6 +136,11 @@ void shell_session::run(const drain_command& drain) {
         << '\n';
 }
 
+void shell_session::run(const remove_command& remove) {
+  const auto removed = api_.remove(remove.node);
+  *out_ << "removed " << printable(removed.node()) << ": " << printable(removed.detail()) << '\n';
+}
+
 void shell_session::run(const call_command& call) {
   const auto service = find_service(call.service);
   const auto method = resolve_method_name(call.method, service);

@@ -63,6 +63,7 @@ private:
   void run(const backup_command& backup);
   void run(const where_command& where);
   void run(const drain_command& drain);
+  void run(const remove_command& remove);
   void run(const quit_command&) {}
 
   // The full name of the service the user named, asking the node for its

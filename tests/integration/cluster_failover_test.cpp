@@ -588,4 +588,72 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
   CHECK(stale.empty());
 }
 
+TEST_CASE("cluster failover: an operator removes a node that is down for good: its durable "
+          "keys answer again from no state, and its data directory is not admitted again") {
+  cluster_of_three c;
+  auto ports = c.http_ports();
+  auto counter_keys = keys("r-", 24);
+  const std::size_t victim = 2;
+  const auto& victim_name = c.names[victim];
+  std::vector<std::string> victim_counters;
+  for (const auto& key : counter_keys) {
+    REQUIRE(counter_add(ports[0], key, 5) == 5);
+    if (owner_of(ports[0], counter_service, key) == victim_name)
+      victim_counters.push_back(key);
+  }
+  REQUIRE_FALSE(victim_counters.empty());
+  const auto remove_path = [](const std::string& name) {
+    return "/admin/v1/nodes/" + name + ":remove";
+  };
+  // A member that is up is drained, not removed; an unknown one is named.
+  auto up = require_problem(http_call(ports[0], "POST", remove_path("n1"), "{}"), 409);
+  CHECK(contains(up.detail, "drain"));
+  require_problem(http_call(ports[0], "POST", remove_path("nobody"), "{}"), 404);
+
+  c.nodes[victim]->kill_now();
+  c.nodes[victim].reset();
+  auto survivors = c.http_ports();
+  for (auto port : survivors)
+    REQUIRE(eventually([&] { return state_of(port, victim_name) == "down"; }, 100));
+  REQUIRE(http_call(survivors[0], "GET", "/v1/counters/" + victim_counters[0]).status == 503);
+
+  // Asked through a node that does not lead: the request goes to the leader.
+  std::string leader;
+  REQUIRE(eventually([&] { return !(leader = leader_of(survivors[0])).empty(); }, 100));
+  auto asked = leader == c.names[0] ? survivors[1] : survivors[0];
+  auto removed = http_call(asked, "POST", remove_path(victim_name), "{}");
+  require_json_ok(removed);
+  CHECK(string_field(removed.body, "node") == victim_name);
+  for (auto port : survivors)
+    REQUIRE(eventually([&] { return state_of(port, victim_name) == "removed"; }, 100));
+  // Removed again: it is not down any more.
+  require_problem(http_call(survivors[0], "POST", remove_path(victim_name), "{}"), 409);
+
+  // Its keys answer from the survivors, starting from no state; the others
+  // keep their values.
+  for (const auto& key : counter_keys)
+    for (auto port : survivors) {
+      std::optional<http_response> r;
+      REQUIRE(eventually(
+        [&] {
+          r = try_get(port, "/v1/counters/" + key, 5s);
+          return r && r->status == 200;
+        },
+        100));
+      bool was_victims =
+        std::find(victim_counters.begin(), victim_counters.end(), key) != victim_counters.end();
+      INFO("key " << key << " through port " << port << ": " << r->body);
+      CHECK(counter_value(*r) == (was_victims ? 0 : 5));
+      CHECK(owner_of(port, counter_service, key) != victim_name);
+    }
+
+  // Started again on its old data, it is refused: its store's copies are
+  // stale. The survivors go on without it.
+  c.start(victim);
+  REQUIRE(eventually([&] { return contains(c.nodes[victim]->stderr_text(), "empty --data"); },
+                     300));
+  CHECK(state_of(survivors[0], victim_name) == "removed");
+  CHECK(counter_get(survivors[0], victim_counters[0]) == 0);
+}
+
 } // namespace troupe::itest

@@ -1,9 +1,13 @@
 // `troupe node` on the command line: bad options and values stop it with one
 // line and exit status 2; a config file sets options and flags override it;
 // relative paths in the file start from its directory.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <regex>
 
 #include "integration/itest_helpers.hpp"
+#include "support/loopback_ports.hpp"
 
 using namespace troupe::itest;
 namespace admin = troupe::admin::v1;
@@ -216,4 +220,56 @@ TEST_CASE("cli: a data directory in use by another node stops the start naming i
   REQUIRE(lines.size() == 1);
   REQUIRE(contains(lines[0], data_dir));
   REQUIRE(http_call(first.port(), "GET", "/healthz").status == 200);
+}
+
+namespace {
+
+/// A TCP listener on 127.0.0.1:`port` for as long as it lives: another
+/// process's port.
+class held_port {
+public:
+  explicit held_port(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(fd_ >= 0);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 4) == 0);
+  }
+  held_port(const held_port&) = delete;
+  held_port& operator=(const held_port&) = delete;
+  ~held_port() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+private:
+  int fd_;
+};
+
+} // namespace
+
+TEST_CASE("cli: a cluster port, or the consensus port after it, in use stops the start "
+          "naming it",
+          "[cli]") {
+  // The consensus log binds its port only once the node has joined; taken,
+  // it must still stop the start at once.
+  bool consensus = GENERATE(false, true);
+  auto port = troupe::test::free_port_pair();
+  auto taken = static_cast<std::uint16_t>(consensus ? port + 1 : port);
+  held_port other{taken};
+  temp_dir dir;
+  auto result = run_command({TROUPE_BINARY, "node", "--http", "127.0.0.1:0", "--data",
+                             dir.path() + "/data", "--module", counter_module(),
+                             "--cluster-listen", "127.0.0.1:" + std::to_string(port),
+                             "--cluster-secret", "a-long-s3cret"},
+                            cli_timeout);
+  INFO("exit " << result.exit_code << "; stderr: " << result.err);
+  REQUIRE(result.exit_code == 1);
+  auto lines = lines_of(result.err);
+  REQUIRE(lines.size() == 1);
+  REQUIRE(contains(lines[0], std::to_string(taken)));
+  REQUIRE(contains(lines[0], consensus ? "consensus" : "cannot listen"));
+  REQUIRE_FALSE(contains(result.out, "ready"));
 }

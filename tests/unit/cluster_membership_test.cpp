@@ -131,3 +131,99 @@ TEST_CASE("cluster membership: a handover under way waits for a previous holder 
   // n2's keys are in its store alone: the handover is not complete without it.
   CHECK(m.handover() != 0);
 }
+
+namespace {
+
+v1::Command remove(const std::string& name, std::uint64_t incarnation) {
+  v1::Command c;
+  c.mutable_remove()->set_name(name);
+  c.mutable_remove()->set_incarnation(incarnation);
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("cluster membership: an operator removes a down member; its durable keys move "
+          "and its store is refused") {
+  auto m = three_up();
+  auto durable_key = key_owned_by(placement{m}, "counter", 3);
+  std::string note;
+  // Only a member that is down: an up one is drained instead.
+  CHECK_FALSE(apply_command(m, remove("n3", 1), note));
+  apply(m, ref("n3", 1, false));
+  CHECK_FALSE(apply_command(m, remove("n3", 7), note));  // another incarnation
+  apply(m, remove("n3", 1));
+  const auto* n3 = troupe::cluster::find_member(m, "n3");
+  REQUIRE(n3 != nullptr);
+  CHECK(n3->state() == v1::REMOVED);
+  CHECK(n3->gave_up_state());
+  settle(m);
+  auto owner = placement{m}.owner("counter", durable_key);
+  CHECK(owner != 3);
+  CHECK(owner != 0);
+  // The same store (raft id) is not admitted again; an empty one is.
+  std::string reason;
+  CHECK_FALSE(troupe::cluster::may_admit(m, "n3", 3, reason));
+  CHECK(reason.find("empty --data") != std::string::npos);
+  CHECK_FALSE(apply_command(m, join("n3", 3), note));
+  apply(m, join("n3", 33));
+  CHECK_FALSE(troupe::cluster::find_member(m, "n3")->gave_up_state());
+}
+
+TEST_CASE("cluster membership: a member that held nothing durable may come back after "
+          "removal") {
+  auto m = three_up();
+  v1::Command plain;
+  plain.mutable_join()->set_name("p4");
+  plain.mutable_join()->set_raft_id(4);
+  plain.mutable_join()->add_services()->set_name("greeter");
+  apply(m, plain);
+  apply(m, ref("p4", 1, true));
+  settle(m);
+  apply(m, ref("p4", 1, false));
+  apply(m, remove("p4", 1));
+  CHECK_FALSE(troupe::cluster::find_member(m, "p4")->gave_up_state());
+  std::string reason;
+  CHECK(troupe::cluster::may_admit(m, "p4", 4, reason));
+}
+
+TEST_CASE("cluster membership: records are bounded: removed ones pruned oldest first, "
+          "joins refused at the bound") {
+  v1::Membership m;
+  v1::Command create;
+  create.mutable_create()->set_cluster_name("troupe");
+  apply(m, create);
+  auto add_plain = [&](const std::string& name, std::uint64_t id) {
+    v1::Command c;
+    c.mutable_join()->set_name(name);
+    c.mutable_join()->set_raft_id(id);
+    c.set_at_unix_ms(static_cast<std::int64_t>(id));
+    apply(m, c);
+  };
+  const auto removed = troupe::cluster::max_removed_records + 10;
+  for (std::uint64_t id = 1; id <= removed; ++id) {
+    auto name = "gone" + std::to_string(id);
+    add_plain(name, id);
+    auto down = ref(name, 1, false);
+    down.set_at_unix_ms(static_cast<std::int64_t>(id));
+    apply(m, down);
+    auto r = remove(name, 1);
+    r.set_at_unix_ms(static_cast<std::int64_t>(id));
+    apply(m, r);
+  }
+  CHECK(static_cast<std::size_t>(m.members_size()) == troupe::cluster::max_removed_records);
+  CHECK(troupe::cluster::find_member(m, "gone1") == nullptr);  // the oldest went first
+  CHECK(troupe::cluster::find_member(m, std::string{"gone"} + std::to_string(removed))
+        != nullptr);
+
+  for (std::uint64_t id = 1000; m.members_size() < static_cast<int>(
+                                  troupe::cluster::max_members
+                                  + troupe::cluster::max_removed_records);
+       ++id)
+    add_plain("live" + std::to_string(id), id);
+  std::string reason;
+  CHECK_FALSE(troupe::cluster::may_admit(m, "one-too-many", 99999, reason));
+  CHECK(reason.find(std::to_string(troupe::cluster::max_members)) != std::string::npos);
+  // A member already known still comes back.
+  CHECK(troupe::cluster::may_admit(m, "live1000", 1000, reason));
+}

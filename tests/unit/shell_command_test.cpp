@@ -111,7 +111,7 @@ TEST_CASE("state and delete-state take a service and a key, backup an absolute D
         "DIR must be an absolute path on the node's machine, not 'backups'");
 }
 
-TEST_CASE("where takes a service and a key, drain a node", "[shell][command]") {
+TEST_CASE("where takes a service and a key, drain and remove a node", "[shell][command]") {
   auto where = parse_as<where_command>("where Counter 'big apple'");
   CHECK(where.service == "Counter");
   CHECK(where.key == "big apple");
@@ -119,6 +119,8 @@ TEST_CASE("where takes a service and a key, drain a node", "[shell][command]") {
   CHECK(usage_message("where Counter") == "usage: where SERVICE KEY");
   CHECK(usage_message("drain") == "usage: drain NODE");
   CHECK(usage_message("drain a b") == "usage: drain NODE");
+  CHECK(parse_as<remove_command>("remove node-3").node == "node-3");
+  CHECK(usage_message("remove") == "usage: remove NODE");
 }
 
 TEST_CASE("an unknown command names itself and points to help", "[shell][command]") {

@@ -124,6 +124,12 @@ public:
   status drain(const std::string& node) override {
     return drain_member(node);
   }
+  void remove(const std::string& node, std::function<void(status)> done) override;
+
+  /// Why the cluster stopped the node (it sent the process SIGTERM): a
+  /// failure after start, such as the consensus log's port taken when the
+  /// node joined; empty otherwise. The program exits non-zero with it.
+  std::string failure() const;
 
   /// Why this node serves no keyed actor now (not joined, no lease: a
   /// minority partition, ...); empty while it serves them.

@@ -1,13 +1,14 @@
-// What the node's admin API shows of the cluster the node is in, and the one
-// change it asks for (drain). The runtime declares it; cluster/ implements it
-// and the program hands it to the node (node::set_cluster_membership). A node
-// without one runs alone.
+// What the node's admin API shows of the cluster the node is in, and the
+// changes it asks for (drain, remove). The runtime declares it; cluster/
+// implements it and the program hands it to the node
+// (node::set_cluster_membership). A node without one runs alone.
 //
 // Every method is called on gateway I/O threads: it must answer from a
 // snapshot, without blocking or waiting for another node.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,14 @@ public:
   /// (not_found: no such member; failed_precondition: not up, or this node
   /// has not joined).
   virtual status drain(const std::string& node) = 0;
+
+  /// Asks the cluster to remove member `node` for good: only one that is
+  /// down. Its durable keys start again from no state on the others (the
+  /// operator gives their state up), and its data directory is not
+  /// admitted again. `done` is called once, on any thread: ok when the
+  /// cluster agreed; not_found (no such member), failed_precondition (not
+  /// down, or this node has not joined) or unavailable (no leader reached).
+  virtual void remove(const std::string& node, std::function<void(status)> done) = 0;
 };
 
 } // namespace troupe::runtime
