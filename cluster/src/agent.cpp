@@ -802,6 +802,7 @@ void agent::tick() {
   maybe_join();
   connect_peers();
   send_heartbeats();
+  fail_calls_to_silent_peers();
   lead();
   if (leave_requested_ && !left_ && self_state_ == v1::UP)
     start_leave();
@@ -836,6 +837,31 @@ void agent::send_heartbeats() {
   for (auto& [id, p] : peers_)
     if (p.linked)
       send(p.agent, message);
+}
+
+void agent::fail_calls_to_silent_peers() {
+  // Across a partition links do not break and no member of this side may
+  // declare the others down (no majority): without this, a call in flight to
+  // a member on the other side would wait for its deadline. The detector
+  // every node runs on each peer's heartbeats says when to stop waiting.
+  auto now = clock::now();
+  for (auto& [id, p] : peers_) {
+    if (!p.caf_node || !p.last_heartbeat)
+      continue;
+    auto phi = p.detector.phi(now);
+    if (phi < config_.phi_threshold) {
+      p.calls_failed = false;
+      continue;
+    }
+    if (p.calls_failed)
+      continue;
+    p.calls_failed = true;
+    log().info("a member fell silent: failing this node's calls in flight to it",
+               {{"troupe.cluster.member", p.name}});
+    ctx_->node->fail_calls_to(p.caf_node, "node " + p.name
+                                            + " fell silent (no heartbeat) while serving this "
+                                              "call: its answer may never come");
+  }
 }
 
 void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {

@@ -135,10 +135,15 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> loads;
     std::uint64_t acked_epoch = 0;
     std::uint64_t heard_process = 0;  // process id its heartbeats carry
+    bool calls_failed = false;   // its calls in flight were failed as it fell silent
 
     explicit peer(phi_detector::settings s) : detector(s) {
     }
   };
+
+  /// Fails the calls in flight to each peer whose heartbeats stopped, once
+  /// per silence (phi past the threshold).
+  void fail_calls_to_silent_peers();
 
   // -- joining ------------------------------------------------------------------
   void maybe_join();

@@ -8,8 +8,11 @@
 // serving keyed actors (503 problem documents; /readyz not ready, naming the
 // lease), the three go on (every key answers through their gateways, the
 // minority's keys on new activations among them), no key is ever answered by
-// an activation after another one of it answered (two at once), and after
-// healing every node lists the same five members up and serves again.
+// an activation after another one of it answered (two at once), a call in
+// flight from the minority to a majority node is answered 503 once that node
+// falls silent, not held to its deadline (504), and after healing every node
+// lists the same five members up and serves again.
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -53,17 +56,19 @@ struct partitioned_cluster {
       // Forked from a thread inside the namespace, the node lives there.
       network_namespaces::scope inside{net, i};
       nodes.push_back(std::make_unique<node_process>(std::vector<std::string>{
-        "--name", names[i], "--module", test_module("probe"), "--cluster-listen",
+        "--name", names[i], "--module", test_module("probe"), "--module",
+        test_module("faulty"), "--cluster-listen",
         net.address(i) + ":" + std::to_string(cluster_port), "--seeds", seeds,
         "--cluster-secret", "partition-secret", "--request-timeout", "5s"}));
     }
   }
 
   /// One request to node i's gateway, from inside its namespace.
-  std::optional<http_response> call(int i, const std::string& method, const std::string& path) {
+  std::optional<http_response> call(int i, const std::string& method, const std::string& path,
+                                    const std::string& body = {}) {
     network_namespaces::scope inside{net, i};
     try {
-      return http_call(nodes[i]->port(), method, path);
+      return http_call(nodes[i]->port(), method, path, body);
     } catch (const std::exception&) {
       return std::nullopt;
     }
@@ -264,6 +269,46 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
       incarnation_before[m.name()] = m.incarnation();
   }
 
+  // A call from a minority node to a key of a majority node, in flight when
+  // the partition comes: its handler holds the key for 8 s, longer than the
+  // calls' deadline (5 s), so only failing it as its node falls silent
+  // answers it 503.
+  const int caller_node = *minority.begin();
+  std::string blocked_key;
+  int blocked_owner = -1;
+  for (int k = 0; k < 100 && blocked_owner < 0; ++k) {
+    auto key = "held-" + std::to_string(k);
+    auto r = c->call(caller_node, "GET",
+                     "/admin/v1/services/test.faulty.v1.FaultyKeyed:where?key=" + key);
+    REQUIRE(r.has_value());
+    require_json_ok(*r);
+    for (int i : majority)
+      if (string_field(r->body, "node") == c->names[i]) {
+        blocked_key = key;
+        blocked_owner = i;
+      }
+  }
+  REQUIRE(blocked_owner >= 0);
+  std::atomic<int> blocked_status{-1};
+  std::thread blocked_caller{[&] {
+    auto r = c->call(caller_node, "POST", "/v1/faulty-keyed/" + blocked_key + ":block",
+                     R"({"path": "/nonexistent/never", "max_millis": 8000})");
+    blocked_status = r ? r->status : 0;
+  }};
+  struct joiner {
+    std::thread& t;
+    ~joiner() {
+      if (t.joinable())
+        t.join();
+    }
+  } join_blocked{blocked_caller};
+  REQUIRE(eventually(
+    [&] {
+      auto r = c->call(blocked_owner, "GET", "/admin/v1/node");
+      return r && r->status == 200 && try_int_field(r->body, "inflight").value_or(0) > 0;
+    },
+    100));
+
   for (int i : minority)
     c->net.place(i, 1);
 
@@ -297,6 +342,9 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
   INFO("two activations of one key: " << history.conflict());
   REQUIRE(history.conflict().empty());
   REQUIRE(split);
+
+  blocked_caller.join();
+  CHECK(blocked_status == 503);
 
   // How the minority says so: problem documents, and /readyz names the lease.
   for (int i : minority) {
