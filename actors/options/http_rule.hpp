@@ -36,4 +36,11 @@ inline std::optional<http_pattern> pattern_of(const troupe::HttpRule& rule) {
   return std::nullopt;
 }
 
+/// Whether a call of the rule's rpc may be sent again when its node was lost
+/// while it ran: its `idempotent` when set, else whether it is a GET.
+inline bool idempotent(const troupe::HttpRule& rule) {
+  return rule.has_idempotent() ? rule.idempotent()
+                               : rule.pattern_case() == troupe::HttpRule::kGet;
+}
+
 } // namespace troupe::options

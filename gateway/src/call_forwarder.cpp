@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include "http_rule.hpp"
 #include "json_response.hpp"
 #include "problem.hpp"
 #include "status_mapping.hpp"
@@ -98,6 +99,7 @@ void call_forwarder::forward(const forwarded_call& call, const request_context& 
   // as it is, without a serialization here and a parse there.
   env.object = std::move(*message);
   env.traceparent = std::string{call.traceparent};
+  env.idempotent = troupe::options::idempotent(call.method->options().GetExtension(troupe::http));
   env.deadline_unix_ns =
     std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline.time_since_epoch())
       .count();

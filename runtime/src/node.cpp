@@ -332,7 +332,7 @@ void node::start() {
   d.local_node = d.system->node();
   // Relays before the services: a handler may call another node at once.
   for (size_t i = 0; i < std::max<size_t>(2, d.scheduler_threads()); ++i)
-    d.relays.add(d.system->spawn<remote_relay>());
+    d.relays.add(d.system->spawn<remote_relay>(&d.directories));
   d.spawn_services();
   d.started_at = std::chrono::system_clock::now();
   d.running = true;
@@ -360,10 +360,13 @@ void send_call(const std::atomic<bool>& running, node_load* bounds, const direct
     return;
   }
   if (relay_set::is_remote(target.actor, local_node)) {
+    bool idempotent = env.idempotent;
     // Counted in flight where it arrives (the envelope's `admitted` does
     // not cross nodes).
     caf::anon_send(relays.next(), relayed_call{std::move(target.actor), std::move(env),
-                                               completion{std::move(done)}});
+                                               completion{std::move(done)},
+                                               idempotent ? std::string{service}
+                                                          : std::string{}});
     return;
   }
   if (target.load != nullptr) {

@@ -14,11 +14,24 @@
 // node_declared_down, and its calls in flight are answered the same way. A
 // relay holds at most max_in_flight calls (CAF's request bookkeeping
 // scans linearly); past it a call is refused with `unavailable`.
+//
+// An idempotent call (envelope::idempotent, set by the gateway) whose node is
+// lost is not answered then: the relay keeps it and, every retry_interval,
+// resolves its service and key again through the node's directory; once
+// they resolve to an actor that is not on the lost node (the key's next
+// owner, another instance), it sends the call there; should that node
+// answer unavailable (its view of the membership behind this node's), it
+// keeps the call again. It answers the call
+// deadline_passed at its deadline, and unavailable after max_resends
+// sends or when the directory refuses the call for another reason than a
+// missing node. Kept calls count towards max_in_flight.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -31,14 +44,19 @@
 #include "deadline_queue.hpp"
 #include "messages.hpp"
 #include "reply_to.hpp"
+#include "troupe/runtime/directory.hpp"
+#include "troupe/runtime/published.hpp"
 
 namespace troupe::runtime {
 
 /// A call for a remote actor, from node::call (answered through `done`).
+/// `service` names what `target` serves: an idempotent call is resolved
+/// again by it when its node is lost.
 struct relayed_call {
   caf::actor target;
   envelope env;
   completion done;
+  std::string service;
 };
 
 /// A call for a remote actor, from another actor of this node: sent as a CAF
@@ -55,11 +73,17 @@ struct node_declared_down {
   std::string why;
 };
 
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
 class remote_relay : public caf::event_based_actor {
 public:
   static constexpr std::size_t max_in_flight = 4096;
+  static constexpr std::chrono::milliseconds retry_interval{50};
+  static constexpr int max_resends = 5;
 
-  explicit remote_relay(caf::actor_config& cfg);
+  /// `directories`: where an idempotent call whose node was lost is
+  /// resolved again; outlives the relay.
+  remote_relay(caf::actor_config& cfg, const published<directory>* directories);
 
   caf::behavior make_behavior() override;
 
@@ -68,13 +92,32 @@ public:
   }
 
 private:
+  /// What an idempotent call needs to be sent again.
+  struct resend {
+    std::string service;
+    envelope env;
+    int sends = 1;
+    caf::node_id lost;  // once its node was lost: not sent there again
+  };
+
   struct in_flight {
     caf::actor_addr target;
     reply_to reply;
+    std::optional<resend> again;  // idempotent calls of node::call only
   };
 
-  void start(caf::actor& target, envelope& env, reply_to&& reply);
+  struct kept_call {
+    resend again;
+    reply_to reply;
+  };
+
+  void start(caf::actor& target, envelope& env, reply_to&& reply,
+             std::optional<resend> again = std::nullopt);
   void finish(std::uint64_t id, reply_envelope&& answer);
+  /// Answers call `id` with `why`, or keeps it to send again (an idempotent
+  /// call whose node `lost` is gone).
+  void lose(std::uint64_t id, const caf::node_id& lost, const status& why);
+  void retry_kept();
   void arm_deadline_timer();
   void on_down(const caf::down_msg& msg);
   void fail_calls_to(const caf::node_id& node, const status& why);
@@ -84,6 +127,9 @@ private:
   std::unordered_map<std::uint64_t, deadline_queue::id_type> deadline_ids_;
   deadline_queue deadlines_;
   std::unordered_set<caf::actor_addr> monitored_;
+  const published<directory>* directories_;
+  std::vector<kept_call> kept_;
+  bool retry_armed_ = false;
 };
 
 /// The node's relays; a call picks one round robin.

@@ -1,10 +1,13 @@
 // The probe test module: a keyed service whose replies carry an id drawn when
 // its activation served its first call, so that two activations of one key
 // (on two nodes, or one after the other on the same node) never share one.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "probe.troupe.h"
 
@@ -14,7 +17,9 @@ using namespace test::probe::v1;
 
 class ProbeService : public ProbeBase {
 public:
-  troupe::reply<ProbeReply> Call(troupe::call_context& ctx, const ProbeRequest&) override {
+  troupe::reply<ProbeReply> Call(troupe::call_context& ctx, const ProbeRequest& request) override {
+    if (request.hold_ms() > 0 && request.hold_on() == ctx.node())
+      std::this_thread::sleep_for(std::chrono::milliseconds{std::min(request.hold_ms(), 60'000)});
     if (activation_.empty()) {
       // 64 random bits: ids of different activations do not collide.
       std::random_device source;

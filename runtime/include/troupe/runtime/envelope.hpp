@@ -35,6 +35,12 @@ struct envelope {
   // limits of the actor it goes to (host_load.hpp). Never crosses a node
   // (not inspected): a call from another node is counted when it arrives.
   bool admitted = false;
+  // Set by the gateway for an idempotent route (troupe.HttpRule.idempotent):
+  // a relay sends the call again to where the directory then resolves it
+  // when the node running it is lost, within the deadline, instead of
+  // answering unavailable. Never crosses a node (not inspected): only the
+  // sender's relay retries.
+  bool idempotent = false;
 };
 
 struct reply_envelope {
