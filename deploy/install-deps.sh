@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev                           # `troupe shell` prints replies keeping their field order
   catch2                                       # unit and integration tests
   iproute2                                     # the partition test: network namespaces, veth, bridges
+  openssl                                      # tests of mutual TLS: certificates made at test time
   nginx-light wrk                              # bench/gateway anchor and load generator
   file dpkg-dev                                # `make package`: cpack, dpkg-shlibdeps
 )
