@@ -825,6 +825,10 @@ void agent::send_heartbeats() {
   hb.set_applied_epoch(fenced_epoch_);
   hb.set_seq(seq_);
   hb.set_sent_at_unix_ms(unix_ms());
+  if (!lead_.self && lead_.leader != 0 && followed_leader_ == lead_.leader) {
+    hb.set_leader_raft_id(followed_leader_);
+    hb.set_leader_seq(followed_seq_);
+  }
   for (auto& [id, p] : peers_)
     if (p.linked)
       hb.add_connected(id);
@@ -890,14 +894,28 @@ void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
     p.loads[load.name()] = load.active_actors();
   if (hb.process_id() == p.process_id)
     p.acked_epoch = std::max(p.acked_epoch, hb.applied_epoch());
+  if (from == lead_.leader && !lead_.self) {
+    if (followed_leader_ != from)
+      followed_seq_ = 0;
+    followed_leader_ = from;
+    followed_seq_ = std::max(followed_seq_, hb.seq());
+  }
   if (!lead_.self || !membership_)
     return;
+  if (hb.leader_raft_id() == ctx_->raft_id && hb.leader_seq() != 0 && hb.leader_seq() <= seq_
+      && seq_ - hb.leader_seq() < sent_ring) {
+    auto sent = sent_at_[hb.leader_seq() % sent_ring];
+    if (!p.follows_me_since || sent > *p.follows_me_since)
+      p.follows_me_since = sent;
+  }
   // The leader's answer: a lease, when it may give one.
   const auto* member = find_member(*membership_, from);
   if (member == nullptr || member->process_id() != hb.process_id()
       || member->incarnation() != hb.incarnation() || !serves(member->state())
-      || hb.applied_epoch() < membership_->epoch() || suspected(p, now)
-      || !has_quorum_contact(now))
+      || hb.applied_epoch() < membership_->epoch() || suspected(p, now))
+    return;
+  // Grant only while this node's own lease as the leader holds.
+  if (auto acked = quorum_acked_at(now); !acked || now >= *acked + config_.lease)
     return;
   last_grant_[from] = now;
   v1::LeaseGrant grant;
@@ -928,23 +946,26 @@ void agent::on_grant(const v1::LeaseGrant& grant, std::uint64_t from) {
   }
 }
 
-bool agent::has_quorum_contact(clock::time_point now) const {
+std::optional<agent::clock::time_point> agent::quorum_acked_at(clock::time_point now) const {
+  std::vector<clock::time_point> acked;  // one per voter that answered
   std::size_t voters = 0;
-  std::size_t contact = 0;
   for (auto& [id, role] : lead_.servers) {
     if (role != RAFT_VOTER)
       continue;
     ++voters;
     if (id == ctx_->raft_id) {
-      ++contact;
+      acked.push_back(now);
       continue;
     }
     auto i = peers_.find(id);
-    if (i != peers_.end() && i->second.last_heartbeat
-        && now - *i->second.last_heartbeat < config_.election_timeout)
-      ++contact;
+    if (i != peers_.end() && i->second.follows_me_since)
+      acked.push_back(*i->second.follows_me_since);
   }
-  return voters > 0 && contact * 2 > voters;
+  auto majority = voters / 2 + 1;
+  if (voters == 0 || acked.size() < majority)
+    return std::nullopt;
+  std::sort(acked.begin(), acked.end(), std::greater<>{});
+  return acked[majority - 1];
 }
 
 bool agent::suspected(const peer& p, clock::time_point now) const {
@@ -994,10 +1015,12 @@ void agent::lead() {
   }
   if (!membership_)
     return;
-  bool quorum = has_quorum_contact(now);
-  if (quorum && serving()) {
-    ctx_->lease->until_ns.store(steady_ns(now + config_.lease), std::memory_order_release);
-    lease_renewed_ = now;
+  if (auto acked = quorum_acked_at(now); acked && serving()) {
+    auto until = steady_ns(*acked + config_.lease);
+    if (until > ctx_->lease->until_ns.load(std::memory_order_relaxed)) {
+      ctx_->lease->until_ns.store(until, std::memory_order_release);
+      lease_renewed_ = now;
+    }
   }
   auto settled = compute_settled();
   if (settled > leader_settled_)

@@ -136,6 +136,9 @@ private:
     std::uint64_t acked_epoch = 0;
     std::uint64_t heard_process = 0;  // process id its heartbeats carry
     bool calls_failed = false;   // its calls in flight were failed as it fell silent
+    // When this node leads: when it sent the newest of its heartbeats this
+    // peer answered while following it as the leader.
+    std::optional<clock::time_point> follows_me_since;
 
     explicit peer(phi_detector::settings s) : detector(s) {
     }
@@ -177,7 +180,13 @@ private:
   void on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from);
   void on_grant(const v1::LeaseGrant& grant, std::uint64_t from);
   void lead();
-  bool has_quorum_contact(clock::time_point now) const;
+  /// When this node leads: the newest time T such that a majority of the
+  /// voters (this node counting at `now`) answered a heartbeat it sent at
+  /// or after T while following it. Its own lease, and the leases it
+  /// grants, run from there: a majority that followed it at T elects no
+  /// other leader before T plus an election timeout. Heartbeats that waited
+  /// in its sockets while it was frozen prove nothing newer than the freeze.
+  std::optional<clock::time_point> quorum_acked_at(clock::time_point now) const;
   bool suspected(const peer& p, clock::time_point now) const;
   std::uint64_t compute_settled() const;
 
@@ -238,6 +247,9 @@ private:
   std::uint64_t fenced_epoch_ = 0;   // this node's shards apply this epoch
   std::uint64_t settled_ = 0;        // every serving member has taken up this epoch
   clock::time_point lease_renewed_{};
+  // The leader this node follows, and the seq of its last heartbeat here.
+  std::uint64_t followed_leader_ = 0;
+  std::uint64_t followed_seq_ = 0;
 
   // the leader's books
   std::map<std::uint64_t, clock::time_point> last_grant_;

@@ -104,12 +104,9 @@ struct cluster_of_three {
     }
     for (int i = 0; i < 3; ++i)
       start(i);
-    if (!eventually([&] { return all_up(http_ports(), names); }, 300)) {
-      std::string said;
-      for (std::size_t i = 0; i < nodes.size(); ++i)
-        said += "---- " + names[i] + "\n" + nodes[i]->stderr_tail();
-      FAIL("three up members were not seen on every node; the nodes said:\n" << said);
-    }
+    if (!eventually([&] { return all_up(http_ports(), names); }, 300))
+      FAIL("three up members were not seen on every node; the nodes said:\n"
+           << what_nodes_said(nodes, names));
   }
 
   void start(std::size_t i) {
@@ -521,19 +518,27 @@ TEST_CASE("cluster failover: a resumed node answers nothing from an activation i
   };
   // The keys answer again through the other gateways, from new activations.
   std::map<std::string, std::string> new_activation;
-  REQUIRE(eventually(
+  std::string last_miss;
+  bool moved = eventually(
     [&] {
       for (const auto& key : victim_keys)
         for (auto i : others) {
           auto r = try_probe(ports[i], key, 1s);
           check(key, r, "through " + c.names[i] + " while frozen");
-          if (!r)
+          if (!r) {
+            auto raw = try_get(ports[i], "/v1/probes/" + key, 1s);
+            last_miss = key + " through " + c.names[i] + ": "
+                        + (raw ? std::to_string(raw->status) + " " + raw->body : "no answer");
             return false;
+          }
           new_activation[key] = r->activation;
         }
       return true;
     },
-    100));
+    100);
+  if (!moved)
+    FAIL("the frozen node's keys did not answer elsewhere; last: "
+         << last_miss << "\nthe nodes said:\n" << what_nodes_said(c.nodes, c.names));
   for (const auto& key : victim_keys)
     CHECK(new_activation[key] != old_activation[key]);
   in_flight.join();

@@ -2,7 +2,9 @@
 // cluster: the members it lists and their states, and whether it serves.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +13,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "itest_helpers.hpp"
+#include "support/node_process.hpp"
 #include "troupe/admin.pb.h"
 
 namespace troupe::itest {
@@ -73,9 +76,15 @@ inline bool ready(std::uint16_t port) {
   }
 }
 
-/// True once every node in `ports` lists exactly `names`, all up, and says
-/// it is ready (it holds its lease: it serves keyed actors).
-inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names) {
+/// True once every node in `ports` lists exactly `names`, all up, with the
+/// consensus' voters all promoted (the first three members by default), and
+/// says it is ready (it holds its lease: it serves keyed actors). A test that
+/// stops a voter before the promotions end may leave no majority to elect a
+/// leader: with two voters of three members, freezing the leader stalls the
+/// cluster until it returns.
+inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<std::string>& names,
+                   std::size_t voters = 3) {
+  voters = std::min(voters, names.size());
   for (auto port : ports) {
     if (!ready(port))
       return false;
@@ -83,13 +92,27 @@ inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<st
     if (!list)
       return false;
     std::set<std::string> up;
-    for (const auto& n : list->nodes())
+    std::size_t voting = 0;
+    for (const auto& n : list->nodes()) {
       if (n.state() == "up")
         up.insert(n.name());
-    if (up != std::set<std::string>(names.begin(), names.end()))
+      voting += n.voter();
+    }
+    if (up != std::set<std::string>(names.begin(), names.end()) || voting < voters)
       return false;
   }
   return true;
+}
+
+/// The last lines each node wrote to stderr, headed by its name: what a
+/// failed cluster test prints, since CI keeps nothing else of the nodes.
+inline std::string what_nodes_said(const std::vector<std::unique_ptr<node_process>>& nodes,
+                                   const std::vector<std::string>& names) {
+  std::string said;
+  for (std::size_t i = 0; i < nodes.size() && i < names.size(); ++i)
+    if (nodes[i])
+      said += "---- " + names[i] + "\n" + nodes[i]->stderr_tail();
+  return said;
 }
 
 } // namespace troupe::itest

@@ -85,8 +85,9 @@ struct three_nodes {
     for (int i = 0; i < 3; ++i)
       nodes.push_back(std::make_unique<node_process>(
         node_args(names[i], ports.ports[i], ports.seeds, extra)));
-    INFO("waiting for three up members on every node");
-    REQUIRE(eventually([&] { return all_up(http_ports(), names); }, 300));
+    if (!eventually([&] { return all_up(http_ports(), names); }, 300))
+      FAIL("three up members were not seen on every node; the nodes said:\n"
+           << what_nodes_said(nodes, names));
   }
 
   std::vector<std::uint16_t> http_ports() const {

@@ -143,7 +143,7 @@ v1::Command remove(const std::string& name, std::uint64_t incarnation) {
 
 } // namespace
 
-TEST_CASE("cluster membership: an operator removes a down member; its durable keys move "
+TEST_CASE("cluster membership: an operator removes a down member, and its durable keys move "
           "and its store is refused") {
   auto m = three_up();
   auto durable_key = key_owned_by(placement{m}, "counter", 3);
