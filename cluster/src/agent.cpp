@@ -383,21 +383,23 @@ void agent::maybe_join() {
                                              std::to_string(ctx_->process_id), nonce}));
     auto self_handle = caf::actor_cast<caf::actor>(this);
     auto text = target.text();
+    auto round = join_rounds_;
     ctx_->links->connect(
       target.host, target.port,
-      [self_handle, me = this, text, request = std::move(request), nonce](connect_result r) mutable {
-        caf::anon_send(self_handle, agent_task{[me, text, r, request, nonce]() mutable {
+      [self_handle, me = this, text, round, request = std::move(request),
+       nonce](connect_result r) mutable {
+        caf::anon_send(self_handle, agent_task{[me, text, round, r, request, nonce]() mutable {
           if (!r.peer) {
-            me->on_join_answer(text, std::nullopt, r.error);
+            me->on_join_answer(round, text, std::nullopt, r.error);
             return;
           }
           me->request(r.peer, request_timeout, wire(wire_kind::join_request, request))
             .then(
-              [me, text, nonce](cluster_wire& answer) {
+              [me, text, round, nonce](cluster_wire& answer) {
                 v1::JoinReply reply;
                 if (answer.kind != static_cast<std::uint32_t>(wire_kind::join_reply)
                     || !reply.ParseFromString(answer.bytes)) {
-                  me->on_join_answer(text, std::nullopt, "not a join reply");
+                  me->on_join_answer(round, text, std::nullopt, "not a join reply");
                   return;
                 }
                 if ((reply.code() == v1::JoinReply::ACCEPTED
@@ -407,20 +409,20 @@ void agent::maybe_join() {
                   reply.set_code(v1::JoinReply::REFUSED);
                   reply.set_reason("the seed does not know this cluster's secret");
                 }
-                me->on_join_answer(text, reply, {});
+                me->on_join_answer(round, text, reply, {});
               },
-              [me, text](caf::error& err) {
-                me->on_join_answer(text, std::nullopt, me->system().render(err));
+              [me, text, round](caf::error& err) {
+                me->on_join_answer(round, text, std::nullopt, me->system().render(err));
               });
         }});
       });
   }
 }
 
-void agent::on_join_answer(const std::string& target, std::optional<v1::JoinReply> reply,
-                           const std::string& error) {
-  if (!join_in_flight_)
-    return;
+void agent::on_join_answer(int round, const std::string& target,
+                           std::optional<v1::JoinReply> reply, const std::string& error) {
+  if (!join_in_flight_ || round != join_rounds_)
+    return;  // a round that ended already
   --join_pending_;
   if (!reply) {
     ++join_no_cluster_;
@@ -431,7 +433,9 @@ void agent::on_join_answer(const std::string& target, std::optional<v1::JoinRepl
         join_accepted_ = true;
         log().info("admitted to the cluster", {{"troupe.cluster", config_.name},
                                                {"troupe.cluster.seed", target}});
-        break;
+        // Decisive: the other seeds' answers are not waited for.
+        join_round_done();
+        return;
       case v1::JoinReply::NOT_MEMBER:
         ++join_no_cluster_;
         break;

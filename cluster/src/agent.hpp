@@ -151,7 +151,7 @@ private:
   // -- joining ------------------------------------------------------------------
   void maybe_join();
   void join_round_done();
-  void on_join_answer(const std::string& target, std::optional<v1::JoinReply> reply,
+  void on_join_answer(int round, const std::string& target, std::optional<v1::JoinReply> reply,
                       const std::string& error);
   bool first_seed() const;
   std::vector<host_port> join_targets() const;

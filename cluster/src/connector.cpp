@@ -11,8 +11,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/io/remote_actor.hpp>
-#include <caf/openssl/remote_actor.hpp>
+#include <caf/function_view.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 
 namespace troupe::cluster {
 
@@ -20,6 +21,7 @@ namespace {
 
 constexpr std::size_t max_queued = 256;
 constexpr std::chrono::milliseconds probe_timeout{1'000};
+constexpr std::chrono::milliseconds handshake_timeout{5'000};
 
 } // namespace
 
@@ -132,13 +134,28 @@ connect_result connector::attempt(const job& j) {
     result.error = error;
     return result;
   }
-  auto peer = tls_ ? caf::openssl::remote_actor<caf::actor>(system_, j.host, j.port)
-                   : caf::io::remote_actor<caf::actor>(system_, j.host, j.port);
-  if (!peer) {
-    result.error = system_.render(peer.error());
+  // What caf::io::remote_actor does, with a deadline: it waits for the
+  // middleman's answer without one, and a handshake that never completes
+  // (a peer too busy to answer, a connection lost mid-way) would hold this
+  // thread, and every attempt queued behind it, for good.
+  auto handle = tls_ ? system_.openssl_manager().actor_handle()
+                     : system_.middleman().actor_handle();
+  auto f = caf::make_function_view(handle, caf::duration{handshake_timeout});
+  auto answer = f(caf::connect_atom::value, j.host, j.port);
+  if (!answer) {
+    result.error = system_.render(answer.error());
     return result;
   }
-  result.peer = std::move(*peer);
+  auto& [node, ptr, interface] = *answer;
+  if (!ptr) {
+    result.error = "no actor is published at port " + std::to_string(j.port);
+    return result;
+  }
+  if (!interface.empty()) {
+    result.error = "the actor at port " + std::to_string(j.port) + " is not a cluster link";
+    return result;
+  }
+  result.peer = caf::actor_cast<caf::actor>(std::move(ptr));
   return result;
 }
 

@@ -4,7 +4,7 @@
 // minutes), so it must never run in an actor's handler. Each attempt first
 // opens a plain TCP connection with a short timeout: a node that is gone
 // answers "refused" at once, an unreachable one times out, and only a peer
-// that answered gets the blocking remote_actor.
+// that answered gets the middleman's connect, itself bounded in time.
 //
 // Attempts wait in a bounded queue (one per peer and kind at most is the
 // caller's business); past the bound an attempt fails at once.
