@@ -1,4 +1,5 @@
 #include "agent.hpp"
+#include "leader_lease.hpp"
 
 #include <netdb.h>
 #include <signal.h>
@@ -965,11 +966,7 @@ std::optional<agent::clock::time_point> agent::quorum_acked_at(clock::time_point
     if (i != peers_.end() && i->second.follows_me_since)
       acked.push_back(*i->second.follows_me_since);
   }
-  auto majority = voters / 2 + 1;
-  if (voters == 0 || acked.size() < majority)
-    return std::nullopt;
-  std::sort(acked.begin(), acked.end(), std::greater<>{});
-  return acked[majority - 1];
+  return majority_answered_at(std::move(acked), voters);
 }
 
 bool agent::suspected(const peer& p, clock::time_point now) const {

@@ -182,10 +182,8 @@ private:
   void lead();
   /// When this node leads: the newest time T such that a majority of the
   /// voters (this node counting at `now`) answered a heartbeat it sent at
-  /// or after T while following it. Its own lease, and the leases it
-  /// grants, run from there: a majority that followed it at T elects no
-  /// other leader before T plus an election timeout. Heartbeats that waited
-  /// in its sockets while it was frozen prove nothing newer than the freeze.
+  /// or after T while following it (leader_lease.hpp). Its own lease, and
+  /// the leases it grants, run from there.
   std::optional<clock::time_point> quorum_acked_at(clock::time_point now) const;
   bool suspected(const peer& p, clock::time_point now) const;
   std::uint64_t compute_settled() const;
