@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -104,14 +105,26 @@ inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<st
   return true;
 }
 
-/// The last lines each node wrote to stderr, headed by its name: what a
-/// failed cluster test prints, since CI keeps nothing else of the nodes.
+/// The last `lines` lines each node wrote to stderr, headed by its name,
+/// leaving out the request log (the test's own polling of /readyz would fill
+/// it): what a failed cluster test prints, since CI keeps nothing else of the
+/// nodes.
 inline std::string what_nodes_said(const std::vector<std::unique_ptr<node_process>>& nodes,
-                                   const std::vector<std::string>& names) {
+                                   const std::vector<std::string>& names,
+                                   std::size_t lines = 40) {
   std::string said;
-  for (std::size_t i = 0; i < nodes.size() && i < names.size(); ++i)
-    if (nodes[i])
-      said += "---- " + names[i] + "\n" + nodes[i]->stderr_tail();
+  for (std::size_t i = 0; i < nodes.size() && i < names.size(); ++i) {
+    if (!nodes[i])
+      continue;
+    std::vector<std::string> kept;
+    std::istringstream text{nodes[i]->stderr_text()};
+    for (std::string line; std::getline(text, line);)
+      if (line.find("\"http request failed\"") == std::string::npos)
+        kept.push_back(std::move(line));
+    said += "---- " + names[i] + "\n";
+    for (auto j = kept.size() > lines ? kept.size() - lines : 0; j < kept.size(); ++j)
+      said += kept[j] + "\n";
+  }
   return said;
 }
 
