@@ -60,8 +60,11 @@ struct agent_context {
   bool tls = false;             // links are mutual TLS
   std::vector<v1::HostedService> services;
   bool has_log = false;         // DATA/raft held a log at start
+  // Set before the log's first leadership message reaches the agent.
   raft_host* raft = nullptr;
-  std::function<void(bool bootstrap)> start_raft;  // may block briefly
+  // Opens the consensus log on a thread of its own and returns at once:
+  // opening syncs files, and the agent heartbeats meanwhile.
+  std::function<void(bool bootstrap)> start_raft;
   connector* links = nullptr;
   std::shared_ptr<lease_state> lease;
   handover* handovers = nullptr;

@@ -6,12 +6,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -169,6 +172,11 @@ struct cluster::impl {
   std::shared_ptr<lease_state> lease = std::make_shared<lease_state>();
   std::unique_ptr<handover> handovers;
   std::unique_ptr<raft_host> raft;
+  // Opens the log for the agent (start_raft), joined by stop() before it
+  // touches `raft`.
+  std::mutex starter_mtx;
+  std::thread starter;     // under starter_mtx
+  bool stopping = false;   // under starter_mtx
   std::unique_ptr<connector> links;
   agent_context ctx;
   caf::actor agent_actor;
@@ -343,17 +351,28 @@ void cluster::start(std::string http_address) {
     d->left_cv.notify_all();
   };
   ctx.start_raft = [d = impl_.get()](bool bootstrap) {
-    try {
-      d->start_raft(bootstrap);
-    } catch (const std::exception& e) {
-      d->node.log().error("the consensus log cannot start; stopping",
-                          {{"error.message", e.what()}});
-      {
-        std::lock_guard guard{d->left_mtx};
-        d->failure = std::string{"the consensus log cannot start: "} + e.what();
+    std::lock_guard guard{d->starter_mtx};
+    if (d->stopping || d->starter.joinable())
+      return;
+    d->starter = std::thread{[d, bootstrap] {
+      auto began = std::chrono::steady_clock::now();
+      try {
+        d->start_raft(bootstrap);
+        auto took = std::chrono::steady_clock::now() - began;
+        d->node.log().info(
+          "consensus log started",
+          {{"troupe.cluster.raft_address", d->raft_address(d->advertised())},
+           {"event.duration", std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()}});
+      } catch (const std::exception& e) {
+        d->node.log().error("the consensus log cannot start; stopping",
+                            {{"error.message", e.what()}});
+        {
+          std::lock_guard guard{d->left_mtx};
+          d->failure = std::string{"the consensus log cannot start: "} + e.what();
+        }
+        ::kill(::getpid(), SIGTERM);
       }
-      ::kill(::getpid(), SIGTERM);
-    }
+    }};
   };
   d.agent_actor = system.spawn<agent, caf::detached>(&ctx);
   // Publish the agent on the cluster port: the only actor other nodes reach
@@ -405,6 +424,14 @@ void cluster::stop() {
   }
   if (d.links)
     d.links->stop();
+  std::thread starter;
+  {
+    std::lock_guard guard{d.starter_mtx};
+    d.stopping = true;
+    starter = std::move(d.starter);
+  }
+  if (starter.joinable())
+    starter.join();
   if (d.raft)
     d.raft->stop(true);
 }

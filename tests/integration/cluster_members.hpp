@@ -109,22 +109,38 @@ inline bool all_up(const std::vector<std::uint16_t>& ports, const std::vector<st
 /// leaving out the request log (the test's own polling of /readyz would fill
 /// it): what a failed cluster test prints, since CI keeps nothing else of the
 /// nodes.
+/// The last `lines` lines node `name` logged, for a failed test's message:
+/// without request lines (the tests' own polling fills the log with them)
+/// and without the fields every line repeats, so that a truncated report
+/// still shows what the node did.
+inline std::string what_node_said(const node_process& node, const std::string& name,
+                                  std::size_t lines = 40) {
+  std::vector<std::string> kept;
+  std::istringstream text{node.stderr_text()};
+  const std::string repeated[] = {"\"service.name\":\"troupe\",",
+                                  "\"service.node.name\":\"" + name + "\",",
+                                  "\"log.level\":\"info\","};
+  for (std::string line; std::getline(text, line);) {
+    if (line.find("\"http request failed\"") != std::string::npos)
+      continue;
+    for (const auto& field : repeated)
+      if (auto at = line.find(field); at != std::string::npos)
+        line.erase(at, field.size());
+    kept.push_back(std::move(line));
+  }
+  std::string said = "---- " + name + "\n";
+  for (auto j = kept.size() > lines ? kept.size() - lines : 0; j < kept.size(); ++j)
+    said += kept[j] + "\n";
+  return said;
+}
+
 inline std::string what_nodes_said(const std::vector<std::unique_ptr<node_process>>& nodes,
                                    const std::vector<std::string>& names,
                                    std::size_t lines = 40) {
   std::string said;
-  for (std::size_t i = 0; i < nodes.size() && i < names.size(); ++i) {
-    if (!nodes[i])
-      continue;
-    std::vector<std::string> kept;
-    std::istringstream text{nodes[i]->stderr_text()};
-    for (std::string line; std::getline(text, line);)
-      if (line.find("\"http request failed\"") == std::string::npos)
-        kept.push_back(std::move(line));
-    said += "---- " + names[i] + "\n";
-    for (auto j = kept.size() > lines ? kept.size() - lines : 0; j < kept.size(); ++j)
-      said += kept[j] + "\n";
-  }
+  for (std::size_t i = 0; i < nodes.size() && i < names.size(); ++i)
+    if (nodes[i])
+      said += what_node_said(*nodes[i], names[i], lines);
   return said;
 }
 

@@ -364,7 +364,7 @@ TEST_CASE("cluster: a node with the wrong secret or cluster name is refused, and
   layout ports{3};
   node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
   bool up = eventually([&] { return state_of(a.port(), "a") == "up"; }, 200);
-  INFO("a's log: " << a.stderr_text());
+  INFO(what_node_said(a, "a"));
   REQUIRE(up);
   SECTION("wrong secret") {
     node_process b{node_args("b", ports.ports[1], address(ports.ports[0]),
@@ -445,7 +445,9 @@ TEST_CASE("cluster: over mutual TLS three nodes form one cluster, every gateway 
       out.push_back(n->port());
     return out;
   };
-  REQUIRE(eventually([&] { return all_up(http(), names); }, 300));
+  if (!eventually([&] { return all_up(http(), names); }, 300))
+    FAIL("the TLS nodes did not form one cluster; the nodes said:\n"
+         << what_nodes_said(nodes, names));
   for (auto& n : nodes)
     CHECK_FALSE(contains(n->stderr_text(), "not authenticated by TLS"));
 
@@ -474,9 +476,12 @@ TEST_CASE("cluster: over mutual TLS three nodes form one cluster, every gateway 
     300));
   start(2);
   std::uint64_t after = 0;
-  REQUIRE(eventually(
-    [&] { return state_of(http()[0], "n3", &after) == "up" && after > before; }, 300));
-  REQUIRE(eventually([&] { return all_up(http(), names); }, 300));
+  bool back = eventually(
+    [&] { return state_of(http()[0], "n3", &after) == "up" && after > before; }, 300);
+  back = back && eventually([&] { return all_up(http(), names); }, 300);
+  if (!back)
+    FAIL("n3 did not rejoin as a new incarnation; the nodes said:\n"
+         << what_nodes_said(nodes, names));
   for (int k = 0; k < 12; ++k) {
     auto key = "tls-" + std::to_string(k);
     for (auto port : http())

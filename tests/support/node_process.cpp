@@ -133,9 +133,11 @@ node_process::node_process(std::vector<std::string> args, node_process_options o
                                 "--data", data_dir_};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = spawn(argv, out_fd_, err_fd_);
-  // Wait for "troupe node NAME ready: http://127.0.0.1:PORT".
+  // Wait for "troupe node NAME ready: http://127.0.0.1:PORT". Generous: a
+  // start opens and syncs its stores, and a loaded CI machine has been seen
+  // to take over 20 s for it.
   std::string out;
-  auto deadline = clock::now() + std::chrono::seconds{20};
+  auto deadline = clock::now() + std::chrono::seconds{60};
   std::string::size_type pos = std::string::npos;
   while (clock::now() < deadline) {
     pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
