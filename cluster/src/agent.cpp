@@ -651,9 +651,9 @@ void agent::on_connected(std::uint64_t raft_id, std::uint64_t process_id, connec
                                                        std::chrono::milliseconds{max_link_backoff});
     p.next_attempt = clock::now() + p.backoff;
     if (refused && p.link_lost && !p.confirmed_dead) {
-      p.confirmed_dead = true;
       log().info("member's process is gone: its cluster port refuses connections",
                  {{"troupe.cluster.member", p.name}});
+      process_gone(p);
     }
     log().debug("link to member failed", {{"troupe.cluster.member", p.name},
                                           {"error.message", why}});
@@ -712,10 +712,11 @@ void agent::on_catalog(std::uint64_t raft_id, cluster_catalog& catalog, const st
   if (catalog.process_id != p.process_id || catalog.raft_id != raft_id) {
     // Another process answers at the member's address: the one the
     // membership knows is gone.
-    if (!p.confirmed_dead)
+    if (!p.confirmed_dead) {
       log().info("member's process is gone: another one answers at its address",
                  {{"troupe.cluster.member", p.name}});
-    p.confirmed_dead = true;
+      process_gone(p);
+    }
     p.agent = nullptr;
     p.next_attempt = clock::now() + 200ms;
     return;
@@ -794,6 +795,28 @@ void agent::lose_link(peer& p, bool lost) {
   probe(p);
 }
 
+void agent::process_gone(peer& p) {
+  p.confirmed_dead = true;
+  hasten_election(p, "its process is gone");
+}
+
+void agent::hasten_election(const peer& p, const char* why) {
+  // A follower of a leader that died or fell silent need not wait out the
+  // election timeout. Pre-vote keeps this from unseating a leader the
+  // other voters still hear.
+  if (lead_.self || lead_.leader != p.raft_id || ctx_->raft == nullptr)
+    return;
+  log().info("the leader is lost: standing for election sooner",
+             {{"troupe.cluster.member", p.name}, {"event.reason", why}});
+  // From now on this node may vote for another leader at once; it must
+  // answer none of the old one's heartbeats after that vote, or it would
+  // renew a lease the new leader counts as ended (lead(): down detection).
+  lost_leader_ = p.raft_id;
+  followed_leader_ = 0;
+  followed_seq_ = 0;
+  ctx_->raft->hasten_election(p.raft_id);
+}
+
 void agent::probe(peer& p) {
   // Connecting again tells a process that is gone (its port refuses) from
   // a link that broke (it answers, as the same process).
@@ -860,6 +883,8 @@ void agent::fail_calls_to_silent_peers() {
     auto phi = p.detector.phi(now);
     if (phi < config_.phi_threshold) {
       p.calls_failed = false;
+      if (lost_leader_ == id && !p.confirmed_dead)
+        lost_leader_ = 0;  // heard again: it was not lost after all
       continue;
     }
     if (p.calls_failed)
@@ -867,6 +892,7 @@ void agent::fail_calls_to_silent_peers() {
     p.calls_failed = true;
     log().info("a member fell silent: failing this node's calls in flight to it",
                {{"troupe.cluster.member", p.name}});
+    hasten_election(p, "it fell silent");
     ctx_->node->fail_calls_to(p.caf_node, "node " + p.name
                                             + " fell silent (no heartbeat) while serving this "
                                               "call: its answer may never come");
@@ -899,7 +925,7 @@ void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
     p.loads[load.name()] = load.active_actors();
   if (hb.process_id() == p.process_id)
     p.acked_epoch = std::max(p.acked_epoch, hb.applied_epoch());
-  if (from == lead_.leader && !lead_.self) {
+  if (from == lead_.leader && !lead_.self && from != lost_leader_) {
     if (followed_leader_ != from)
       followed_seq_ = 0;
     followed_leader_ = from;
@@ -1046,7 +1072,12 @@ void agent::lead() {
     auto key = std::make_pair(m.raft_id(), m.incarnation());
     if (down_proposed_.count(key))
       continue;
-    auto base = leading_since_ + config_.election_timeout;
+    // Every lease the old leader held or granted ran from a heartbeat that
+    // a majority of voters answered while following it; one of them voted
+    // for this leader, and none answers the old one after voting: no such
+    // lease outlasts this leadership's start by more than a lease (plus
+    // the margin for the moment a voter's agent learns of its vote).
+    auto base = leading_since_;
     if (auto g = last_grant_.find(m.raft_id()); g != last_grant_.end())
       base = std::max(base, g->second);
     if (!p.confirmed_dead && now < base + config_.lease + margin)
@@ -1191,9 +1222,14 @@ bool agent::serving() const {
 
 void agent::on_leadership(leadership l) {
   bool was = lead_.self;
+  if (l.leader != lead_.leader || l.term != lead_.term)
+    lost_leader_ = 0;
   lead_ = std::move(l);
   if (lead_.self && !was) {
     leading_since_ = clock::now();
+    // Answers from an earlier leadership of this node count for nothing now.
+    for (auto& [id, p] : peers_)
+      p.follows_me_since.reset();
     last_grant_.clear();
     down_proposed_.clear();
     up_proposed_.clear();

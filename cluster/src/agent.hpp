@@ -176,6 +176,10 @@ private:
   cluster_catalog make_catalog(const cluster_catalog_request& request);
   void lose_link(peer& p, bool lost);
   void probe(peer& p);
+  // `p`'s process is known to be gone (not merely silent).
+  void process_gone(peer& p);
+  // If `p` is the leader this node follows: stand for election sooner.
+  void hasten_election(const peer& p, const char* why);
 
   // -- heartbeats, leases, detection ---------------------------------------------
   void tick();
@@ -251,6 +255,10 @@ private:
   // The leader this node follows, and the seq of its last heartbeat here.
   std::uint64_t followed_leader_ = 0;
   std::uint64_t followed_seq_ = 0;
+  // The leader this node stood for election against (hasten_election): its
+  // heartbeats are not answered until the leadership changes or it is
+  // heard again.
+  std::uint64_t lost_leader_ = 0;
 
   // the leader's books
   std::map<std::uint64_t, clock::time_point> last_grant_;

@@ -1,5 +1,6 @@
 #include "raft_host.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -59,6 +60,9 @@ struct raft_host::impl {
   struct raft r {};
   bool raft_up = false;
   bool closing = false;
+  // While this follower of a lost leader stands for election sooner.
+  std::uint64_t hastened_for = 0;
+  std::uint64_t hastened_at_ms = 0;  // uv_now
   v1::Membership state;
   leadership last;
   std::mutex mtx;
@@ -203,11 +207,37 @@ struct raft_host::impl {
     close(&poll);
   }
 
+  void hasten_election(std::uint64_t lost) {
+    if (!raft_up || closing || hastened_for != 0 || raft_state(&r) != RAFT_FOLLOWER
+        || r.follower_state.current_leader.id != lost)
+      return;
+    hastened_for = lost;
+    hastened_at_ms = uv_now(&loop);
+    auto t = hastened_timeout_ms();
+    raft_set_election_timeout(&r, t);
+    // libraft 0.15 only stores the new timeout (its header says it also
+    // redraws the running timer; the code does not), and a follower redraws
+    // only on a message from its leader, which will not come: redraw here,
+    // in [t, 2t] as raft itself does.
+    r.follower_state.randomized_election_timeout =
+      static_cast<unsigned>(r.io->random(r.io, static_cast<int>(t), 2 * static_cast<int>(t)));
+  }
+
+  unsigned hastened_timeout_ms() const {
+    return std::max(30u, s.election_timeout_ms / 10);
+  }
+
   void poll_leadership() {
     leadership now;
     raft_id id = 0;
     const char* address = nullptr;
     raft_leader(&r, &id, &address);
+    if (hastened_for != 0
+        && ((id != 0 && id != hastened_for)
+            || uv_now(&loop) - hastened_at_ms > 2 * std::uint64_t{s.election_timeout_ms})) {
+      raft_set_election_timeout(&r, s.election_timeout_ms);
+      hastened_for = 0;
+    }
     now.leader = id;
     now.term = r.current_term;
     now.self = raft_state(&r) == RAFT_LEADER;
@@ -418,6 +448,10 @@ void raft_host::propose(v1::Command command, done_fn done) {
   post([d = impl_.get(), command = std::move(command), done = std::move(done)]() mutable {
     d->propose(std::move(command), std::move(done));
   });
+}
+
+void raft_host::hasten_election(std::uint64_t lost) {
+  post([d = impl_.get(), lost] { d->hasten_election(lost); });
 }
 
 void raft_host::add_server(std::uint64_t id, std::string address, int role, done_fn done) {

@@ -75,6 +75,15 @@ public:
   /// applied (or failed: not the leader, leadership lost).
   void propose(v1::Command command, done_fn done);
 
+  /// Leader `lost` died or fell silent, as this node's agent sees it. While
+  /// this node still follows it, it stands for election after a tenth of
+  /// the election timeout (at least 30 ms) instead of a whole one, until
+  /// another leader is known or two election timeouts passed. Raft's safety
+  /// does not depend on its timers, and with pre-vote a node that hastens
+  /// alone cannot unseat a leader the other voters still hear: this only
+  /// shortens the time without a leader.
+  void hasten_election(std::uint64_t lost);
+
   /// Adds server `id` at `address` to the configuration (as a spare), then
   /// gives it `role` (RAFT_STANDBY or RAFT_VOTER). Leader only.
   void add_server(std::uint64_t id, std::string address, int role, done_fn done);
