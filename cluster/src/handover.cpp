@@ -14,8 +14,9 @@ bool contains(const google::protobuf::RepeatedField<std::uint64_t>& list, std::u
 }
 
 /// The node's state store: loads go through the handover's rules, the rest
-/// straight to the inner store. Journals and key-value namespaces are not
-/// handed over (docs/architecture.md, "Clusters": what moves with a key).
+/// straight to the inner store. A key's state and journal are handed over;
+/// key-value namespaces are not (docs/architecture.md, "Clusters": what
+/// moves with a key).
 class handover_store final : public runtime::state_store {
 public:
   handover_store(handover& owner, std::shared_ptr<runtime::state_store> inner)
@@ -64,6 +65,10 @@ public:
   }
   void checkpoint(std::string dir, std::function<void(status)> done) override {
     inner_->checkpoint(std::move(dir), std::move(done));
+  }
+  void import_key(std::string_view service, std::string_view key, runtime::key_image image,
+                  write_callback done) override {
+    inner_->import_key(service, key, std::move(image), std::move(done));
   }
 
 private:
@@ -334,28 +339,78 @@ void handover::on_page(std::string service, status st, std::vector<std::string> 
   };
   for (auto& [to, list] : moving) {
     for (auto& key : list) {
-      inner_->load(service, key,
-                   [this, state, id, to = to, key, send_all](status st,
-                                                             runtime::stored_state stored) {
-                     ops_.post([this, state, id, to, key, send_all, st,
-                                stored = std::move(stored)]() mutable {
-                       if (push_.handover != id)
-                         return;
-                       if (!st.is_ok()) {
-                         state->failed = true;
-                         state->failure = "reading key state: " + st.message();
-                       } else if (stored.version > 0) {
-                         auto* entry = state->batches[to].add_entries();
-                         entry->set_key(key);
-                         entry->set_state(std::move(stored.bytes));
-                         entry->set_version(stored.version);
-                       }
-                       if (--state->loads_left == 0)
-                         send_all();
-                     });
-                   });
+      read_image(service, key, [this, state, id, to = to, key, send_all](
+                                 status st, runtime::key_image image) mutable {
+        if (push_.handover != id)
+          return;
+        if (!st.is_ok()) {
+          state->failed = true;
+          state->failure = "reading key " + key + ": " + st.message();
+        } else if (image.state.version > 0 || !image.events.empty()) {
+          auto* entry = state->batches[to].add_entries();
+          entry->set_key(key);
+          entry->set_state(std::move(image.state.bytes));
+          entry->set_version(image.state.version);
+          entry->set_first_seq(image.first_seq);
+          for (auto& e : image.events)
+            entry->add_events(std::move(e));
+        }
+        if (--state->loads_left == 0)
+          send_all();
+      });
     }
   }
+}
+
+void handover::read_image(const std::string& service, const std::string& key,
+                          std::function<void(status, runtime::key_image)> done) {
+  // The key is fenced here (pushes start once this node's shards no longer
+  // serve what moves): its state and journal do not change while read.
+  inner_->load(service, key, [this, service, key, done = std::move(done)](
+                               status st, runtime::stored_state stored) mutable {
+    ops_.post([this, service, key, done = std::move(done), st,
+               stored = std::move(stored)]() mutable {
+      if (!st.is_ok()) {
+        done(st, {});
+        return;
+      }
+      auto image = std::make_shared<runtime::key_image>();
+      image->state = std::move(stored);
+      read_events_from(service, key, 1, image, std::move(done));
+    });
+  });
+}
+
+void handover::read_events_from(const std::string& service, const std::string& key,
+                                std::uint64_t from, std::shared_ptr<runtime::key_image> image,
+                                std::function<void(status, runtime::key_image)> done) {
+  inner_->read_events(
+    service, key, from, page_events,
+    [this, service, key, image, done = std::move(done)](status st,
+                                                        runtime::journal_page page) mutable {
+      ops_.post([this, service, key, image, done = std::move(done), st,
+                 page = std::move(page)]() mutable {
+        if (!st.is_ok() && st.code() != status_code::unimplemented) {
+          done(st, {});
+          return;
+        }
+        for (auto& e : page.events) {
+          if (image->events.empty())
+            image->first_seq = e.seq;
+          else if (e.seq != image->first_seq + image->events.size()) {
+            done(status{status_code::data_loss, "the journal misses events"}, {});
+            return;
+          }
+          image->events.push_back(std::move(e.bytes));
+        }
+        if (st.is_ok() && page.more && !page.events.empty()) {
+          read_events_from(service, key, image->first_seq + image->events.size(), image,
+                           std::move(done));
+          return;
+        }
+        done({}, std::move(*image));
+      });
+    });
 }
 
 void handover::receive(v1::HandoverBatch batch, std::function<void(status)> done) {
@@ -374,14 +429,20 @@ void handover::receive(v1::HandoverBatch batch, std::function<void(status)> done
     std::mutex mtx;
   };
   auto state = std::make_shared<batch_state>();
-  std::vector<std::pair<std::string, std::string>> todo;
+  std::vector<std::pair<std::string, runtime::key_image>> todo;
   {
     std::lock_guard guard{mtx_};
     for (auto& entry : *batch.mutable_entries()) {
       std::pair<std::string, std::string> slot{batch.service(), entry.key()};
       if (received_.count(slot) > 0)
         continue;  // taken already in this handover: what is here now is newer
-      todo.emplace_back(entry.key(), std::move(*entry.mutable_state()));
+      runtime::key_image image;
+      image.state.version = entry.version();
+      image.state.bytes = std::move(*entry.mutable_state());
+      image.first_seq = entry.first_seq();
+      for (auto& e : *entry.mutable_events())
+        image.events.push_back(std::move(e));
+      todo.emplace_back(entry.key(), std::move(image));
     }
   }
   if (todo.empty()) {
@@ -410,19 +471,11 @@ void handover::receive(v1::HandoverBatch batch, std::function<void(status)> done
       });
     }
   };
-  for (auto& [key, bytes] : todo) {
-    // Written over whatever an earlier ownership left here, as the version
-    // after it.
-    inner_->load(service, key,
-                 [this, service, key = key, bytes = std::move(bytes), finish_one](
-                   status st, runtime::stored_state stored) mutable {
-                   if (!st.is_ok()) {
-                     finish_one(key, st);
-                     return;
-                   }
-                   inner_->save(service, key, stored.version, std::move(bytes),
-                                [finish_one, key](status saved) { finish_one(key, saved); });
-                 });
+  for (auto& [key, image] : todo) {
+    // Written over whatever an earlier ownership left here, versions and
+    // event numbers as the sender had them.
+    inner_->import_key(service, key, std::move(image),
+                       [finish_one, key = key](status st) { finish_one(key, st); });
   }
 }
 

@@ -55,6 +55,8 @@ public:
   static constexpr std::chrono::seconds max_wait{10};
   /// Keys per listed page and per pushed batch.
   static constexpr std::size_t page_keys = 256;
+  /// Events read per page of a moving key's journal.
+  static constexpr std::size_t page_events = 1024;
 
   handover(std::uint64_t self, std::uint64_t process_id, runtime::logger& log);
   ~handover();
@@ -97,6 +99,13 @@ private:
 
   void step();
   void on_page(std::string service, status st, std::vector<std::string> keys, bool more);
+  /// Everything the store holds of `key` (its state, and its journal page
+  /// by page); `done` on the agent's thread.
+  void read_image(const std::string& service, const std::string& key,
+                  std::function<void(status, runtime::key_image)> done);
+  void read_events_from(const std::string& service, const std::string& key, std::uint64_t from,
+                        std::shared_ptr<runtime::key_image> image,
+                        std::function<void(status, runtime::key_image)> done);
   void retry_later(const std::string& why);
   /// Answers the loads that may go ahead now (under mtx_ held by caller: no).
   void release_ready();

@@ -337,6 +337,9 @@ void commit_writer::commit(std::vector<write_request>& round) {
       case write_request::kind::batch:
         r.results[i] = stage_mutations(r, i, w, batch);
         break;
+      case write_request::kind::import:
+        r.results[i] = stage_import(r, w, batch);
+        break;
     }
     if (!r.results[i].is_ok()) {
       batch.batch.RollbackToSavePoint().PermitUncheckedError();
@@ -460,6 +463,34 @@ status commit_writer::stage_append(round_state& r, std::size_t i, write_request&
     r.stage(family, w.key, seq);
   }
   r.stage(journal, w.key, seq);
+  return {};
+}
+
+status commit_writer::stage_import(round_state& r, write_request& w, batch_of_round& batch) {
+  // No version check: an import replaces whatever an earlier holder of the
+  // key left here; the handover writes it before this node serves the key.
+  auto* family = w.target.family->handle;
+  auto s = w.replaces == 0 ? batch.batch.Delete(family, w.key)
+                           : batch.batch.Put(family, w.key, encode_value(w.replaces, w.bytes));
+  std::uint64_t last = 0;
+  if (s.ok() && w.target.journal != nullptr) {
+    auto* journal = w.target.journal->handle;
+    s = batch.batch.DeleteRange(journal, event_key(w.key, 0), journal_end(w.key));
+    auto seq = w.first_seq;
+    for (const auto& event : w.events) {
+      if (!s.ok())
+        break;
+      last = seq;
+      s = batch.batch.Put(journal, event_key(w.key, seq++), encode_event(event));
+    }
+    if (s.ok())
+      r.stage(journal, w.key, last);
+  } else if (!w.events.empty()) {
+    return {status_code::failed_precondition, "the namespace keeps no journals"};
+  }
+  if (!s.ok())
+    return {status_code::invalid_argument, "the key cannot be stored"};
+  r.stage(family, w.key, w.replaces);
   return {};
 }
 

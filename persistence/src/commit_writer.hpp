@@ -62,6 +62,8 @@ struct write_request {
     erase,   // `key`'s state, and its journal in a journaling namespace
     append,  // `events` to `key`'s journal, with `bytes` as its snapshot when set
     batch,   // `mutations` of the namespace's keys (key-value storage)
+    import,  // `bytes` as `key`'s state at version `replaces` (0: none), and
+             // `events` as its whole journal from number `first_seq`
   };
   namespace_ref target;
   std::string key;  // all but batches
@@ -70,7 +72,8 @@ struct write_request {
   std::string bytes;           // saves; appends: the snapshot
   bool snapshot = false;       // appends: `bytes` is a snapshot to store
   bool truncate = false;       // appends with a snapshot: drop the events before it
-  std::vector<std::string> events;               // appends
+  std::vector<std::string> events;               // appends, imports
+  std::uint64_t first_seq = 1;                   // imports: the first event's number
   std::vector<runtime::kv_mutation> mutations;   // batches
   runtime::state_store::write_callback done;
 
@@ -115,6 +118,7 @@ private:
   /// cannot be written (nothing of it is then left in the batch).
   status stage_state(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
   status stage_append(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
+  status stage_import(round_state& r, write_request& w, batch_of_round& batch);
   status stage_mutations(round_state& r, std::size_t i, write_request& w, batch_of_round& batch);
   void sync_batched();
   /// Whether RocksDB takes writes, healing it first when it failed.

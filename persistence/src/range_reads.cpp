@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <rocksdb/db.h>
 
@@ -51,6 +52,34 @@ status read_journal(database& db, const family_slot& journal, std::string_view k
   }
   if (!it->status().ok())
     return read_failed(it->status(), faults, "reading a journal");
+  return {};
+}
+
+status journal_keys(database& db, const family_slot& journal, std::string_view after,
+                    std::size_t limit, std::vector<std::string>& out, bool& more,
+                    fault_log& faults) {
+  more = false;
+  auto access = db.use();
+  if (!access)
+    return closed();
+  std::unique_ptr<rocksdb::Iterator> it{access->NewIterator({}, journal.handle)};
+  // An actor key holds no zero byte, so every key after `after` has its
+  // events at or after journal_end(after); one seek per key skips its events.
+  it->Seek(after.empty() ? std::string{} : journal_end(after));
+  while (it->Valid()) {
+    auto stored = it->key().ToStringView();
+    constexpr std::size_t suffix = 1 + sizeof(std::uint64_t);
+    if (stored.size() < suffix || stored[stored.size() - suffix] != '\0')
+      return {status_code::data_loss, "a stored event key is not in a format this version reads"};
+    if (out.size() >= limit) {
+      more = true;
+      break;
+    }
+    out.emplace_back(stored.substr(0, stored.size() - suffix));
+    it->Seek(journal_end(out.back()));
+  }
+  if (!it->status().ok())
+    return read_failed(it->status(), faults, "listing journals");
   return {};
 }
 

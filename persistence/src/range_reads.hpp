@@ -27,4 +27,10 @@ status scan_keys(database& db, const family_slot& family, std::string_view prefi
                  std::string_view after, std::size_t limit, runtime::kv_range& out,
                  fault_log& faults);
 
+/// The actor keys that have a journal in `journal`, after `after`, at most
+/// `limit`, into `out`; `more`: keys follow the last of them.
+status journal_keys(database& db, const family_slot& journal, std::string_view after,
+                    std::size_t limit, std::vector<std::string>& out, bool& more,
+                    fault_log& faults);
+
 } // namespace troupe::persistence

@@ -56,6 +56,11 @@ void rocksdb_store::list_keys(std::string_view service, std::string_view after, 
   impl_->list_keys(service, after, limit, std::move(done));
 }
 
+void rocksdb_store::import_key(std::string_view service, std::string_view key,
+                               runtime::key_image image, write_callback done) {
+  impl_->import_key(service, key, std::move(image), std::move(done));
+}
+
 std::vector<std::string> rocksdb_store::namespaces() const {
   std::vector<std::string> out;
   for (auto& e : impl_->namespaces.all())

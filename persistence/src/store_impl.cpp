@@ -1,7 +1,9 @@
 #include "store_impl.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -281,7 +283,7 @@ void rocksdb_store::impl::list_keys(std::string_view service, std::string_view a
   }
   auto shared = std::make_shared<runtime::state_store::keys_callback>(std::move(done));
   readers->submit(read_job{
-    [this, family = target->family, after = std::string{after},
+    [this, family = target->family, journal = target->journal, after = std::string{after},
      limit = std::max<std::size_t>(limit, 1), shared](database& d) {
       runtime::kv_range range;
       auto st = scan_keys(d, *family, {}, after, limit, range, faults);
@@ -291,6 +293,35 @@ void rocksdb_store::impl::list_keys(std::string_view service, std::string_view a
         keys.reserve(range.records.size());
         for (auto& record : range.records)
           keys.push_back(std::move(record.key));
+      }
+      if (st.is_ok() && journal != nullptr) {
+        // Keys with a journal but no snapshot yet are keys too: merge both
+        // lists, as far as both are complete.
+        std::vector<std::string> journaled;
+        bool more_journaled = false;
+        st = journal_keys(d, *journal, after, limit, journaled, more_journaled, faults);
+        if (st.is_ok()) {
+          std::optional<std::string> bound;
+          if (more && !keys.empty())
+            bound = keys.back();
+          if (more_journaled && !journaled.empty()
+              && (!bound || journaled.back() < *bound))
+            bound = journaled.back();
+          std::vector<std::string> merged;
+          std::set_union(keys.begin(), keys.end(), journaled.begin(), journaled.end(),
+                         std::back_inserter(merged));
+          if (bound)
+            merged.erase(std::upper_bound(merged.begin(), merged.end(), *bound), merged.end());
+          more = more || more_journaled;
+          if (merged.size() > limit) {
+            merged.resize(limit);
+            more = true;
+          }
+          keys = std::move(merged);
+        } else {
+          keys.clear();
+          more = false;
+        }
       }
       (*shared)(std::move(st), std::move(keys), more);
     },
@@ -332,6 +363,50 @@ void rocksdb_store::impl::erase(std::string_view service, std::string_view key,
   w.target = *target;
   w.key = std::string{key};
   w.what = write_request::kind::erase;
+  w.done = std::move(done);
+  writer->submit(std::move(w));
+}
+
+void rocksdb_store::impl::import_key(std::string_view service, std::string_view key,
+                                     runtime::key_image image, write_callback done) {
+  auto target = namespaces.find(service);
+  if (!target) {
+    done({status_code::failed_precondition,
+          "service " + std::string{service} + " has no state namespace"});
+    return;
+  }
+  if (!image.events.empty()) {
+    if (target->journal == nullptr) {
+      done({status_code::failed_precondition,
+            "service " + std::string{service} + " has no journal namespace"});
+      return;
+    }
+    if (key.find('\0') != std::string_view::npos) {
+      done({status_code::invalid_argument, "a journal's key cannot hold a zero byte"});
+      return;
+    }
+    if (image.first_seq == 0) {
+      done({status_code::invalid_argument, "a journal's events are numbered from 1"});
+      return;
+    }
+  }
+  std::size_t bytes = image.state.bytes.size();
+  for (const auto& e : image.events)
+    bytes += e.size();
+  if (bytes > options.max_state_bytes * 16) {
+    done({status_code::resource_exhausted,
+          "the key is larger than the store takes over at once (" + std::to_string(bytes)
+            + " bytes, at most " + std::to_string(options.max_state_bytes * 16) + ")"});
+    return;
+  }
+  write_request w;
+  w.target = *target;
+  w.key = std::string{key};
+  w.what = write_request::kind::import;
+  w.replaces = image.state.version;
+  w.bytes = std::move(image.state.bytes);
+  w.first_seq = image.first_seq;
+  w.events = std::move(image.events);
   w.done = std::move(done);
   writer->submit(std::move(w));
 }

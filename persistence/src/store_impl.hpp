@@ -46,6 +46,8 @@ struct rocksdb_store::impl {
                    write_callback done);
   void list_keys(std::string_view service, std::string_view after, std::size_t limit,
                  runtime::state_store::keys_callback done);
+  void import_key(std::string_view service, std::string_view key, runtime::key_image image,
+                  write_callback done);
   namespace_figures figures_of(const namespace_table::entry& e) const;
   store_figures figures() const;
   void checkpoint(std::filesystem::path dir, std::function<void(status)> done);

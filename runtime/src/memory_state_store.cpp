@@ -302,20 +302,79 @@ namespace troupe::runtime {
 
 void memory_state_store::list_keys(std::string_view service, std::string_view after,
                                    std::size_t limit, keys_callback done) {
+  // The keys with a state and the keys with a journal, merged in order.
   std::vector<std::string> keys;
   bool more = false;
   {
     std::lock_guard guard{mtx_};
-    for (auto i = states_.upper_bound(slot_view{service, after});
-         i != states_.end() && i->first.first == service; ++i) {
+    auto s = states_.upper_bound(slot_view{service, after});
+    auto j = journals_.upper_bound(slot_view{service, after});
+    auto in_service = [&](const auto& i, const auto& end) {
+      return i != end && i->first.first == service;
+    };
+    while (in_service(s, states_.end()) || in_service(j, journals_.end())) {
       if (keys.size() == limit) {
         more = true;
         break;
       }
-      keys.push_back(i->first.second);
+      const std::string* next = nullptr;
+      if (in_service(s, states_.end()))
+        next = &s->first.second;
+      if (in_service(j, journals_.end()) && (next == nullptr || j->first.second < *next))
+        next = &j->first.second;
+      keys.push_back(*next);
+      if (in_service(s, states_.end()) && s->first.second == keys.back())
+        ++s;
+      if (in_service(j, journals_.end()) && j->first.second == keys.back())
+        ++j;
     }
   }
   done(status{}, std::move(keys), more);
+}
+
+void memory_state_store::import_key(std::string_view service, std::string_view key,
+                                    key_image image, write_callback done) {
+  status result;
+  {
+    std::lock_guard guard{mtx_};
+    std::size_t before = bytes_used_;
+    std::size_t old_bytes = 0;
+    if (auto i = states_.find(slot_view{service, key}); i != states_.end())
+      old_bytes += footprint(service, key, i->second.bytes.size());
+    auto j = journals_.find(slot_view{service, key});
+    if (j != journals_.end())
+      for (const auto& [seq, bytes] : j->second)
+        old_bytes += event_footprint(service, key, bytes.size());
+    std::size_t new_bytes = image.state.version == 0
+                              ? 0
+                              : footprint(service, key, image.state.bytes.size());
+    for (const auto& e : image.events)
+      new_bytes += event_footprint(service, key, e.size());
+    if (!image.events.empty() && image.first_seq == 0) {
+      result = status{status_code::invalid_argument, "a journal's events are numbered from 1"};
+    } else if (before - old_bytes + new_bytes > max_bytes_) {
+      result = status{status_code::resource_exhausted, "the state store is full"};
+    } else {
+      erase_locked(service, key);
+      if (image.state.version != 0)
+        put_locked(service, key, image.state.version, std::move(image.state.bytes));
+      if (j != journals_.end()) {
+        for (const auto& [seq, bytes] : j->second)
+          bytes_used_ -= event_footprint(service, key, bytes.size());
+        journals_.erase(j);
+      }
+      if (!image.events.empty()) {
+        auto& events =
+          journals_.emplace(slot{std::string{service}, std::string{key}}, journal{}).first->second;
+        auto seq = image.first_seq;
+        for (auto& e : image.events) {
+          bytes_used_ += event_footprint(service, key, e.size());
+          events.emplace(seq++, std::move(e));
+        }
+      }
+    }
+  }
+  done(std::move(result));
 }
 
 } // namespace troupe::runtime

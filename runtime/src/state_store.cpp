@@ -35,4 +35,11 @@ void state_store::write_batch(std::string_view, std::vector<kv_mutation>, write_
   done(unsupported("key-value storage"));
 }
 
+// -- moving keys between nodes ------------------------------------------------
+
+void state_store::import_key(std::string_view, std::string_view, key_image,
+                             write_callback done) {
+  done({status_code::unimplemented, "this state store cannot take keys over"});
+}
+
 } // namespace troupe::runtime

@@ -394,6 +394,63 @@ TEST_CASE("cluster failover: when the leader's process dies the others elect ano
     c.nodes[i]->kill_now();
 }
 
+TEST_CASE("cluster failover: a drained node hands its journaled keys over with every event, "
+          "and they count on from where they were") {
+  // tests/modules/tally: a journaled state, a snapshot every 5 events.
+  cluster_of_three c{{"--module", test_module("tally")}};
+  auto ports = c.http_ports();
+  const std::string tallies = "test.tally.v1.Tallies";
+  auto tally_of = [](const http_response& r) {
+    INFO(r.status << " " << r.body);
+    REQUIRE(r.status == 200);
+    return std::make_pair(int_field(r.body, "total"), int_field(r.body, "events"));
+  };
+  // Key i gets i % 9 + 1 events of amount i + 1, in two calls: some keys
+  // hold events only, some a snapshot and the events after it.
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> expected;
+  std::vector<std::string> on_n2;
+  for (int i = 0; i < 30; ++i) {
+    auto key = "j-" + std::to_string(i);
+    int times = i % 9 + 1;
+    int first = times / 2;
+    for (int part : {first, times - first})
+      if (part > 0)
+        tally_of(http_call(ports[0], "POST", "/v1/tallies/" + key + ":add",
+                           R"({"amount": )" + std::to_string(i + 1) + R"(, "times": )"
+                             + std::to_string(part) + "}"));
+    expected[key] = {static_cast<std::int64_t>(times) * (i + 1), times};
+    if (owner_of(ports[0], tallies, key) == "n2")
+      on_n2.push_back(key);
+  }
+  REQUIRE_FALSE(on_n2.empty());
+
+  auto r = http_call(ports[0], "POST", "/admin/v1/nodes/n2:drain", "{}");
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  REQUIRE(eventually([&] { return state_of(ports[0], "n2") == "removed"; }, 150));
+  for (const auto& [key, want] : expected) {
+    INFO("key " << key << (std::find(on_n2.begin(), on_n2.end(), key) != on_n2.end()
+                             ? " (was on n2)"
+                             : ""));
+    CHECK(owner_of(ports[0], tallies, key) != "n2");
+    std::optional<http_response> got;
+    REQUIRE(eventually(
+      [&] {
+        got = try_get(ports[2], "/v1/tallies/" + key, 5s);
+        return got && got->status == 200;
+      },
+      100));
+    CHECK(tally_of(*got) == want);
+  }
+  // They count on: the next event is numbered after the handed-over ones.
+  for (const auto& key : on_n2) {
+    auto after = tally_of(http_call(ports[2], "POST", "/v1/tallies/" + key + ":add",
+                                    R"({"amount": 1, "times": 1})"));
+    CHECK(after.first == expected[key].first + 1);
+    CHECK(after.second == expected[key].second + 1);
+  }
+}
+
 TEST_CASE("cluster failover: SIGSTOP then SIGCONT: declared down, rejoins as a new "
           "incarnation, and no key is ever answered by two activations at once") {
   cluster_of_three c;

@@ -152,9 +152,14 @@ public:
   void save(std::string_view service, std::string_view key, std::uint64_t replaces,
             std::string bytes, write_callback done) override;
   void erase(std::string_view service, std::string_view key, write_callback done) override;
-  /// A page of keys, from a reader thread (an iterator over the namespace).
+  /// A page of keys, from a reader thread (iterators over the namespace and
+  /// its journals).
   void list_keys(std::string_view service, std::string_view after, std::size_t limit,
                  keys_callback done) override;
+  /// One write of the writer thread, as a save. An image larger than
+  /// 16 × max_state_bytes is refused (resource_exhausted).
+  void import_key(std::string_view service, std::string_view key, runtime::key_image image,
+                  write_callback done) override;
 
   // -- event journals ---------------------------------------------------------
   /// Appends and reads fail with invalid_argument for a key holding a zero

@@ -30,6 +30,8 @@ public:
   void erase(std::string_view service, std::string_view key, write_callback done) override;
   void list_keys(std::string_view service, std::string_view after, std::size_t limit,
                  keys_callback done) override;
+  void import_key(std::string_view service, std::string_view key, key_image image,
+                  write_callback done) override;
 
   // -- event journals ---------------------------------------------------------
   void append(std::string_view service, std::string_view key, journal_append append,

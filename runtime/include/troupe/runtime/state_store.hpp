@@ -138,6 +138,17 @@ struct stored_state {
   std::string bytes;          // the serialized state message
 };
 
+/// Everything a store holds of one key of a keyed service: what moves with
+/// the key when another node takes it over.
+struct key_image {
+  stored_state state;  // a journaled key's latest snapshot; version 0: none
+  /// In a journaling namespace, the key's journal as stored: numbered from
+  /// `first_seq` without gaps (from the snapshot's own event on after a
+  /// truncation). Empty: no journal.
+  std::uint64_t first_seq = 1;
+  std::vector<std::string> events;
+};
+
 class state_store {
 public:
   using load_callback = std::function<void(status, stored_state)>;
@@ -222,12 +233,28 @@ public:
   /// (invalid_argument); one at a time (unavailable while another runs).
   /// Default: failed_precondition, the store has nothing to copy.
   virtual void checkpoint(std::string dir, std::function<void(status)> done);
+  // -- moving keys between nodes ----------------------------------------------
+
   /// Up to `limit` keys of `service`'s namespace that sort after `after`
-  /// (bytewise; empty: from the first). A cluster lists the keys a node holds
-  /// to hand the ones that move over to their new node. The default answers
-  /// unimplemented.
+  /// (bytewise; empty: from the first): keys with a stored state and, in a
+  /// journaling namespace, keys with a journal. A cluster lists the keys a
+  /// node holds to hand the ones that move over to their new node. The
+  /// default answers unimplemented.
   virtual void list_keys(std::string_view service, std::string_view after, std::size_t limit,
                          keys_callback done);
+
+  /// Replaces everything stored of `key` with `image`, atomically and as
+  /// durably as a save: its state with image.state, keeping its version
+  /// (version 0: no state), and in a journaling namespace its journal with
+  /// image.events, keeping their numbers. What a key's new holder writes
+  /// when the key is handed over to it, before it serves the key. A journal
+  /// with a snapshot must hold the snapshot's own event (as a truncated
+  /// journal does), or the key's next append is refused. Fails with
+  /// resource_exhausted when the image is larger than the store accepts,
+  /// unavailable when it cannot write now; nothing is written then. The
+  /// default answers unimplemented.
+  virtual void import_key(std::string_view service, std::string_view key, key_image image,
+                          write_callback done);
 };
 
 } // namespace troupe::runtime
