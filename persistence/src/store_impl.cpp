@@ -25,6 +25,36 @@ namespace {
 
 constexpr const char* meta_family_name = "meta";
 
+/// A write of `what` to `key` in `target`, answered to `done`.
+write_request write_of(const namespace_ref& target, std::string_view key,
+                       write_request::kind what, runtime::state_store::write_callback done) {
+  write_request w;
+  w.target = target;
+  w.key = std::string{key};
+  w.what = what;
+  w.done = std::move(done);
+  return w;
+}
+
+/// Why `key` of `service` can have no journal here (ok: it can).
+status journal_refusal(std::string_view service, const std::optional<namespace_ref>& target,
+                       std::string_view key) {
+  if (!target || target->journal == nullptr)
+    return {status_code::failed_precondition,
+            "service " + std::string{service} + " has no journal namespace"};
+  if (key.find('\0') != std::string_view::npos)
+    return {status_code::invalid_argument, "a journal's key cannot hold a zero byte"};
+  return {};
+}
+
+/// The refusal of a write of `what` (bytes) past `limit` bytes.
+status larger_than_accepted(const char* what, std::size_t bytes, std::size_t limit) {
+  return {status_code::resource_exhausted, std::string{what}
+                                             + " is larger than the store accepts ("
+                                             + std::to_string(bytes) + " bytes, at most "
+                                             + std::to_string(limit) + ")"};
+}
+
 rocksdb::CompressionType to_rocksdb(store_options::compression c) {
   switch (c) {
     case store_options::compression::none:
@@ -337,18 +367,12 @@ void rocksdb_store::impl::save(std::string_view service, std::string_view key,
     return;
   }
   if (bytes.size() > options.max_state_bytes) {
-    done({status_code::resource_exhausted,
-          "the state is larger than the store accepts (" + std::to_string(bytes.size())
-            + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+    done(larger_than_accepted("the state", bytes.size(), options.max_state_bytes));
     return;
   }
-  write_request w;
-  w.target = *target;
-  w.key = std::string{key};
-  w.what = write_request::kind::save;
+  auto w = write_of(*target, key, write_request::kind::save, std::move(done));
   w.replaces = replaces;
   w.bytes = std::move(bytes);
-  w.done = std::move(done);
   writer->submit(std::move(w));
 }
 
@@ -359,11 +383,7 @@ void rocksdb_store::impl::erase(std::string_view service, std::string_view key,
     done({});  // nothing stored: nothing to remove
     return;
   }
-  write_request w;
-  w.target = *target;
-  w.key = std::string{key};
-  w.what = write_request::kind::erase;
-  w.done = std::move(done);
+  auto w = write_of(*target, key, write_request::kind::erase, std::move(done));
   writer->submit(std::move(w));
 }
 
@@ -376,13 +396,8 @@ void rocksdb_store::impl::import_key(std::string_view service, std::string_view 
     return;
   }
   if (!image.events.empty()) {
-    if (target->journal == nullptr) {
-      done({status_code::failed_precondition,
-            "service " + std::string{service} + " has no journal namespace"});
-      return;
-    }
-    if (key.find('\0') != std::string_view::npos) {
-      done({status_code::invalid_argument, "a journal's key cannot hold a zero byte"});
+    if (auto refused = journal_refusal(service, target, key); !refused.is_ok()) {
+      done(std::move(refused));
       return;
     }
     if (image.first_seq == 0) {
@@ -394,20 +409,14 @@ void rocksdb_store::impl::import_key(std::string_view service, std::string_view 
   for (const auto& e : image.events)
     bytes += e.size();
   if (bytes > options.max_state_bytes * 16) {
-    done({status_code::resource_exhausted,
-          "the key is larger than the store takes over at once (" + std::to_string(bytes)
-            + " bytes, at most " + std::to_string(options.max_state_bytes * 16) + ")"});
+    done(larger_than_accepted("the key", bytes, options.max_state_bytes * 16));
     return;
   }
-  write_request w;
-  w.target = *target;
-  w.key = std::string{key};
-  w.what = write_request::kind::import;
+  auto w = write_of(*target, key, write_request::kind::import, std::move(done));
   w.replaces = image.state.version;
   w.bytes = std::move(image.state.bytes);
   w.first_seq = image.first_seq;
   w.events = std::move(image.events);
-  w.done = std::move(done);
   writer->submit(std::move(w));
 }
 
@@ -416,13 +425,8 @@ void rocksdb_store::impl::import_key(std::string_view service, std::string_view 
 void rocksdb_store::impl::append(std::string_view service, std::string_view key,
                                  runtime::journal_append append, write_callback done) {
   auto target = namespaces.find(service);
-  if (!target || target->journal == nullptr) {
-    done({status_code::failed_precondition,
-          "service " + std::string{service} + " has no journal namespace"});
-    return;
-  }
-  if (key.find('\0') != std::string_view::npos) {
-    done({status_code::invalid_argument, "a journal's key cannot hold a zero byte"});
+  if (auto refused = journal_refusal(service, target, key); !refused.is_ok()) {
+    done(std::move(refused));
     return;
   }
   if (append.events.empty() || append.first_seq == 0) {
@@ -432,30 +436,22 @@ void rocksdb_store::impl::append(std::string_view service, std::string_view key,
   std::size_t bytes = append.snapshot ? append.snapshot->size() : 0;
   for (const auto& e : append.events) {
     if (e.size() > options.max_state_bytes) {
-      done({status_code::resource_exhausted,
-            "an event is larger than the store accepts (" + std::to_string(e.size())
-              + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+      done(larger_than_accepted("an event", e.size(), options.max_state_bytes));
       return;
     }
     bytes += e.size();
   }
   if (bytes > options.max_state_bytes * 4) {
-    done({status_code::resource_exhausted,
-          "the append is larger than the store accepts (" + std::to_string(bytes)
-            + " bytes, at most " + std::to_string(options.max_state_bytes * 4) + ")"});
+    done(larger_than_accepted("the append", bytes, options.max_state_bytes * 4));
     return;
   }
-  write_request w;
-  w.target = *target;
-  w.key = std::string{key};
-  w.what = write_request::kind::append;
+  auto w = write_of(*target, key, write_request::kind::append, std::move(done));
   w.replaces = append.first_seq - 1;
   w.snapshot = append.snapshot.has_value();
   if (append.snapshot)
     w.bytes = std::move(*append.snapshot);
   w.truncate = append.truncate;
   w.events = std::move(append.events);
-  w.done = std::move(done);
   writer->submit(std::move(w));
 }
 
@@ -514,17 +510,13 @@ void rocksdb_store::impl::write_batch(std::string_view service,
   std::size_t bytes = 0;
   for (const auto& m : batch) {
     if (m.value.size() > options.max_state_bytes) {
-      done({status_code::resource_exhausted,
-            "a value is larger than the store accepts (" + std::to_string(m.value.size())
-              + " bytes, at most " + std::to_string(options.max_state_bytes) + ")"});
+      done(larger_than_accepted("a value", m.value.size(), options.max_state_bytes));
       return;
     }
     bytes += m.key.size() + m.value.size();
   }
   if (bytes > options.max_state_bytes * 4) {
-    done({status_code::resource_exhausted,
-          "the batch is larger than the store accepts (" + std::to_string(bytes)
-            + " bytes, at most " + std::to_string(options.max_state_bytes * 4) + ")"});
+    done(larger_than_accepted("the batch", bytes, options.max_state_bytes * 4));
     return;
   }
   if (batch.empty()) {
