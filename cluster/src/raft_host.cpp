@@ -221,6 +221,15 @@ struct raft_host::impl {
     // in [t, 2t] as raft itself does.
     r.follower_state.randomized_election_timeout =
       static_cast<unsigned>(r.io->random(r.io, static_cast<int>(t), 2 * static_cast<int>(t)));
+    // While a follower names a leader it refuses every (pre-)vote, and one
+    // that is no voter in its own configuration never stands itself, so it
+    // would name the lost leader for good: a voter whose promotion had not
+    // reached it when the leader died, whose vote the others need. Forget
+    // the leader now, as raft does when it stops following (convert.c).
+    r.follower_state.current_leader.id = 0;
+    if (r.follower_state.current_leader.address != nullptr)
+      raft_free(r.follower_state.current_leader.address);
+    r.follower_state.current_leader.address = nullptr;
   }
 
   unsigned hastened_timeout_ms() const {

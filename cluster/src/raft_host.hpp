@@ -78,7 +78,10 @@ public:
   /// Leader `lost` died or fell silent, as this node's agent sees it. While
   /// this node still follows it, it stands for election after a tenth of
   /// the election timeout (at least 30 ms) instead of a whole one, until
-  /// another leader is known or two election timeouts passed. Raft's safety
+  /// another leader is known or two election timeouts passed, and it
+  /// forgets that leader at once, so that it can vote for another (a
+  /// non-voter in its own view, whose promotion the dead leader never sent
+  /// it, would otherwise refuse every vote for good). Raft's safety
   /// does not depend on its timers, and with pre-vote a node that hastens
   /// alone cannot unseat a leader the other voters still hear: this only
   /// shortens the time without a leader.

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 
+#include "cluster_members.hpp"
 #include "itest_helpers.hpp"
 #include "support/network_namespaces.hpp"
 
@@ -116,6 +117,19 @@ struct partitioned_cluster {
       out[m.name()] = m.state() + "/" + std::to_string(m.incarnation())
                       + (m.voter() ? "/voter" : "") + (m.leader() ? "/leader" : "");
     return out;
+  }
+
+  /// What each node lists and its last log lines, for a failed test.
+  std::string said() {
+    std::string out;
+    for (int i = 0; i < node_count; ++i) {
+      out += names[i] + " lists:";
+      if (auto v = view(i))
+        for (const auto& [name, state] : *v)
+          out += " " + name + "=" + state;
+      out += "\n";
+    }
+    return out + what_nodes_said(nodes, names);
   }
 
   bool ready(int i) {
@@ -220,8 +234,8 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
                 e.what());
     return;
   }
-  INFO("waiting for five up members on every node");
-  REQUIRE(eventually([&] { return c->one_membership(); }, 300));
+  if (!eventually([&] { return c->one_membership(); }, 300))
+    FAIL("five up members were not seen on every node; the nodes said:\n" << c->said());
 
   auto keys = probe_keys();
   activation_history history;
