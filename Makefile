@@ -17,7 +17,10 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# `sync` first: the tests' nodes sync their stores and consensus logs, and
+# should not queue behind the build's writes still on their way to disk.
 test: build
+	@sync
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 demo: build

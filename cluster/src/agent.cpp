@@ -892,7 +892,15 @@ void agent::fail_calls_to_silent_peers() {
     p.calls_failed = true;
     log().info("a member fell silent: failing this node's calls in flight to it",
                {{"troupe.cluster.member", p.name}});
-    hasten_election(p, "it fell silent");
+    // Only while another member is heard: a node that was frozen itself
+    // finds every member silent when it resumes, and its leader is fine.
+    bool others_heard = false;
+    for (const auto& [other_id, other] : peers_)
+      if (other_id != id && other.last_heartbeat
+          && other.detector.phi(now) < config_.phi_threshold)
+        others_heard = true;
+    if (others_heard)
+      hasten_election(p, "it fell silent");
     ctx_->node->fail_calls_to(p.caf_node, "node " + p.name
                                             + " fell silent (no heartbeat) while serving this "
                                               "call: its answer may never come");

@@ -85,7 +85,7 @@ struct three_nodes {
     for (int i = 0; i < 3; ++i)
       nodes.push_back(std::make_unique<node_process>(
         node_args(names[i], ports.ports[i], ports.seeds, extra)));
-    if (!eventually([&] { return all_up(http_ports(), names); }, 300))
+    if (!eventually([&] { return all_up(http_ports(), names); }, 600))
       FAIL("three up members were not seen on every node; the nodes said:\n"
            << what_nodes_said(nodes, names));
   }
@@ -445,7 +445,7 @@ TEST_CASE("cluster: over mutual TLS three nodes form one cluster, every gateway 
       out.push_back(n->port());
     return out;
   };
-  if (!eventually([&] { return all_up(http(), names); }, 300))
+  if (!eventually([&] { return all_up(http(), names); }, 600))
     FAIL("the TLS nodes did not form one cluster; the nodes said:\n"
          << what_nodes_said(nodes, names));
   for (auto& n : nodes)
