@@ -814,7 +814,7 @@ void agent::hasten_election(const peer& p, const char* why) {
   lost_leader_ = p.raft_id;
   followed_leader_ = 0;
   followed_seq_ = 0;
-  ctx_->raft->hasten_election(p.raft_id);
+  ctx_->raft->hasten_election(p.raft_id, p.confirmed_dead);
 }
 
 void agent::probe(peer& p) {

@@ -207,7 +207,7 @@ struct raft_host::impl {
     close(&poll);
   }
 
-  void hasten_election(std::uint64_t lost) {
+  void hasten_election(std::uint64_t lost, bool forget) {
     if (!raft_up || closing || hastened_for != 0 || raft_state(&r) != RAFT_FOLLOWER
         || r.follower_state.current_leader.id != lost)
       return;
@@ -225,7 +225,10 @@ struct raft_host::impl {
     // that is no voter in its own configuration never stands itself, so it
     // would name the lost leader for good: a voter whose promotion had not
     // reached it when the leader died, whose vote the others need. Forget
-    // the leader now, as raft does when it stops following (convert.c).
+    // a leader that is gone, as raft does when it stops following
+    // (convert.c).
+    if (!forget)
+      return;
     r.follower_state.current_leader.id = 0;
     if (r.follower_state.current_leader.address != nullptr)
       raft_free(r.follower_state.current_leader.address);
@@ -459,8 +462,8 @@ void raft_host::propose(v1::Command command, done_fn done) {
   });
 }
 
-void raft_host::hasten_election(std::uint64_t lost) {
-  post([d = impl_.get(), lost] { d->hasten_election(lost); });
+void raft_host::hasten_election(std::uint64_t lost, bool gone) {
+  post([d = impl_.get(), lost, gone] { d->hasten_election(lost, gone); });
 }
 
 void raft_host::add_server(std::uint64_t id, std::string address, int role, done_fn done) {

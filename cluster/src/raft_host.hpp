@@ -75,17 +75,17 @@ public:
   /// applied (or failed: not the leader, leadership lost).
   void propose(v1::Command command, done_fn done);
 
-  /// Leader `lost` died or fell silent, as this node's agent sees it. While
-  /// this node still follows it, it stands for election after a tenth of
-  /// the election timeout (at least 30 ms) instead of a whole one, until
-  /// another leader is known or two election timeouts passed, and it
-  /// forgets that leader at once, so that it can vote for another (a
-  /// non-voter in its own view, whose promotion the dead leader never sent
-  /// it, would otherwise refuse every vote for good). Raft's safety
-  /// does not depend on its timers, and with pre-vote a node that hastens
-  /// alone cannot unseat a leader the other voters still hear: this only
-  /// shortens the time without a leader.
-  void hasten_election(std::uint64_t lost);
+  /// Leader `lost` died (`gone`: its process is known to be gone) or fell
+  /// silent, as this node's agent sees it. While this node still follows
+  /// it, it stands for election after a tenth of the election timeout (at
+  /// least 30 ms) instead of a whole one, until another leader is known or
+  /// two election timeouts passed. A leader that is gone it also forgets at
+  /// once, so that it can vote for another: a non-voter in its own view,
+  /// whose promotion the dead leader never sent it, would otherwise refuse
+  /// every vote for good. Raft's safety does not depend on its timers, and
+  /// with pre-vote a node that hastens alone cannot unseat a leader the
+  /// other voters still hear: this only shortens the time without a leader.
+  void hasten_election(std::uint64_t lost, bool gone);
 
   /// Adds server `id` at `address` to the configuration (as a spare), then
   /// gives it `role` (RAFT_STANDBY or RAFT_VOTER). Leader only.

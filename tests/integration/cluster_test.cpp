@@ -270,7 +270,7 @@ TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a ne
   REQUIRE(state_of(observer, "n3", &before) == "up");
   auto stopped_at = std::chrono::steady_clock::now();
   bool frozen = c.nodes[2]->freeze();
-  bool down = frozen && eventually([&] { return state_of(observer, "n3") == "down"; }, 200, 20ms);
+  bool down = frozen && eventually([&] { return state_of(observer, "n3") == "down"; }, 1500, 20ms);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - stopped_at);
   c.nodes[2]->thaw();
@@ -280,8 +280,9 @@ TEST_CASE("cluster: a frozen node (SIGSTOP) is declared down and rejoins as a ne
               static_cast<long long>(took.count()));
   // Its keys are served by the others meanwhile; then it comes back.
   std::uint64_t after = 0;
-  REQUIRE(eventually([&] { return state_of(observer, "n3", &after) == "up" && after > before; },
-                     300));
+  if (!eventually([&] { return state_of(observer, "n3", &after) == "up" && after > before; }, 300))
+    FAIL("n3 did not rejoin as a new incarnation; the nodes said:\n"
+         << what_nodes_said(c.nodes, c.names));
   CHECK(contains(c.nodes[2]->stderr_text(), "rejoining as a new incarnation"));
   // Once it holds a lease again (until then it refuses keyed calls, its
   // own and others'), one activation per key: calls through every gateway
