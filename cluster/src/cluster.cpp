@@ -218,7 +218,15 @@ struct cluster::impl {
       if (auto agent = caf::actor_cast<caf::actor>(target))
         caf::anon_send(agent, membership_update{std::move(m), std::move(note)});
     };
-    cb.leadership_changed = [target](leadership l) {
+    cb.leadership_changed = [target, &log = node.log(),
+                             elected_in = std::uint64_t{0}](leadership l) mutable {
+      // Logged here too, on the consensus thread: whether raft elected this
+      // node tells a stalled election from an agent that did not act on it.
+      if (l.self && l.term != elected_in) {
+        elected_in = l.term;
+        log.info("the consensus log elected this node",
+                 {{"troupe.cluster.term", l.term}, {"troupe.cluster.component", "consensus"}});
+      }
       if (auto agent = caf::actor_cast<caf::actor>(target))
         caf::anon_send(agent, leadership_update{std::move(l)});
     };

@@ -364,7 +364,7 @@ TEST_CASE("cluster: drain through the admin API makes a member hand over and lea
 TEST_CASE("cluster: a node with the wrong secret or cluster name is refused, and both say so") {
   layout ports{3};
   node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
-  bool up = eventually([&] { return state_of(a.port(), "a") == "up"; }, 200);
+  bool up = eventually([&] { return state_of(a.port(), "a") == "up"; }, 600);
   INFO(what_node_said(a, "a"));
   REQUIRE(up);
   SECTION("wrong secret") {
