@@ -1,10 +1,13 @@
 #include "crash_report.hpp"
 
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 namespace troupe::runtime {
@@ -51,6 +54,19 @@ public:
     add("\":\"");
     add_json(value, size);
     put('"');
+  }
+
+  /// `value` in hexadecimal, with 0x.
+  void add_hex(std::uintptr_t value) {
+    char digits[2 * sizeof(value)];
+    int n = 0;
+    do {
+      digits[n++] = "0123456789abcdef"[value % 16];
+      value /= 16;
+    } while (value != 0 && n < static_cast<int>(sizeof(digits)));
+    add("0x");
+    while (n > 0)
+      put(digits[--n]);
   }
 
   /// `value` in decimal, at least `width` digits.
@@ -156,6 +172,27 @@ void write_crash_line(int sig) {
     if (!call->key.empty())
       line.add_field("troupe.key", call->key.data(), call->key.size());
   }
+  // Where it crashed, as "library+0xoffset" frames that addr2line resolves
+  // against the same build (no symbol lookup in a signal handler).
+  void* frames[16];
+  int depth = ::backtrace(frames, 16);
+  line.add(",\"error.stack_trace\":\"");
+  for (int i = 0; i < depth; ++i) {
+    Dl_info info{};
+    auto address = reinterpret_cast<std::uintptr_t>(frames[i]);
+    if (i > 0)
+      line.add(" ");
+    if (::dladdr(frames[i], &info) != 0 && info.dli_fname != nullptr) {
+      const char* base = std::strrchr(info.dli_fname, '/');
+      base = base != nullptr ? base + 1 : info.dli_fname;
+      line.add_json(base, std::strlen(base));
+      line.put('+');
+      line.add_hex(address - reinterpret_cast<std::uintptr_t>(info.dli_fbase));
+    } else {
+      line.add_hex(address);
+    }
+  }
+  line.put('"');
   line.put('}');
   line.write_line_to(STDERR_FILENO);
 }
@@ -175,6 +212,9 @@ void install_crash_report(const std::string& node_name) {
   node_name_text[n] = '\0';
   if (installed.exchange(true))
     return;
+  // backtrace() loads its unwinder on first use: not in the handler.
+  void* warm_up[1];
+  ::backtrace(warm_up, 1);
   struct sigaction action{};
   action.sa_handler = on_fatal_signal;
   sigemptyset(&action.sa_mask);

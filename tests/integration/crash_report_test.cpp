@@ -52,4 +52,6 @@ TEST_CASE("a handler that crashes the node is named in its last log line",
   CHECK(text_field(doc, "troupe.key") == "poison");
   CHECK(text_field(doc, "service.node.name") == "node-1");
   CHECK(find_field(doc, "@timestamp") != nullptr);
+  // Where it crashed: frames as library+offset, the handler's module among them.
+  CHECK(text_field(doc, "error.stack_trace").find("libcrashing.so+0x") != std::string::npos);
 }
