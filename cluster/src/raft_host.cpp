@@ -208,9 +208,15 @@ struct raft_host::impl {
   }
 
   void hasten_election(std::uint64_t lost, bool forget) {
-    if (!raft_up || closing || hastened_for != 0 || raft_state(&r) != RAFT_FOLLOWER
+    if (!raft_up || closing || raft_state(&r) != RAFT_FOLLOWER
         || r.follower_state.current_leader.id != lost)
       return;
+    // Hastened already (it fell silent): only a later "gone" adds anything.
+    if (hastened_for != 0) {
+      if (forget)
+        forget_leader();
+      return;
+    }
     hastened_for = lost;
     hastened_at_ms = uv_now(&loop);
     auto t = hastened_timeout_ms();
@@ -227,8 +233,11 @@ struct raft_host::impl {
     // reached it when the leader died, whose vote the others need. Forget
     // a leader that is gone, as raft does when it stops following
     // (convert.c).
-    if (!forget)
-      return;
+    if (forget)
+      forget_leader();
+  }
+
+  void forget_leader() {
     r.follower_state.current_leader.id = 0;
     if (r.follower_state.current_leader.address != nullptr)
       raft_free(r.follower_state.current_leader.address);
