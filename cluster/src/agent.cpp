@@ -662,13 +662,7 @@ void agent::on_connected(std::uint64_t raft_id, std::uint64_t process_id, connec
     failed(r.refused, r.error);
     return;
   }
-  cluster_catalog_request ask;
-  ask.cluster = config_.name;
-  ask.name = ctx_->name;
-  ask.raft_id = ctx_->raft_id;
-  ask.process_id = ctx_->process_id;
-  ask.nonce = random_bytes(16);
-  ask.proof = prove(config_.secret, {"catalog", config_.name, ctx_->name, ask.nonce});
+  auto ask = catalog_request();
   auto nonce = ask.nonce;
   auto peer_handle = r.peer;
   request(peer_handle, request_timeout, std::move(ask))
@@ -689,6 +683,75 @@ void agent::on_connected(std::uint64_t raft_id, std::uint64_t process_id, connec
         log().debug("catalog request failed", {{"troupe.cluster.member", i->second.name},
                                                {"error.message", system().render(err)}});
       });
+}
+
+cluster_catalog_request agent::catalog_request() const {
+  cluster_catalog_request ask;
+  ask.cluster = config_.name;
+  ask.name = ctx_->name;
+  ask.raft_id = ctx_->raft_id;
+  ask.process_id = ctx_->process_id;
+  ask.nonce = random_bytes(16);
+  ask.proof = prove(config_.secret, {"catalog", config_.name, ctx_->name, ask.nonce});
+  return ask;
+}
+
+void agent::refresh_catalog(peer& p) {
+  p.refreshing = true;
+  auto ask = catalog_request();
+  auto nonce = ask.nonce;
+  auto raft_id = p.raft_id;
+  auto process_id = p.process_id;
+  auto done = [this, raft_id, process_id] {
+    auto i = peers_.find(raft_id);
+    if (i == peers_.end() || i->second.process_id != process_id)
+      return static_cast<peer*>(nullptr);
+    i->second.refreshing = false;
+    return i->second.linked ? &i->second : nullptr;
+  };
+  request(p.agent, request_timeout, std::move(ask))
+    .then(
+      [this, done, nonce](cluster_catalog& catalog) {
+        auto* p = done();
+        if (p == nullptr || !catalog.refusal.empty() || catalog.process_id != p->process_id
+            || !same_proof(catalog.proof, prove(config_.secret, {"catalog-reply", config_.name,
+                                                                 catalog.name, nonce})))
+          return;  // the link's own checks deal with a member that changed
+        take_catalog(*p, catalog);
+        publish();
+      },
+      [done](caf::error&) { done(); });  // the next heartbeat asks again
+}
+
+void agent::take_catalog(peer& p, cluster_catalog& catalog) {
+  p.actors.clear();
+  for (std::size_t i = 0; i < catalog.services.size() && i < catalog.actors.size(); ++i)
+    p.actors[catalog.services[i]] = std::move(catalog.actors[i]);
+  p.instances_version = catalog.instances_version;
+}
+
+void agent::scale_instances() {
+  const auto* self = self_record();
+  if (self == nullptr || self->process_id() != ctx_->process_id)
+    return;  // not a member (yet): runs what it started with
+  // Enough for every member to learn the change from a heartbeat and ask
+  // for the new catalog before the instances it no longer calls stop.
+  auto grace = std::max<std::chrono::milliseconds>(5s, 20 * config_.heartbeat_interval);
+  bool changed = false;
+  for (const auto& entry : ctx_->node->services().entries()) {
+    if (entry->cluster_instances == 0)
+      continue;
+    auto shares = instance_shares(*membership_, entry->name, entry->cluster_instances);
+    if (shares.empty())
+      continue;  // no member is up yet: keep them until one is
+    auto share = shares.find(ctx_->raft_id);
+    auto want = share == shares.end() ? 0u : share->second;
+    auto before = entry->stats->instances.load();
+    auto now = ctx_->node->scale(entry->name, want, grace);
+    changed = changed || (now && *now != before);
+  }
+  if (changed)
+    ++instances_version_;
 }
 
 void agent::on_catalog(std::uint64_t raft_id, cluster_catalog& catalog, const std::string& nonce) {
@@ -721,9 +784,7 @@ void agent::on_catalog(std::uint64_t raft_id, cluster_catalog& catalog, const st
     p.next_attempt = clock::now() + 200ms;
     return;
   }
-  p.actors.clear();
-  for (std::size_t i = 0; i < catalog.services.size() && i < catalog.actors.size(); ++i)
-    p.actors[catalog.services[i]] = std::move(catalog.actors[i]);
+  take_catalog(p, catalog);
   p.caf_node = p.agent.node();
   trusted_[p.caf_node] = raft_id;
   monitor(p.agent);
@@ -776,6 +837,7 @@ cluster_catalog agent::make_catalog(const cluster_catalog_request& request) {
     catalog.services.push_back(hosted.entry->name);
     catalog.actors.push_back(std::move(hosted.actors));
   }
+  catalog.instances_version = instances_version_;
   return catalog;
 }
 
@@ -853,6 +915,7 @@ void agent::send_heartbeats() {
   hb.set_applied_epoch(fenced_epoch_);
   hb.set_seq(seq_);
   hb.set_sent_at_unix_ms(unix_ms());
+  hb.set_instances_version(instances_version_);
   if (!lead_.self && lead_.leader != 0 && followed_leader_ == lead_.leader) {
     hb.set_leader_raft_id(followed_leader_);
     hb.set_leader_seq(followed_seq_);
@@ -923,6 +986,9 @@ void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
         on_connected(from, process_id, connect_result{requester, false, {}});
       }});
     }
+  if (p.linked && !p.refreshing && hb.process_id() == p.process_id
+      && hb.instances_version() != p.instances_version)
+    refresh_catalog(p);
   auto now = clock::now();
   p.detector.heartbeat(now);
   p.last_heartbeat = now;
@@ -1337,6 +1403,7 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
     i->second.address = member.cluster_address();
     i->second.incarnation = member.incarnation();
   }
+  scale_instances();
   publish();
   if (ctx_->handovers != nullptr)
     ctx_->handovers->on_membership(membership_, history_);
@@ -1430,13 +1497,19 @@ void agent::publish_view() {
       for (const auto& s : m.services()) {
         member_view::service_load load;
         load.name = s.name();
+        // What it joined with, until it says how many it runs now.
         load.instances = s.instances();
         if (v.self) {
-          if (auto* entry = ctx_->node->services().find(s.name()))
+          if (auto* entry = ctx_->node->services().find(s.name())) {
             load.active_actors = entry->stats->active_actors.load(std::memory_order_relaxed);
+            load.instances = entry->stats->instances.load(std::memory_order_relaxed);
+          }
         } else if (p != peers_.end()) {
           if (auto l = p->second.loads.find(s.name()); l != p->second.loads.end())
             load.active_actors = l->second;
+          if (auto a = p->second.actors.find(s.name());
+              p->second.linked && a != p->second.actors.end() && !s.keyed())
+            load.instances = static_cast<std::uint32_t>(a->second.size());
         }
         v.services.push_back(std::move(load));
       }

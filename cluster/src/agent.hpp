@@ -12,8 +12,9 @@
 //     epoch, declares members down (once their lease has surely run out, or
 //     at once when their process is confirmed gone), brings joining members
 //     up, promotes voters;
-//   - on every membership change, publishes the node's directory and key
-//     ownership and, when fenced, reports the epoch in its heartbeats;
+//   - on every membership change, runs this node's share of the services
+//     with a cluster-wide instance count, publishes the node's directory and
+//     key ownership and, when fenced, reports the epoch in its heartbeats;
 //   - runs the handovers of durable state (handover.hpp).
 // Everything it shows the admin API goes into a snapshot (cluster_view) that
 // other threads read without asking it.
@@ -129,6 +130,8 @@ private:
     clock::time_point next_attempt{};
     std::chrono::milliseconds backoff{0};
     std::map<std::string, std::vector<caf::actor>, std::less<>> actors;
+    std::uint64_t instances_version = 0;  // of the catalog `actors` came from
+    bool refreshing = false;              // a newer catalog is asked for
     phi_detector detector;
     clock::time_point known_since;
     std::optional<clock::time_point> last_heartbeat;
@@ -174,6 +177,14 @@ private:
   void on_connected(std::uint64_t raft_id, std::uint64_t process_id, connect_result result);
   void on_catalog(std::uint64_t raft_id, cluster_catalog& catalog, const std::string& nonce);
   cluster_catalog make_catalog(const cluster_catalog_request& request);
+  cluster_catalog_request catalog_request() const;
+  /// Asks linked `p` for its catalog again: its heartbeat says its
+  /// stateless instances changed.
+  void refresh_catalog(peer& p);
+  void take_catalog(peer& p, cluster_catalog& catalog);
+  /// Runs this node's share of each service with a cluster-wide instance
+  /// count under the current membership (instance_shares).
+  void scale_instances();
   void lose_link(peer& p, bool lost);
   void probe(peer& p);
   // `p`'s process is known to be gone (not merely silent).
@@ -273,6 +284,10 @@ private:
   std::uint64_t self_incarnation_ = 0;
   v1::MemberState self_state_ = v1::MEMBER_STATE_UNSPECIFIED;
   bool rejoin_logged_ = false;
+
+  // Bumped when scale_instances() changed this node's instances; in its
+  // heartbeats and catalogs.
+  std::uint64_t instances_version_ = 0;
 };
 
 } // namespace troupe::cluster

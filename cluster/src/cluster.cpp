@@ -340,6 +340,7 @@ void cluster::start(std::string http_address) {
     s.set_keyed(entry->kind == runtime::service_kind::keyed);
     s.set_durable(entry->state_type != nullptr);
     s.set_instances(entry->instances);
+    s.set_cluster_instances(entry->cluster_instances);
     ctx.services.push_back(std::move(s));
   }
   auto raft_dir = (std::filesystem::path{node.config().data_dir} / "raft").string();

@@ -111,6 +111,27 @@ const v1::Member* find_member(const v1::Membership& m, std::uint64_t raft_id) {
   return nullptr;
 }
 
+std::map<std::uint64_t, std::uint32_t> instance_shares(const v1::Membership& m,
+                                                       std::string_view service,
+                                                       std::uint32_t total) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranked;  // (weight, raft id)
+  auto h = fnv1a(service);
+  for (const auto& member : m.members())
+    if (member.state() == v1::UP && hosts(member, service))
+      ranked.emplace_back(weight_of(member.raft_id(), h), member.raft_id());
+  std::map<std::uint64_t, std::uint32_t> shares;
+  if (ranked.empty())
+    return shares;
+  // Heaviest first; ties (never in practice) to the lower id.
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  auto n = static_cast<std::uint32_t>(ranked.size());
+  for (std::uint32_t i = 0; i < n; ++i)
+    shares[ranked[i].second] = total / n + (i < total % n ? 1 : 0);
+  return shares;
+}
+
 bool hosts(const v1::Member& member, std::string_view service) {
   for (const auto& s : member.services())
     if (s.name() == service)

@@ -9,7 +9,9 @@
 //     and they answer 503 until it returns; placing them elsewhere would
 //     start them from nothing);
 //   - any other keyed service: the up members that host it.
-// Stateless services: the instances of the up members that host them.
+// Stateless services: the instances of the up members that host them; a
+// service with a cluster-wide count has them spread over those members
+// (instance_shares).
 #pragma once
 
 #include <cstdint>
@@ -63,6 +65,15 @@ private:
   std::map<std::string, std::vector<std::uint64_t>, std::less<>> previous_;
   std::map<std::string, bool, std::less<>> durable_;
 };
+
+/// How many of `total` instances of stateless `service` each up member
+/// hosting it runs: an even spread (counts differ by one at most), the
+/// larger counts on the members that weigh most for the service's name, so
+/// that every member computes the same spread from the same membership.
+/// Empty when no up member hosts the service.
+std::map<std::uint64_t, std::uint32_t> instance_shares(const v1::Membership& m,
+                                                       std::string_view service,
+                                                       std::uint32_t total);
 
 /// A member by name or raft id; null when there is none.
 const v1::Member* find_member(const v1::Membership& m, std::string_view name);

@@ -63,12 +63,13 @@ struct cluster_catalog {
   std::string refusal;        // not empty: refused, and why
   std::vector<std::string> services;
   std::vector<std::vector<caf::actor>> actors;  // per service
+  std::uint64_t instances_version = 0;          // as in its heartbeats
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_catalog& x) {
   return f(caf::meta::type_name("troupe.cluster_catalog"), x.name, x.raft_id, x.process_id,
-           x.proof, x.refusal, x.services, x.actors);
+           x.proof, x.refusal, x.services, x.actors, x.instances_version);
 }
 
 } // namespace troupe::cluster

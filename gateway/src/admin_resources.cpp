@@ -121,7 +121,7 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   info.set_module(service.module);
   const auto& stats = *service.stats;
   info.set_status(stats.failed.load() ? "failed" : "running");
-  info.set_instances(service.instances);
+  info.set_instances(service.stats->instances.load(std::memory_order_relaxed));
   info.set_active_actors(stats.active_actors.load());
   info.set_idle_timeout_ms(static_cast<std::uint32_t>(service.idle_timeout.count()));
   info.set_restarts(stats.restarts.load());
@@ -133,6 +133,7 @@ admin_pb::ServiceInfo service_info(const runtime::service_entry& service) {
   info.set_slow_calls(stats.slow_calls.load());
   info.set_blocking(service.blocking);
   info.set_threads(service.threads);
+  info.set_cluster_instances(service.cluster_instances);
   info.set_max_activations(service.max_activations);
   auto* policy = info.mutable_restart_policy();
   policy->set_max_restarts(service.policy.max_restarts);

@@ -17,7 +17,7 @@ activation_host::activation_host(caf::actor_config& cfg, host_context ctx)
   : caf::event_based_actor(cfg),
     ctx_(std::move(ctx)),
     directory_(*ctx_.directories),
-    calls_(ctx_.entry->stats->calls.new_slot()),
+    calls_(ctx_.calls ? ctx_.calls : ctx_.entry->stats->calls.new_slot()),
     load_(std::move(ctx_.own)) {
   // nop
 }
@@ -69,6 +69,7 @@ caf::behavior activation_host::make_behavior() {
       fence.countdown->done();
     },
     [this](park_check_atom) { on_park_check(); },
+    [this](retire_instance& retire) { on_retire(retire); },
     [this](make_room_atom, std::uint64_t wanted) -> std::uint64_t { return make_room(wanted); },
   };
 }

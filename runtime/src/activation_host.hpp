@@ -54,6 +54,9 @@ struct host_context {
   const std::atomic<bool>* ownership_on = nullptr;
   node_load* load = nullptr;          // the node's bounds
   std::shared_ptr<host_load> own;     // this host's count of its calls
+  // This host's part of the service's call count; null: a new one. A
+  // stateless instance the cluster scales gets its place's (node::scale).
+  std::shared_ptr<sharded_counter::slot> calls;
 };
 
 class activation_host : public caf::event_based_actor {
@@ -187,6 +190,11 @@ protected:
 
   /// A new key_ownership snapshot was published (ownership_fence).
   virtual void on_ownership_fence() {
+  }
+
+  /// The node no longer wants this host (retire_instance): only stateless
+  /// instances are retired.
+  virtual void on_retire(retire_instance&) {
   }
 
   /// The timer armed with arm_park_check() fired.

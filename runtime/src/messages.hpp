@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -46,6 +47,18 @@ struct ownership_fence {
   std::shared_ptr<fence_countdown> countdown;
 };
 using make_room_atom = caf::atom_constant<caf::atom("makeroom")>;
+
+/// Tells a stateless instance that the node no longer wants it
+/// (node::scale): it stops once it has no call in flight, or at
+/// `give_up_at` with whatever is left — unless the node took it back into
+/// service first. `ticket` decides between the two: the instance stops only
+/// if it swaps `issued` for 0, the node takes it back only if it swaps
+/// `issued` for a new even number, and only one of them can.
+struct retire_instance {
+  std::shared_ptr<std::atomic<std::uint64_t>> ticket;
+  std::uint64_t issued = 0;  // odd
+  std::chrono::steady_clock::time_point give_up_at;
+};
 
 /// A reply callback handed in by node::call from a thread outside the actor
 /// system.
@@ -98,3 +111,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::state_saved)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::events_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::ownership_fence)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::runtime::retire_instance)

@@ -4,10 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -41,6 +44,10 @@ namespace {
 constexpr std::uint32_t default_instances = 4;
 constexpr std::uint32_t default_blocking_threads = 4;
 constexpr std::uint32_t max_blocking_threads = 256;
+constexpr std::uint32_t max_cluster_instances = 1024;
+// How long a retiring instance waits, past its grace, for its calls in
+// flight before it stops anyway (node::scale).
+constexpr std::chrono::seconds retire_patience{30};
 
 class actor_system_settings : public caf::actor_system_config {
 public:
@@ -99,6 +106,30 @@ private:
 
 } // namespace
 
+// One place for an instance of a stateless service: the counts its actor
+// keeps (shared by the actors that run in this place in turn, so that the
+// service's figures stay bounded however often it is scaled), the actor in
+// it now, and the ticket that settles whether a retiring actor stops or is
+// taken back (retire_instance): 0 stopped, odd retiring, even serving.
+struct instance_slot {
+  std::shared_ptr<host_load> load;
+  std::shared_ptr<sharded_counter::slot> calls;
+  caf::actor actor;
+  std::shared_ptr<std::atomic<std::uint64_t>> ticket =
+    std::make_shared<std::atomic<std::uint64_t>>(0);
+  bool serving = false;
+};
+
+// One service's actors on this node: fixed for keyed and blocking
+// services; a non-blocking stateless service's are the serving slots'.
+struct service_actors {
+  const service_entry* entry = nullptr;
+  std::vector<caf::actor> actors;
+  std::vector<caf::actor_addr> detached;  // see local_directory.hpp
+  std::vector<host_load*> loads;
+  std::vector<instance_slot> slots;
+};
+
 struct node::impl {
   impl(node_config cfg, state_store_factory open)
     : config(std::move(cfg)), log(config.name, config.level), open_state(std::move(open)) {
@@ -119,8 +150,14 @@ struct node::impl {
   // The actors read the directory from their first message on: it exists
   // (empty) before they are spawned, and the local one is published after.
   published<directory> directories{std::make_shared<runtime::local_directory>()};
+  // Guards hosting, local and hosted: scale() replaces them while the
+  // cluster's agent and the admin API read them.
+  mutable std::mutex hosting_mtx;
+  std::vector<service_actors> hosting;  // in the order of services.entries()
   std::shared_ptr<const runtime::local_directory> local;
   std::vector<hosted_service> hosted;
+  bool directory_handed_in = false;  // publish_directory() was called
+  std::uint64_t tickets = 0;         // the last ticket handed out (instance_slot)
   std::vector<caf::actor> keyed_shards;
   std::vector<actor_system_setup> setups;
   relay_set relays;  // calls to actors of other nodes
@@ -140,6 +177,11 @@ struct node::impl {
   void open_state_store();
   void open_state_namespaces();
   void spawn_services();
+  host_context context_for(const service_entry& entry, std::shared_ptr<host_load> own);
+  void start_instance(service_actors& service, std::size_t place);
+  // Makes local and hosted from hosting, and publishes local unless a
+  // directory was handed in. Under hosting_mtx.
+  void rebuild_local();
 
   size_t scheduler_threads() const {
     return config.scheduler_threads > 0
@@ -169,10 +211,29 @@ void node::impl::load_modules() {
                                   opts.threads() > 0     ? opts.threads()
                                   : opts.instances() > 0 ? opts.instances()
                                                          : default_blocking_threads);
+      if (opts.cluster_instances() > 0) {
+        auto refuse = [&](const std::string& why) {
+          throw startup_error("module " + path + ": service " + entry->name
+                              + ": cluster_instances " + why);
+        };
+        if (entry->kind != service_kind::stateless)
+          refuse("is for STATELESS services only");
+        if (entry->blocking)
+          refuse("cannot be used with blocking (a blocking service has threads per node)");
+        if (opts.instances() > 0)
+          refuse("and instances cannot both be set (one counts the cluster's, the other "
+                 "each node's)");
+        if (opts.cluster_instances() > max_cluster_instances)
+          refuse("is more than " + std::to_string(max_cluster_instances));
+        entry->cluster_instances = opts.cluster_instances();
+      }
       // Keyed services have activations, not a fixed instance count; a
-      // blocking stateless service has an instance per thread.
+      // blocking stateless service has an instance per thread; one whose
+      // instances the cluster spreads runs all of them until the cluster
+      // says otherwise (a node alone runs them all).
       entry->instances = entry->kind == service_kind::keyed ? 0
                          : entry->blocking                  ? entry->threads
+                         : entry->cluster_instances > 0     ? entry->cluster_instances
                          : opts.instances() > 0             ? opts.instances()
                                                             : default_instances;
       if (entry->kind == service_kind::keyed)
@@ -270,43 +331,85 @@ void node::impl::spawn_services() {
   for (auto& entry : services.entries())
     hosts += actors_of(*entry);
   load = std::make_unique<node_load>(config, hosts);
-  auto built = std::make_shared<runtime::local_directory>();
+  std::lock_guard guard{hosting_mtx};
   for (auto& entry : services.entries()) {
-    auto host = std::make_unique<service_host>();
-    host->entry = entry.get();
-    std::vector<caf::actor> all;  // in index order: what other nodes call
+    auto& service = hosting.emplace_back();
+    service.entry = entry.get();
     for (std::size_t i = 0; i < actors_of(*entry); ++i) {
       auto own = std::make_shared<host_load>(load->budget(), *entry);
       entry->stats->hosts.push_back(own);
-      host->loads.push_back(own.get());
-      host_context ctx{entry.get(), &config.name, &directories, state.get(), &log,
-                       &relays,     &ownership,   &ownership_on, load.get(), std::move(own)};
+      if (entry->kind == service_kind::stateless && !entry->blocking) {
+        auto& slot = service.slots.emplace_back();
+        slot.load = std::move(own);
+        slot.calls = entry->stats->calls.new_slot();
+        start_instance(service, i);
+        continue;
+      }
+      service.loads.push_back(own.get());
+      auto ctx = context_for(*entry, std::move(own));
       caf::actor actor;
       if (entry->kind == service_kind::keyed) {
         actor = entry->blocking ? system->spawn<keyed_shard, caf::detached>(std::move(ctx))
                                 : system->spawn<keyed_shard>(std::move(ctx));
-        load->add_shard(actor.address(), *host->loads.back());
+        load->add_shard(actor.address(), *service.loads.back());
         keyed_shards.push_back(actor);
       } else {
         auto name = config.name + "/" + entry->name + "#" + std::to_string(i);
-        actor = entry->blocking
-                  ? system->spawn<stateless_instance, caf::detached>(std::move(ctx), name)
-                  : system->spawn<stateless_instance>(std::move(ctx), name);
+        actor = system->spawn<stateless_instance, caf::detached>(std::move(ctx), name);
       }
-      all.push_back(actor);
       if (entry->blocking) {
-        host->detached.push_back(actor.address());
+        service.detached.push_back(actor.address());
         detached.push_back(std::move(actor));
       } else {
-        host->actors.push_back(std::move(actor));
+        service.actors.push_back(std::move(actor));
       }
     }
-    hosted.push_back(hosted_service{entry.get(), std::move(all)});
+    entry->stats->instances.store(static_cast<std::uint32_t>(
+      entry->kind == service_kind::stateless ? actors_of(*entry) : 0));
+  }
+  // Publishing orders the loads and the shards' list before every call.
+  rebuild_local();
+}
+
+host_context node::impl::context_for(const service_entry& entry, std::shared_ptr<host_load> own) {
+  return host_context{&entry,      &config.name,  &directories, state.get(),
+                      &log,        &relays,       &ownership,   &ownership_on,
+                      load.get(),  std::move(own), nullptr};
+}
+
+void node::impl::start_instance(service_actors& service, std::size_t place) {
+  auto& slot = service.slots[place];
+  auto ctx = context_for(*service.entry, slot.load);
+  ctx.calls = slot.calls;
+  auto name = config.name + "/" + service.entry->name + "#" + std::to_string(place);
+  slot.ticket = std::make_shared<std::atomic<std::uint64_t>>(tickets += 2);
+  slot.actor = system->spawn<stateless_instance>(std::move(ctx), std::move(name));
+  slot.serving = true;
+}
+
+void node::impl::rebuild_local() {
+  auto built = std::make_shared<runtime::local_directory>();
+  hosted.clear();
+  for (auto& service : hosting) {
+    auto host = std::make_unique<service_host>();
+    host->entry = service.entry;
+    host->actors = service.actors;
+    host->detached = service.detached;
+    host->loads = service.loads;
+    for (auto& slot : service.slots)
+      if (slot.serving) {
+        host->actors.push_back(slot.actor);
+        host->loads.push_back(slot.load.get());
+      }
+    std::vector<caf::actor> all;  // in index order: what other nodes call
+    for (std::size_t i = 0; i < host->size(); ++i)
+      all.push_back(host->actor(i));
+    hosted.push_back(hosted_service{service.entry, std::move(all)});
     built->add(std::move(host));
   }
   local = built;
-  // Publishing orders the loads and the shards' list before every call.
-  directories.publish(std::move(built));
+  if (!directory_handed_in)
+    directories.publish(std::move(built));
 }
 
 node::node(node_config config, state_store_factory open_state)
@@ -403,7 +506,56 @@ node::caller node::make_caller() {
 }
 
 void node::publish_directory(std::shared_ptr<const directory> next) {
-  impl_->directories.publish(std::move(next));
+  auto& d = *impl_;
+  std::lock_guard guard{d.hosting_mtx};
+  d.directory_handed_in = true;
+  d.directories.publish(std::move(next));
+}
+
+std::optional<std::uint32_t> node::scale(std::string_view service, std::uint32_t count,
+                                         std::chrono::milliseconds grace) {
+  auto& d = *impl_;
+  std::lock_guard guard{d.hosting_mtx};
+  if (!d.system || !d.running)
+    return std::nullopt;
+  auto i = std::find_if(d.hosting.begin(), d.hosting.end(), [&](const service_actors& s) {
+    return s.entry->name == service;
+  });
+  if (i == d.hosting.end() || i->entry->cluster_instances == 0)
+    return std::nullopt;
+  auto& slots = i->slots;
+  count = std::min<std::uint32_t>(count, static_cast<std::uint32_t>(slots.size()));
+  auto before = i->entry->stats->instances.load();
+  if (count == before)
+    return count;
+  // The first `count` places serve, so that the instances that go are the
+  // last ones started and a place comes back under the same name.
+  for (std::size_t place = 0; place < slots.size(); ++place) {
+    auto& slot = slots[place];
+    bool wanted = place < count;
+    if (wanted && !slot.serving) {
+      auto issued = slot.ticket->load();
+      if (slot.actor && issued % 2 == 1
+          && slot.ticket->compare_exchange_strong(issued, d.tickets += 2))
+        slot.serving = true;  // taken back before it stopped
+      else
+        d.start_instance(*i, place);
+    } else if (!wanted && slot.serving) {
+      slot.serving = false;
+      auto issued = (d.tickets += 2) + 1;
+      slot.ticket->store(issued);
+      caf::delayed_anon_send(slot.actor, grace,
+                             retire_instance{slot.ticket, issued,
+                                             std::chrono::steady_clock::now() + grace
+                                               + retire_patience});
+    }
+  }
+  i->entry->stats->instances.store(count);
+  d.rebuild_local();
+  d.log.info("service scaled", {{"troupe.service", i->entry->name},
+                                {"troupe.service.instances_before", std::to_string(before)},
+                                {"troupe.service.instances", std::to_string(count)}});
+  return count;
 }
 
 void node::fail_calls_to(const caf::node_id& lost, std::string why) {
@@ -412,10 +564,12 @@ void node::fail_calls_to(const caf::node_id& lost, std::string why) {
 }
 
 std::shared_ptr<const directory> node::local_directory() const {
+  std::lock_guard guard{impl_->hosting_mtx};
   return impl_->local;
 }
 
 std::vector<hosted_service> node::hosted_services() const {
+  std::lock_guard guard{impl_->hosting_mtx};
   return impl_->hosted;
 }
 
@@ -454,10 +608,15 @@ void node::stop() {
   auto& d = *impl_;
   if (!d.system)
     return;
+  std::unique_lock guard{d.hosting_mtx};
   d.running = false;
   if (d.local)
     for (auto& a : d.local->all_actors())
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& service : d.hosting)
+    for (auto& slot : service.slots)
+      if (slot.actor && !slot.serving)  // retiring (the serving ones are in local)
+        caf::anon_send_exit(slot.actor, caf::exit_reason::user_shutdown);
   for (auto& relay : d.relays.all())
     caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
   // The directories hold actor handles: drop them before the system goes.
@@ -465,6 +624,8 @@ void node::stop() {
   d.ownership.publish(std::make_shared<sole_ownership>());
   d.local.reset();
   d.hosted.clear();
+  d.hosting.clear();
+  guard.unlock();
   d.keyed_shards.clear();
   d.relays.clear();
   d.detached.clear();

@@ -1,5 +1,7 @@
 #include "stateless_instance.hpp"
 
+#include <chrono>
+
 #include "reply_mapping.hpp"
 
 namespace troupe::runtime {
@@ -22,6 +24,21 @@ void stateless_instance::route(envelope& env, reply_to&& reply) {
 
 activation* stateless_instance::find_activation(const std::string&) noexcept {
   return activation_ ? &*activation_ : nullptr;
+}
+
+void stateless_instance::on_retire(retire_instance& retire) {
+  // Callers that resolved the instance before it left the directory may
+  // still have calls on the way or in flight: finish them first.
+  constexpr auto recheck = std::chrono::milliseconds{100};
+  if (retire.ticket->load() != retire.issued)
+    return;  // back in service
+  if (own_load().inflight() > 0 && std::chrono::steady_clock::now() < retire.give_up_at) {
+    delayed_send(this, recheck, std::move(retire));
+    return;
+  }
+  auto issued = retire.issued;
+  if (retire.ticket->compare_exchange_strong(issued, 0))
+    quit();
 }
 
 void stateless_instance::on_exit() {

@@ -1,6 +1,6 @@
 // One instance of a stateless service: an actor hosting a single activation.
-// The node runs the service's configured number of them and spreads calls
-// over them round robin.
+// The node runs the service's configured number of them (or the number the
+// cluster gives it, node::scale) and spreads calls over them round robin.
 #pragma once
 
 #include <optional>
@@ -28,6 +28,7 @@ public:
 protected:
   void route(envelope& env, reply_to&& reply) override;
   activation* find_activation(const std::string& key) noexcept override;
+  void on_retire(retire_instance& retire) override;
 
 private:
   std::string instance_name_;

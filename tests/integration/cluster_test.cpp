@@ -5,10 +5,12 @@
 // frozen node: cluster_failover_test.cpp.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "support/loopback_ports.hpp"
 #include "support/test_pki.hpp"
@@ -260,6 +262,107 @@ TEST_CASE("cluster: /admin/v1/services shows each node's instances and share of 
     // One service's resource carries the same.
     auto one = admin_get<admin_pb::ServiceInfo>(ports[i], "/admin/v1/services/demo.counter.v1.Counter");
     CHECK(keys_by_node(one) == expected);
+  }
+}
+
+
+/// Each up member's instances of test.spread.v1.Spread as the node at `port`
+/// lists them; empty while it cannot say.
+std::map<std::string, std::uint32_t> spread_listed(std::uint16_t port) {
+  std::map<std::string, std::uint32_t> out;
+  try {
+    auto r = http_call(port, "GET", "/admin/v1/services/test.spread.v1.Spread");
+    admin_pb::ServiceInfo info;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    if (r.status != 200 || !google::protobuf::util::JsonStringToMessage(r.body, &info, options).ok())
+      return {};
+    for (const auto& on : info.nodes())
+      if (on.state() == "up")
+        out[on.node()] = on.instances();
+  } catch (const std::exception&) {
+    return {};
+  }
+  return out;
+}
+
+/// The Spread instances that answer 20 calls through `port`, per node
+/// (round robin over every instance the node knows of: 20 calls reach all
+/// of up to 20); empty when a call failed.
+std::map<std::string, std::set<std::string>> spread_reached(std::uint16_t port) {
+  std::map<std::string, std::set<std::string>> out;
+  for (int i = 0; i < 20; ++i) {
+    try {
+      auto r = http_call(port, "GET", "/v1/spread");
+      if (r.status != 200)
+        return {};
+      out[string_field(r.body, "node")].insert(string_field(r.body, "instance"));
+    } catch (const std::exception&) {
+      return {};
+    }
+  }
+  return out;
+}
+
+std::vector<std::uint32_t> sorted_counts(const std::map<std::string, std::uint32_t>& by_node) {
+  std::vector<std::uint32_t> out;
+  for (const auto& [node, n] : by_node)
+    out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_CASE("cluster: a service's cluster-wide instances are spread over the up nodes and topped "
+          "up when one is killed") {
+  three_nodes c({"--module", test_module("spread")});
+  auto ports = c.http_ports();
+  // Five instances over three nodes: two, two and one. Every node lists the
+  // same and calls through any gateway reach all five.
+  std::map<std::string, std::uint32_t> listed;
+  std::map<std::string, std::set<std::string>> reached;
+  auto spread_as = [&](std::uint16_t port, const std::set<std::string>& nodes,
+                       const std::vector<std::uint32_t>& counts) {
+    listed = spread_listed(port);
+    if (sorted_counts(listed) != counts)
+      return false;
+    for (const auto& [node, n] : listed)
+      if (nodes.count(node) == 0)
+        return false;
+    reached = spread_reached(port);
+    std::map<std::string, std::uint32_t> reached_counts;
+    for (const auto& [node, instances] : reached)
+      reached_counts[node] = static_cast<std::uint32_t>(instances.size());
+    return reached_counts == listed;
+  };
+  auto report = [&] {
+    std::ostringstream text;
+    for (const auto& [node, n] : listed)
+      text << node << " lists " << n << "; ";
+    for (const auto& [node, instances] : reached)
+      text << node << " answered from " << instances.size() << "; ";
+    return text.str();
+  };
+  std::set<std::string> all(c.names.begin(), c.names.end());
+  for (auto port : ports) {
+    INFO("through port " << port << ": " << report());
+    REQUIRE(eventually([&] { return spread_as(port, all, {1, 2, 2}); }, 100));
+  }
+
+  // kill -9 of the node with two: once it is declared down, the two left
+  // run five between them, three and two.
+  std::size_t victim = 0;
+  for (std::size_t i = 0; i < c.names.size(); ++i)
+    if (listed[c.names[i]] == 2)
+      victim = i;
+  c.nodes[victim]->kill_now();
+  c.nodes[victim].reset();
+  std::set<std::string> survivors = all;
+  survivors.erase(c.names[victim]);
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (i == victim)
+      continue;
+    INFO("through " << c.names[i] << ": " << report());
+    REQUIRE(eventually([&] { return spread_as(ports[i], survivors, {2, 3}); }, 300));
   }
 }
 

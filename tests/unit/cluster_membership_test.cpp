@@ -227,3 +227,42 @@ TEST_CASE("cluster membership: records are bounded: removed ones pruned oldest f
   // A member already known still comes back.
   CHECK(troupe::cluster::may_admit(m, "live1000", 1000, reason));
 }
+
+TEST_CASE("cluster placement: a cluster-wide instance count is spread evenly over the up "
+          "members that host the service") {
+  auto m = three_up();
+  // Only n1 and n2 host "spread" (stateless); n3 does not.
+  for (auto& member : *m.mutable_members())
+    if (member.name() != "n3") {
+      auto* s = member.add_services();
+      s->set_name("spread");
+      s->set_cluster_instances(5);
+    }
+  auto shares = troupe::cluster::instance_shares(m, "spread", 5);
+  REQUIRE(shares.size() == 2);
+  CHECK(shares.count(3) == 0);
+  std::vector<std::uint32_t> counts{shares[1], shares[2]};
+  std::sort(counts.begin(), counts.end());
+  CHECK(counts == std::vector<std::uint32_t>{2, 3});
+  // Every member computes the same from the same membership.
+  CHECK(troupe::cluster::instance_shares(m, "spread", 5) == shares);
+
+  SECTION("all three hosting: 2, 2, 1; fewer instances than members: some run none") {
+    m.mutable_members()->Mutable(2)->add_services()->set_name("spread");
+    shares = troupe::cluster::instance_shares(m, "spread", 5);
+    REQUIRE(shares.size() == 3);
+    std::vector<std::uint32_t> three{shares[1], shares[2], shares[3]};
+    std::sort(three.begin(), three.end());
+    CHECK(three == std::vector<std::uint32_t>{1, 2, 2});
+    auto two = troupe::cluster::instance_shares(m, "spread", 2);
+    CHECK(two[1] + two[2] + two[3] == 2);
+  }
+  SECTION("a member declared down runs none: the others take its share") {
+    apply(m, ref("n1", 1, false));
+    shares = troupe::cluster::instance_shares(m, "spread", 5);
+    CHECK(shares == std::map<std::uint64_t, std::uint32_t>{{2, 5}});
+  }
+  SECTION("no up member hosts it: no spread at all") {
+    CHECK(troupe::cluster::instance_shares(m, "other", 5).empty());
+  }
+}

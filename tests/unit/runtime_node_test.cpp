@@ -519,3 +519,112 @@ TEST_CASE("a CAF actor's request is answered once: now, later through a promise,
   // having answered a later request since.
   CHECK(self->mailbox().empty());
 }
+
+TEST_CASE("a stateless service with a cluster-wide count runs all its instances on a node "
+          "alone, and scaling it retires and takes back instances",
+          "[runtime][scale]") {
+  temp_dir dir;
+  node n{config_with({test_module("spread"), counter_module()}, dir)};
+  n.start();
+  const std::string spread = "test.spread.v1.Spread";
+  const std::string reply_type = "test.spread.v1.WhereReply";
+  auto place = [&](int i) { return "unit/" + spread + "#" + std::to_string(i); };
+  const auto* entry = n.services().find(spread);
+  REQUIRE(entry != nullptr);
+  CHECK(entry->cluster_instances == 5);
+  CHECK(entry->stats->instances.load() == 5);
+  // Which service object answered from each instance, over `calls` calls
+  // (round robin: each instance in turn).
+  auto answering = [&](int calls) {
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < calls; ++i) {
+      auto r = call(n, spread, "Where", "", "");
+      REQUIRE(r.code == 0);
+      out[string_field(reply_type, r.payload, "instance")] =
+        string_field(reply_type, r.payload, "object");
+    }
+    return out;
+  };
+  auto actors_now = [&] {
+    for (auto& hosted : n.hosted_services())
+      if (hosted.entry->name == spread)
+        return hosted.actors;
+    FAIL("the node hosts no " << spread);
+    return std::vector<caf::actor>{};
+  };
+  auto first = answering(10);
+  REQUIRE(first.size() == 5);
+  auto five = actors_now();
+  REQUIRE(five.size() == 5);
+
+  // Only a service with a cluster-wide count scales.
+  CHECK_FALSE(n.scale("demo.counter.v1.Counter", 1, 0ms).has_value());
+  CHECK_FALSE(n.scale("no.such.Service", 1, 0ms).has_value());
+
+  // Down to two: the first two places answer, the same objects as before.
+  REQUIRE(n.scale(spread, 2, 60s) == 2u);
+  CHECK(entry->stats->instances.load() == 2);
+  CHECK(actors_now().size() == 2);
+  auto two = answering(10);
+  CHECK(two == std::map<std::string, std::string>{{place(0), first[place(0)]},
+                                                  {place(1), first[place(1)]}});
+  // A retiring instance still answers a call that reaches it in its grace
+  // (from a caller that resolved it before the change).
+  {
+    caf::scoped_actor self{n.system()};  // gone before the node stops
+    envelope where;
+    where.method = "Where";
+    auto late = request_from(self, five[4], where);
+    REQUIRE(late.code == 0);
+    CHECK(string_field(reply_type, late.payload, "object") == first[place(4)]);
+  }
+
+  // Up to four within the grace: places 2 and 3 are taken back as they were.
+  REQUIRE(n.scale(spread, 4, 60s) == 4u);
+  auto four = answering(12);
+  REQUIRE(four.size() == 4);
+  for (int i = 0; i < 4; ++i)
+    CHECK(four[place(i)] == first[place(i)]);
+
+  // Down to one without a grace: the three retired instances stop.
+  REQUIRE(n.scale(spread, 1, 0ms) == 1u);
+  {
+    caf::scoped_actor self{n.system()};
+    for (int i = 1; i < 4; ++i)
+      self->monitor(five[static_cast<std::size_t>(i)]);
+    int stopped = 0;
+    for (int i = 0; i < 3; ++i)
+      self->receive([&](caf::down_msg&) { ++stopped; },
+                    caf::after(std::chrono::seconds{15}) >> [] {});
+    CHECK(stopped == 3);
+  }
+  five.clear();
+  CHECK(answering(3) == std::map<std::string, std::string>{{place(0), first[place(0)]}});
+
+  // Up to three: places 1 and 2 run new instances (new objects).
+  REQUIRE(n.scale(spread, 3, 60s) == 3u);
+  auto three = answering(9);
+  REQUIRE(three.size() == 3);
+  CHECK(three[place(0)] == first[place(0)]);
+  CHECK(three[place(1)] != first[place(1)]);
+  CHECK(three[place(2)] != first[place(2)]);
+
+  // At most the service's count; the node stops with instances retiring.
+  CHECK(n.scale(spread, 100, 0ms) == 5u);
+  REQUIRE(n.scale(spread, 2, 60s) == 2u);
+  n.stop();
+  CHECK_FALSE(n.scale(spread, 3, 0ms).has_value());
+}
+
+TEST_CASE("a keyed service that declares a cluster-wide instance count is refused at start, "
+          "naming the fault", "[runtime][scale]") {
+  temp_dir dir;
+  node n{config_with({test_module("bad_spread")}, dir)};
+  try {
+    n.start();
+    FAIL("the node started");
+  } catch (const startup_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("test.badspread.v1.KeyedSpread")
+                           && Catch::Contains("cluster_instances is for STATELESS services only"));
+  }
+}

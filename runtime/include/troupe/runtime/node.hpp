@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,17 @@ public:
   /// Later calls are not refused (they go where the directory says). Any
   /// thread, after start().
   void fail_calls_to(const caf::node_id& lost, std::string why);
+
+  /// Runs `count` instances of stateless `service` from now on, at most its
+  /// cluster_instances (only such a service is scaled; the cluster calls
+  /// this as its members change). Starts the missing ones; the others leave
+  /// the local directory at once and stop `grace` later, once they have no
+  /// call in flight, serving whatever reaches them until then — callers
+  /// elsewhere learn of the change only later. Any thread, after start().
+  /// The service's count now, or none when it is not scaled so (or the node
+  /// is stopping).
+  std::optional<std::uint32_t> scale(std::string_view service, std::uint32_t count,
+                                     std::chrono::milliseconds grace);
 
   /// The directory of the services this node hosts; valid after start().
   std::shared_ptr<const directory> local_directory() const;

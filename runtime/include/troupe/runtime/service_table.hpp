@@ -34,6 +34,7 @@ std::string_view to_string(service_kind kind) noexcept;
 struct service_stats {
   std::atomic<bool> failed{false};
   std::atomic<std::uint64_t> active_actors{0};  // keyed activations, quarantined keys included
+  std::atomic<std::uint32_t> instances{0};      // stateless: running on this node now
   std::atomic<std::uint64_t> restarts{0};
   sharded_counter calls;  // a slot per actor hosting the service
   std::atomic<std::uint64_t> failures{0};       // handler throws
@@ -41,8 +42,10 @@ struct service_stats {
   // Per method (by index in the descriptor): ran past the threshold once,
   // so that each method is reported once.
   std::vector<std::atomic<bool>> slow_methods;
-  // One per actor hosting the service, in the order of the actors; set
-  // before the service serves, read-only after.
+  // One per actor that may host the service (a stateless service that the
+  // cluster scales: one per instance it may run, used by each instance that
+  // runs in that place in turn); set before the service serves, read-only
+  // after.
   std::vector<std::shared_ptr<host_load>> hosts;
 
   /// Calls accepted and not yet answered, over the service's actors.
@@ -59,7 +62,10 @@ struct service_entry {
   const google::protobuf::ServiceDescriptor* descriptor = nullptr;
   std::string module;  // name of the module that registered it
   service_definition definition;
-  std::uint32_t instances = 0;             // stateless: per node
+  std::uint32_t instances = 0;             // stateless: per node at start (stats->instances: now)
+  // Stateless: the service's instances in the whole cluster, which the
+  // cluster spreads over its nodes (node::scale); 0: `instances` per node.
+  std::uint32_t cluster_instances = 0;
   std::chrono::milliseconds idle_timeout{0};  // keyed
   bool blocking = false;      // handlers may block: the actors have threads of their own
   std::uint32_t threads = 0;  // blocking: the actors (and threads) on this node
