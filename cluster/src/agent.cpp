@@ -919,6 +919,13 @@ void agent::send_heartbeats() {
   if (!lead_.self && lead_.leader != 0 && followed_leader_ == lead_.leader) {
     hb.set_leader_raft_id(followed_leader_);
     hb.set_leader_seq(followed_seq_);
+    hb.set_leader_term(lead_.term);
+    // The leader's lease runs from when it sent the heartbeat answered,
+    // which is before this node received it.
+    note_answered(followed_leader_, followed_at_);
+    if (earlier_leader_at_)
+      hb.set_earlier_leader_age_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - *earlier_leader_at_).count());
   }
   for (auto& [id, p] : peers_)
     if (p.linked)
@@ -1003,10 +1010,25 @@ void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
     if (followed_leader_ != from)
       followed_seq_ = 0;
     followed_leader_ = from;
-    followed_seq_ = std::max(followed_seq_, hb.seq());
+    if (hb.seq() > followed_seq_) {
+      followed_seq_ = hb.seq();
+      followed_at_ = now;
+    }
   }
   if (!lead_.self || !membership_)
     return;
+  if (hb.leader_raft_id() == ctx_->raft_id && hb.leader_term() == lead_.term) {
+    // Only from this leadership: a report from an earlier one of this node
+    // may leave out leaders answered since. The age is counted down to
+    // whole milliseconds and the heartbeat took a while to come: the time
+    // found is later than the true one, never earlier (the clocks run at
+    // the same rate).
+    p.reported_earlier = true;
+    if (hb.has_earlier_leader_age_ms())
+      p.earlier_leader_at = now - std::chrono::milliseconds{hb.earlier_leader_age_ms()};
+    else
+      p.earlier_leader_at.reset();
+  }
   if (hb.leader_raft_id() == ctx_->raft_id && hb.leader_seq() != 0 && hb.leader_seq() <= seq_
       && seq_ - hb.leader_seq() < sent_ring) {
     auto sent = sent_at_[hb.leader_seq() % sent_ring];
@@ -1067,6 +1089,31 @@ std::optional<agent::clock::time_point> agent::quorum_acked_at(clock::time_point
       acked.push_back(*i->second.follows_me_since);
   }
   return majority_answered_at(std::move(acked), voters);
+}
+
+std::optional<agent::clock::time_point> agent::earlier_leases_began(std::uint64_t down) const {
+  auto began = earlier_leader_at_.value_or(clock::time_point::min());
+  if (answered_leader_ != 0)
+    began = std::max(began, answered_at_);
+  for (auto& [id, role] : lead_.servers) {
+    if (role != RAFT_VOTER || id == ctx_->raft_id || id == down)
+      continue;
+    auto i = peers_.find(id);
+    if (i == peers_.end() || !i->second.reported_earlier)
+      return std::nullopt;
+    if (i->second.earlier_leader_at)
+      began = std::max(began, *i->second.earlier_leader_at);
+  }
+  // Under other voters a lease needed other majorities: before the change,
+  // count only from when it was seen.
+  return std::max(began, voters_changed_at_);
+}
+
+void agent::note_answered(std::uint64_t leader, clock::time_point now) {
+  if (answered_leader_ != leader && answered_leader_ != 0)
+    earlier_leader_at_ = std::max(earlier_leader_at_.value_or(answered_at_), answered_at_);
+  answered_leader_ = leader;
+  answered_at_ = now;
 }
 
 bool agent::suspected(const peer& p, clock::time_point now) const {
@@ -1150,8 +1197,13 @@ void agent::lead() {
     // a majority of voters answered while following it; one of them voted
     // for this leader, and none answers the old one after voting: no such
     // lease outlasts this leadership's start by more than a lease (plus
-    // the margin for the moment a voter's agent learns of its vote).
+    // the margin for the moment a voter's agent learns of its vote). Once
+    // the other voters said when they last answered another leader, that
+    // bounds those leases too, and usually sooner (a frozen leader was
+    // last answered about a detection time before this leadership).
     auto base = leading_since_;
+    if (auto began = earlier_leases_began(m.raft_id()))
+      base = std::min(base, *began);
     if (auto g = last_grant_.find(m.raft_id()); g != last_grant_.end())
       base = std::max(base, g->second);
     if (!p.confirmed_dead && now < base + config_.lease + margin)
@@ -1298,12 +1350,28 @@ void agent::on_leadership(leadership l) {
   bool was = lead_.self;
   if (l.leader != lead_.leader || l.term != lead_.term)
     lost_leader_ = 0;
+  auto voters_of = [](const leadership& x) {
+    std::vector<std::uint64_t> out;
+    for (auto& [id, role] : x.servers)
+      if (role == RAFT_VOTER)
+        out.push_back(id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  if (voters_of(l) != voters_of(lead_))
+    voters_changed_at_ = clock::now();
   lead_ = std::move(l);
+  if (was && !lead_.self)
+    earlier_leader_at_ = clock::now();  // it led until now
   if (lead_.self && !was) {
     leading_since_ = clock::now();
+    note_answered(0, leading_since_);
     // Answers from an earlier leadership of this node count for nothing now.
-    for (auto& [id, p] : peers_)
+    for (auto& [id, p] : peers_) {
       p.follows_me_since.reset();
+      p.reported_earlier = false;
+      p.earlier_leader_at.reset();
+    }
     last_grant_.clear();
     down_proposed_.clear();
     up_proposed_.clear();

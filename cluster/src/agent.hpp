@@ -145,6 +145,11 @@ private:
     // When this node leads: when it sent the newest of its heartbeats this
     // peer answered while following it as the leader.
     std::optional<clock::time_point> follows_me_since;
+    // When this node leads: whether it has heard from this peer, following
+    // it, when the peer last answered or led another leadership (on this
+    // node's clock, never earlier than the truth; none: never).
+    bool reported_earlier = false;
+    std::optional<clock::time_point> earlier_leader_at;
 
     explicit peer(phi_detector::settings s) : detector(s) {
     }
@@ -203,6 +208,16 @@ private:
   /// or after T while following it (leader_lease.hpp). Its own lease, and
   /// the leases it grants, run from there.
   std::optional<clock::time_point> quorum_acked_at(clock::time_point now) const;
+  /// When this node leads: a time no lease held or granted under an earlier
+  /// leadership began after, as far as the voters other than `down` tell;
+  /// none until every one of them has told this leader. A lease runs from
+  /// a heartbeat that a majority of voters answered while following its
+  /// leader (the leader counting itself), and a majority holds at least two
+  /// voters: one that is not `down` answered that heartbeat (or sent it),
+  /// and said when it last did so once it followed this leader.
+  std::optional<clock::time_point> earlier_leases_began(std::uint64_t down) const;
+  /// This node answers (or stops answering) the heartbeats of `leader`.
+  void note_answered(std::uint64_t leader, clock::time_point now);
   bool suspected(const peer& p, clock::time_point now) const;
   std::uint64_t compute_settled() const;
 
@@ -266,10 +281,20 @@ private:
   // The leader this node follows, and the seq of its last heartbeat here.
   std::uint64_t followed_leader_ = 0;
   std::uint64_t followed_seq_ = 0;
+  clock::time_point followed_at_{};  // when that heartbeat came
   // The leader this node stood for election against (hasten_election): its
   // heartbeats are not answered until the leadership changes or it is
   // heard again.
   std::uint64_t lost_leader_ = 0;
+  // The leader whose heartbeats this node last answered, and when the
+  // newest one it answered came; and the latest such time for another
+  // leader, or when it last led itself (none: never).
+  std::uint64_t answered_leader_ = 0;
+  clock::time_point answered_at_{};
+  std::optional<clock::time_point> earlier_leader_at_;
+  // When this node's view of the consensus' voters last changed: a lease
+  // that began before may have had a majority of the voters before.
+  clock::time_point voters_changed_at_ = clock::now();
 
   // the leader's books
   std::map<std::uint64_t, clock::time_point> last_grant_;
