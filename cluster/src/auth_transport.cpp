@@ -384,10 +384,13 @@ struct auth_transport::handshake {
       owner->refused_((acceptor ? "dropped a consensus link from " : "the consensus link to ")
                       + address + (acceptor ? ": " : " failed: ") + why);
     if (link != nullptr) {
+      // Once it relays, closing the stream ends it after it has passed on
+      // what was written (a refusal's verdict); before, nothing is owed.
       auto* l = link;
       link = nullptr;
       l->unwatch();
-      l->abort();
+      if (stream == nullptr)
+        l->abort();
     }
     if (stream != nullptr) {
       uv_read_stop(stream);
