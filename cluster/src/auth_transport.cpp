@@ -646,6 +646,11 @@ void auth_transport::tls_close() {
     h->fail({}, RAFT_CANCELED);
     h = next;
   }
+  // Raft has closed its streams already. A link that is not reading its
+  // stream (its peer is not taking the bytes) would not notice: end them all
+  // now, so that closing does not wait on a peer.
+  for (auto& [link, owned] : links_)
+    link->abort();
   if (!listener_open_) {
     inner_closed_ = true;
     maybe_closed();

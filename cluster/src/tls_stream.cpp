@@ -166,6 +166,7 @@ int tls_link::accept(uv_stream_t* listener) {
 void tls_link::abort() {
   events_ = {};
   end({}, false, false);
+  close_handles();  // also when it was ending already, lingering
 }
 
 void tls_link::start_reading_tcp() {

@@ -11,7 +11,9 @@
 // the TLS session (close_notify) and the connection; the peer closing, or a
 // TLS error, closes the socketpair's other end, so that the owner reads EOF.
 // Every queue is bounded: a side is not read while more than
-// `max_queued_bytes` wait to be written to the other.
+// `max_queued_bytes` wait to be written to the other (so its closing, too,
+// is seen only once the other side takes bytes again, or the link is
+// aborted).
 #pragma once
 
 #include <cstddef>
