@@ -26,6 +26,9 @@ constexpr std::uint64_t handshake_timeout_ms = 5'000;
 constexpr std::uint64_t preamble_version = 1;
 constexpr std::size_t preamble_size = 24;
 constexpr std::uint64_t max_address_size = 1024;
+// Connections in their handshake at a time, with TLS; beyond, new ones are
+// closed at once (a cluster has a handful of members, each with two links).
+constexpr std::size_t max_handshakes = 128;
 
 enum verdict_code : unsigned char { accepted = 0, other_cluster = 1, wrong_secret = 2 };
 
@@ -528,6 +531,7 @@ void auth_transport::inner_accepted(raft_uv_transport* inner, raft_id id, const 
 }
 
 void auth_transport::track(handshake* h) {
+  ++handshake_count_;
   h->next = handshakes_;
   if (h->next != nullptr)
     h->next->prev = h;
@@ -588,6 +592,17 @@ void auth_transport::tls_incoming(uv_stream_t* listener, int status) {
   auto* self = static_cast<auth_transport*>(listener->data);
   if (status != 0 || self->closing_)
     return;
+  if (self->handshake_count_ >= max_handshakes) {
+    auto* tcp = static_cast<uv_tcp_t*>(raft_malloc(sizeof(uv_tcp_t)));
+    if (tcp == nullptr)
+      return;
+    uv_tcp_init(self->loop_, tcp);
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(tcp)) == 0)
+      self->refused_("refused a consensus link: " + std::to_string(max_handshakes)
+                     + " handshakes are in progress already");
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp), free_stream);
+    return;
+  }
   auto* h = new handshake;
   h->owner = self;
   h->acceptor = true;
@@ -674,6 +689,7 @@ void auth_transport::finished(handshake* h) {
     handshakes_ = h->next;
   if (h->next != nullptr)
     h->next->prev = h->prev;
+  --handshake_count_;
   delete h;
   maybe_closed();
 }

@@ -19,7 +19,8 @@
 // and only then does raft get the stream. Both sides log a refusal, naming
 // the peer and the reason (a certificate not signed by the cluster CA,
 // another cluster, a wrong secret, no answer). A handshake (TLS included)
-// that does not finish within 5 s is dropped.
+// that does not finish within 5 s is dropped; with TLS, at most 128 run at a
+// time and further connections are closed at once.
 //
 // Runs on the raft thread's libuv loop, like raft itself.
 #pragma once
@@ -105,6 +106,7 @@ private:
   bool closing_ = false;
   bool inner_closed_ = false;
   handshake* handshakes_ = nullptr;  // in progress (a list)
+  std::size_t handshake_count_ = 0;
 
   const tls_context* tls_;
   std::string bind_address_;

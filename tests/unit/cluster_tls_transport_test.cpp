@@ -426,4 +426,38 @@ TEST_CASE("consensus TLS transport: a client that says nothing is dropped after 
   CHECK(closed);
 }
 
+TEST_CASE("consensus TLS transport: at most 128 handshakes at a time, further connections are "
+          "closed at once") {
+  pki cluster{"cluster-ca"};
+  loop_fixture f;
+  auto& a = f.add(1, cluster, cluster);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(a.address.substr(10))));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> fds;
+  struct closer {
+    std::vector<int>& fds;
+    ~closer() {
+      for (int fd : fds)
+        ::close(fd);
+    }
+  } close_fds{fds};
+  for (int i = 0; i < 140; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(fd >= 0);
+    fds.push_back(fd);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // in progress
+  }
+  auto refusals = [&] {
+    int n = 0;
+    for (const auto& line : a.log)
+      n += line.find("128 handshakes are in progress already") != std::string::npos;
+    return n;
+  };
+  bool refused = f.run_until([&] { return refusals() >= 12; }, 20s);
+  INFO(a.said());
+  CHECK(refused);
+}
+
 } // namespace troupe::cluster
