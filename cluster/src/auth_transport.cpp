@@ -104,8 +104,7 @@ struct auth_transport::handshake {
   unsigned char verdict = accepted;  // acceptor: what it answered
   bool done = false;       // finished one way or the other
   bool timer_closed = false;
-  handshake* prev = nullptr;
-  handshake* next = nullptr;
+  std::list<std::unique_ptr<handshake>>::iterator self;  // in owner->handshakes_
   // With TLS: the link, until the handshake ends; and what is read next.
   tls_link* link = nullptr;
   enum class phase { tls, preamble, address, auth } stage = phase::auth;
@@ -482,8 +481,7 @@ int auth_transport::do_connect(raft_uv_transport* t, raft_uv_connect* req, raft_
   auto* self = owner_of(t);
   if (self->tls_ != nullptr)
     return self->tls_connect(req, id, address, cb);
-  auto* h = new handshake;
-  h->owner = self;
+  auto* h = self->add_handshake();
   h->peer_id = id;
   h->address = address;
   h->user_req = req;
@@ -491,10 +489,9 @@ int auth_transport::do_connect(raft_uv_transport* t, raft_uv_connect* req, raft_
   h->inner_req.data = h;
   auto rv = self->inner_.connect(&self->inner_, &h->inner_req, id, address, inner_connected);
   if (rv != 0) {
-    delete h;
+    self->handshakes_.erase(h->self);
     return rv;
   }
-  self->track(h);
   return 0;
 }
 
@@ -520,22 +517,19 @@ void auth_transport::inner_accepted(raft_uv_transport* inner, raft_id id, const 
     uv_close(reinterpret_cast<uv_handle_t*>(stream), free_stream);
     return;
   }
-  auto* h = new handshake;
-  h->owner = self;
+  auto* h = self->add_handshake();
   h->acceptor = true;
   h->peer_id = id;
   h->address = address;
   h->stream = stream;
-  self->track(h);
   h->begin_accept();
 }
 
-void auth_transport::track(handshake* h) {
-  ++handshake_count_;
-  h->next = handshakes_;
-  if (h->next != nullptr)
-    h->next->prev = h;
-  handshakes_ = h;
+auth_transport::handshake* auth_transport::add_handshake() {
+  auto& h = handshakes_.emplace_back(std::make_unique<handshake>());
+  h->owner = this;
+  h->self = std::prev(handshakes_.end());
+  return h.get();
 }
 
 // -- with TLS -----------------------------------------------------------------------
@@ -592,7 +586,7 @@ void auth_transport::tls_incoming(uv_stream_t* listener, int status) {
   auto* self = static_cast<auth_transport*>(listener->data);
   if (status != 0 || self->closing_)
     return;
-  if (self->handshake_count_ >= max_handshakes) {
+  if (self->handshakes_.size() >= max_handshakes) {
     auto* tcp = static_cast<uv_tcp_t*>(raft_malloc(sizeof(uv_tcp_t)));
     if (tcp == nullptr)
       return;
@@ -603,23 +597,21 @@ void auth_transport::tls_incoming(uv_stream_t* listener, int status) {
     uv_close(reinterpret_cast<uv_handle_t*>(tcp), free_stream);
     return;
   }
-  auto* h = new handshake;
-  h->owner = self;
+  auto* h = self->add_handshake();
   h->acceptor = true;
   auto* link = self->new_link(h);
   if (link == nullptr) {
-    delete h;
+    self->handshakes_.erase(h->self);
     return;
   }
   if (link->accept(listener) != 0) {
     h->link = nullptr;
     link->unwatch();
     link->abort();
-    delete h;
+    self->handshakes_.erase(h->self);
     return;
   }
   h->address = link->peer();  // until its preamble names its raft address
-  self->track(h);
   h->start_timer();
 }
 
@@ -630,8 +622,7 @@ int auth_transport::tls_connect(raft_uv_connect* req, raft_id id, const char* ad
     set_errmsg(&outer_.transport, "not an IPv4 address and port: %s", address);
     return RAFT_NOCONNECTION;
   }
-  auto* h = new handshake;
-  h->owner = this;
+  auto* h = add_handshake();
   h->peer_id = id;
   h->address = address;
   h->user_req = req;
@@ -639,28 +630,25 @@ int auth_transport::tls_connect(raft_uv_connect* req, raft_id id, const char* ad
   req->cb = cb;
   auto* link = new_link(h);
   if (link == nullptr) {
-    delete h;
+    handshakes_.erase(h->self);
     return RAFT_NOMEM;
   }
   if (auto rv = link->connect(reinterpret_cast<const sockaddr*>(&addr)); rv != 0) {
     h->link = nullptr;
     link->unwatch();
     link->abort();
-    delete h;
+    handshakes_.erase(h->self);
     set_errmsg(&outer_.transport, "uv_tcp_connect(): %s", uv_strerror(rv));
     return RAFT_NOCONNECTION;
   }
-  track(h);
   h->start_timer();
   return 0;
 }
 
 void auth_transport::tls_close() {
-  for (auto* h = handshakes_; h != nullptr;) {
-    auto* next = h->next;
-    h->fail({}, RAFT_CANCELED);
-    h = next;
-  }
+  // fail() may free its handshake (one without a timer): step on first.
+  for (auto it = handshakes_.begin(); it != handshakes_.end();)
+    (it++)->get()->fail({}, RAFT_CANCELED);
   // Raft has closed its streams already. A link that is not reading its
   // stream (its peer is not taking the bytes) would not notice: end them all
   // now, so that closing does not wait on a peer.
@@ -683,14 +671,7 @@ void auth_transport::finished(handshake* h) {
   // is pending.
   if (!h->done || !h->timer_closed || h->writing)
     return;
-  if (h->prev != nullptr)
-    h->prev->next = h->next;
-  else
-    handshakes_ = h->next;
-  if (h->next != nullptr)
-    h->next->prev = h->prev;
-  --handshake_count_;
-  delete h;
+  handshakes_.erase(h->self);
   maybe_closed();
 }
 
@@ -704,11 +685,10 @@ void auth_transport::do_close(raft_uv_transport* t, raft_uv_transport_close_cb c
   }
   // Handshakes with a stream end now; those still connecting end when the
   // inner transport cancels their connect.
-  for (auto* h = self->handshakes_; h != nullptr;) {
-    auto* next = h->next;
+  for (auto it = self->handshakes_.begin(); it != self->handshakes_.end();) {
+    auto* h = (it++)->get();  // fail() may free it
     if (h->stream != nullptr)
       h->fail({}, RAFT_CANCELED);
-    h = next;
   }
   self->inner_.close(&self->inner_, inner_closed);
 }
@@ -720,7 +700,7 @@ void auth_transport::inner_closed(raft_uv_transport* inner) {
 }
 
 void auth_transport::maybe_closed() {
-  if (closing_ && inner_closed_ && handshakes_ == nullptr && close_cb_ != nullptr) {
+  if (closing_ && inner_closed_ && handshakes_.empty() && close_cb_ != nullptr) {
     auto cb = close_cb_;
     close_cb_ = nullptr;
     cb(&outer_.transport);

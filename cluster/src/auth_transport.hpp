@@ -26,6 +26,7 @@
 #pragma once
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -74,7 +75,7 @@ private:
   friend struct handshake;
   void finished(handshake* h);
   void maybe_closed();
-  void track(handshake* h);
+  handshake* add_handshake();
 
   // With TLS: the TCP connections are this transport's own.
   int tls_init(raft_id id, const char* address);
@@ -105,8 +106,8 @@ private:
   raft_uv_transport_close_cb close_cb_ = nullptr;
   bool closing_ = false;
   bool inner_closed_ = false;
-  handshake* handshakes_ = nullptr;  // in progress (a list)
-  std::size_t handshake_count_ = 0;
+  // In progress; each is freed once nothing refers to it (finished()).
+  std::list<std::unique_ptr<handshake>> handshakes_;
 
   const tls_context* tls_;
   std::string bind_address_;
