@@ -1,6 +1,9 @@
 #include "auth_transport.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 
 #include <openssl/evp.h>
@@ -18,6 +21,14 @@ constexpr std::size_t challenge_size = 4 + nonce_size;                          
 constexpr std::size_t response_size = 4 + digest_size + nonce_size + proof_size;  // TRC1 ...
 constexpr std::size_t verdict_size = 1 + proof_size;
 constexpr std::uint64_t handshake_timeout_ms = 5'000;
+// Raft's preamble: protocol version, server id, the address's length (with
+// its NUL, padded to 8), each 8 bytes little endian; then the address.
+constexpr std::uint64_t preamble_version = 1;
+constexpr std::size_t preamble_size = 24;
+constexpr std::uint64_t max_address_size = 1024;
+// Connections in their handshake at a time, with TLS; beyond, new ones are
+// closed at once (a cluster has a handful of members, each with two links).
+constexpr std::size_t max_handshakes = 128;
 
 enum verdict_code : unsigned char { accepted = 0, other_cluster = 1, wrong_secret = 2 };
 
@@ -30,6 +41,44 @@ std::string sha256(std::string_view text) {
 
 void free_stream(uv_handle_t* handle) {
   raft_free(handle);
+}
+
+void put64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out += static_cast<char>(v >> (8 * i));
+}
+
+std::uint64_t get64(std::string_view in) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= std::uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
+  return v;
+}
+
+std::string encode_preamble(raft_id id, const std::string& address) {
+  auto padded = (address.size() + 1 + 7) / 8 * 8;
+  std::string out;
+  put64(out, preamble_version);
+  put64(out, id);
+  put64(out, padded);
+  out += address;
+  out.append(padded - address.size(), '\0');
+  return out;
+}
+
+/// "a.b.c.d:port" as raft_uv_tcp reads it (IPv4; no port: 8080).
+bool parse_ipv4(const std::string& address, sockaddr_in& out) {
+  auto colon = address.find(':');
+  auto host = address.substr(0, colon);
+  int port = 8080;
+  if (colon != std::string::npos)
+    port = std::atoi(address.c_str() + colon + 1);
+  return uv_ip4_addr(host.c_str(), port, &out) == 0;
+}
+
+template <class... Args>
+void set_errmsg(raft_uv_transport* t, const char* format, Args... args) {
+  std::snprintf(t->errmsg, sizeof t->errmsg, format, args...);
 }
 
 } // namespace
@@ -55,12 +104,16 @@ struct auth_transport::handshake {
   unsigned char verdict = accepted;  // acceptor: what it answered
   bool done = false;       // finished one way or the other
   bool timer_closed = false;
-  handshake* prev = nullptr;
-  handshake* next = nullptr;
+  std::list<std::unique_ptr<handshake>>::iterator self;  // in owner->handshakes_
+  // With TLS: the link, until the handshake ends; and what is read next.
+  tls_link* link = nullptr;
+  enum class phase { tls, preamble, address, auth } stage = phase::auth;
 
   // -- the exchange ------------------------------------------------------------
 
   void start_timer() {
+    if (timer_started)
+      return;
     uv_timer_init(owner->loop_, &timer);
     timer.data = this;
     timer_started = true;
@@ -68,7 +121,7 @@ struct auth_transport::handshake {
       &timer,
       [](uv_timer_t* t) {
         auto* h = static_cast<handshake*>(t->data);
-        h->fail("no answer within 5 s", RAFT_NOCONNECTION);
+        h->fail("no answer within 5 s", RAFT_NOCONNECTION, h->owner->tls_ != nullptr);
       },
       handshake_timeout_ms, 0);
   }
@@ -136,8 +189,80 @@ struct auth_transport::handshake {
     read(challenge_size);
   }
 
+  // -- with TLS: the link is verified, the preamble comes inside it ----------------
+
+  void tls_ready(uv_stream_t* plain) {
+    stream = plain;
+    if (acceptor) {
+      stage = phase::preamble;
+      read(preamble_size);
+      return;
+    }
+    stage = phase::auth;
+    send(encode_preamble(owner->self_id_, owner->self_address_), [](uv_write_t* w, int status) {
+      auto* h = static_cast<handshake*>(w->data);
+      h->writing = false;
+      if (h->done) {
+        h->owner->finished(h);
+        return;
+      }
+      if (status != 0) {
+        h->fail("the handshake could not be written", RAFT_NOCONNECTION);
+        return;
+      }
+      h->begin_connect();
+    });
+  }
+
+  /// The link ended by itself: a TLS failure (`why`), the peer gone, or (not
+  /// `connected`) no connection made, which raft retries quietly as it does
+  /// without TLS.
+  void tls_ended(const std::string& why, bool connected) {
+    link = nullptr;
+    if (!connected) {
+      fail({}, RAFT_NOCONNECTION);
+      return;
+    }
+    if (acceptor) {
+      if (!why.empty())
+        owner->refused_("refused a consensus link from " + address + ": " + why);
+      if (!why.empty() || stream == nullptr)
+        fail({}, RAFT_NOCONNECTION);
+      return;  // else the stream reads EOF
+    }
+    if (!why.empty() || stream == nullptr)
+      fail(why.empty() ? "the connection closed during the TLS handshake" : why,
+           RAFT_NOCONNECTION);
+  }
+
+  void got_preamble() {
+    auto size = get64(std::string_view{in}.substr(16));
+    if (get64(in) != preamble_version || size == 0 || size > max_address_size || size % 8 != 0) {
+      fail("the peer does not speak the consensus handshake", RAFT_NOCONNECTION, true);
+      return;
+    }
+    peer_id = get64(std::string_view{in}.substr(8));
+    stage = phase::address;
+    read(static_cast<std::size_t>(size));
+  }
+
+  void got_address() {
+    auto end = in.find('\0');
+    if (end == 0 || end == std::string::npos) {
+      fail("the peer does not speak the consensus handshake", RAFT_NOCONNECTION, true);
+      return;
+    }
+    address = in.substr(0, end);
+    stage = phase::auth;
+    begin_accept();
+  }
+
   void received() {
-    if (acceptor)
+    if (stage == phase::preamble)
+      got_preamble();
+    else if (stage == phase::address)
+      got_address();
+    else if (acceptor)
       check_response();
     else if (server_nonce.empty())
       answer_challenge();
@@ -233,6 +358,10 @@ struct auth_transport::handshake {
 
   void succeed() {
     done = true;
+    if (link != nullptr) {
+      link->unwatch();  // it relays for raft now
+      link = nullptr;
+    }
     auto* s = stream;
     stream = nullptr;
     s->data = nullptr;
@@ -256,6 +385,15 @@ struct auth_transport::handshake {
     if (!why.empty() && (log || !acceptor))
       owner->refused_((acceptor ? "dropped a consensus link from " : "the consensus link to ")
                       + address + (acceptor ? ": " : " failed: ") + why);
+    if (link != nullptr) {
+      // Once it relays, closing the stream ends it after it has passed on
+      // what was written (a refusal's verdict); before, nothing is owed.
+      auto* l = link;
+      link = nullptr;
+      l->unwatch();
+      if (stream == nullptr)
+        l->abort();
+    }
     if (stream != nullptr) {
       uv_read_stop(stream);
       uv_close(reinterpret_cast<uv_handle_t*>(stream), free_stream);
@@ -282,11 +420,13 @@ struct auth_transport::handshake {
 };
 
 auth_transport::auth_transport(uv_loop_t* loop, std::string cluster_name, std::string secret,
-                               std::function<void(const std::string&)> refused)
+                               std::function<void(const std::string&)> refused,
+                               const tls_context* tls)
   : loop_(loop),
     cluster_(std::move(cluster_name)),
     secret_(std::move(secret)),
-    refused_(std::move(refused)) {
+    refused_(std::move(refused)),
+    tls_(tls) {
   static_assert(std::is_standard_layout_v<holder>);
   outer_.owner = this;
   outer_.transport.init = do_init;
@@ -301,6 +441,10 @@ auth_transport::~auth_transport() {
 }
 
 int auth_transport::init(const std::string& bind_address) {
+  if (tls_ != nullptr) {
+    bind_address_ = bind_address;
+    return 0;
+  }
   auto rv = raft_uv_tcp_init(&inner_, loop_);
   if (rv != 0)
     return rv;
@@ -313,6 +457,8 @@ int auth_transport::init(const std::string& bind_address) {
 
 int auth_transport::do_init(raft_uv_transport* t, raft_id id, const char* address) {
   auto* self = owner_of(t);
+  if (self->tls_ != nullptr)
+    return self->tls_init(id, address);
   auto rv = self->inner_.init(&self->inner_, id, address);
   if (rv != 0)
     std::memcpy(t->errmsg, self->inner_.errmsg, sizeof t->errmsg);
@@ -322,6 +468,8 @@ int auth_transport::do_init(raft_uv_transport* t, raft_id id, const char* addres
 int auth_transport::do_listen(raft_uv_transport* t, raft_uv_accept_cb cb) {
   auto* self = owner_of(t);
   self->accept_cb_ = cb;
+  if (self->tls_ != nullptr)
+    return self->tls_listen();
   auto rv = self->inner_.listen(&self->inner_, inner_accepted);
   if (rv != 0)
     std::memcpy(t->errmsg, self->inner_.errmsg, sizeof t->errmsg);
@@ -331,8 +479,9 @@ int auth_transport::do_listen(raft_uv_transport* t, raft_uv_accept_cb cb) {
 int auth_transport::do_connect(raft_uv_transport* t, raft_uv_connect* req, raft_id id,
                                const char* address, raft_uv_connect_cb cb) {
   auto* self = owner_of(t);
-  auto* h = new handshake;
-  h->owner = self;
+  if (self->tls_ != nullptr)
+    return self->tls_connect(req, id, address, cb);
+  auto* h = self->add_handshake();
   h->peer_id = id;
   h->address = address;
   h->user_req = req;
@@ -340,13 +489,9 @@ int auth_transport::do_connect(raft_uv_transport* t, raft_uv_connect* req, raft_
   h->inner_req.data = h;
   auto rv = self->inner_.connect(&self->inner_, &h->inner_req, id, address, inner_connected);
   if (rv != 0) {
-    delete h;
+    self->handshakes_.erase(h->self);
     return rv;
   }
-  h->next = self->handshakes_;
-  if (h->next != nullptr)
-    h->next->prev = h;
-  self->handshakes_ = h;
   return 0;
 }
 
@@ -372,17 +517,153 @@ void auth_transport::inner_accepted(raft_uv_transport* inner, raft_id id, const 
     uv_close(reinterpret_cast<uv_handle_t*>(stream), free_stream);
     return;
   }
-  auto* h = new handshake;
-  h->owner = self;
+  auto* h = self->add_handshake();
   h->acceptor = true;
   h->peer_id = id;
   h->address = address;
   h->stream = stream;
-  h->next = self->handshakes_;
-  if (h->next != nullptr)
-    h->next->prev = h;
-  self->handshakes_ = h;
   h->begin_accept();
+}
+
+auth_transport::handshake* auth_transport::add_handshake() {
+  auto& h = handshakes_.emplace_back(std::make_unique<handshake>());
+  h->owner = this;
+  h->self = std::prev(handshakes_.end());
+  return h.get();
+}
+
+// -- with TLS -----------------------------------------------------------------------
+
+int auth_transport::tls_init(raft_id id, const char* address) {
+  self_id_ = id;
+  self_address_ = address;
+  if (auto rv = uv_tcp_init(loop_, &listener_); rv != 0) {
+    set_errmsg(&outer_.transport, "uv_tcp_init(): %s", uv_strerror(rv));
+    return RAFT_IOERR;
+  }
+  listener_.data = this;
+  listener_open_ = true;
+  return 0;
+}
+
+int auth_transport::tls_listen() {
+  const auto& where = bind_address_.empty() ? self_address_ : bind_address_;
+  sockaddr_in addr{};
+  if (!parse_ipv4(where, addr)) {
+    set_errmsg(&outer_.transport, "not an IPv4 address and port: %s", where.c_str());
+    return RAFT_IOERR;
+  }
+  auto rv = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (rv == 0)
+    rv = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 64, tls_incoming);
+  if (rv != 0) {
+    set_errmsg(&outer_.transport, "listening on %s: %s", where.c_str(), uv_strerror(rv));
+    return RAFT_IOERR;
+  }
+  return 0;
+}
+
+tls_link* auth_transport::new_link(handshake* h) {
+  tls_link::events e;
+  e.ready = [h](uv_stream_t* plain) { h->tls_ready(plain); };
+  e.ended = [h](const std::string& why, bool connected) { h->tls_ended(why, connected); };
+  std::unique_ptr<tls_link> link;
+  try {
+    link = std::make_unique<tls_link>(loop_, *tls_, std::move(e),
+                                      [this](tls_link* l) { links_.erase(l); });
+  } catch (const std::exception& ex) {
+    refused_(std::string{"no consensus link: "} + ex.what());
+    return nullptr;
+  }
+  auto* raw = link.get();
+  links_.emplace(raw, std::move(link));
+  h->link = raw;
+  h->stage = handshake::phase::tls;
+  return raw;
+}
+
+void auth_transport::tls_incoming(uv_stream_t* listener, int status) {
+  auto* self = static_cast<auth_transport*>(listener->data);
+  if (status != 0 || self->closing_)
+    return;
+  if (self->handshakes_.size() >= max_handshakes) {
+    auto* tcp = static_cast<uv_tcp_t*>(raft_malloc(sizeof(uv_tcp_t)));
+    if (tcp == nullptr)
+      return;
+    uv_tcp_init(self->loop_, tcp);
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(tcp)) == 0)
+      self->refused_("refused a consensus link: " + std::to_string(max_handshakes)
+                     + " handshakes are in progress already");
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp), free_stream);
+    return;
+  }
+  auto* h = self->add_handshake();
+  h->acceptor = true;
+  auto* link = self->new_link(h);
+  if (link == nullptr) {
+    self->handshakes_.erase(h->self);
+    return;
+  }
+  if (link->accept(listener) != 0) {
+    h->link = nullptr;
+    link->unwatch();
+    link->abort();
+    self->handshakes_.erase(h->self);
+    return;
+  }
+  h->address = link->peer();  // until its preamble names its raft address
+  h->start_timer();
+}
+
+int auth_transport::tls_connect(raft_uv_connect* req, raft_id id, const char* address,
+                                raft_uv_connect_cb cb) {
+  sockaddr_in addr{};
+  if (!parse_ipv4(address, addr)) {
+    set_errmsg(&outer_.transport, "not an IPv4 address and port: %s", address);
+    return RAFT_NOCONNECTION;
+  }
+  auto* h = add_handshake();
+  h->peer_id = id;
+  h->address = address;
+  h->user_req = req;
+  h->user_cb = cb;
+  req->cb = cb;
+  auto* link = new_link(h);
+  if (link == nullptr) {
+    handshakes_.erase(h->self);
+    return RAFT_NOMEM;
+  }
+  if (auto rv = link->connect(reinterpret_cast<const sockaddr*>(&addr)); rv != 0) {
+    h->link = nullptr;
+    link->unwatch();
+    link->abort();
+    handshakes_.erase(h->self);
+    set_errmsg(&outer_.transport, "uv_tcp_connect(): %s", uv_strerror(rv));
+    return RAFT_NOCONNECTION;
+  }
+  h->start_timer();
+  return 0;
+}
+
+void auth_transport::tls_close() {
+  // fail() may free its handshake (one without a timer): step on first.
+  for (auto it = handshakes_.begin(); it != handshakes_.end();)
+    (it++)->get()->fail({}, RAFT_CANCELED);
+  // Raft has closed its streams already. A link that is not reading its
+  // stream (its peer is not taking the bytes) would not notice: end them all
+  // now, so that closing does not wait on a peer.
+  for (auto& [link, owned] : links_)
+    link->abort();
+  if (!listener_open_) {
+    inner_closed_ = true;
+    maybe_closed();
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* l) {
+    auto* self = static_cast<auth_transport*>(l->data);
+    self->inner_closed_ = true;
+    self->maybe_closed();
+  });
 }
 
 void auth_transport::finished(handshake* h) {
@@ -390,13 +671,7 @@ void auth_transport::finished(handshake* h) {
   // is pending.
   if (!h->done || !h->timer_closed || h->writing)
     return;
-  if (h->prev != nullptr)
-    h->prev->next = h->next;
-  else
-    handshakes_ = h->next;
-  if (h->next != nullptr)
-    h->next->prev = h->prev;
-  delete h;
+  handshakes_.erase(h->self);
   maybe_closed();
 }
 
@@ -404,13 +679,16 @@ void auth_transport::do_close(raft_uv_transport* t, raft_uv_transport_close_cb c
   auto* self = owner_of(t);
   self->closing_ = true;
   self->close_cb_ = cb;
+  if (self->tls_ != nullptr) {
+    self->tls_close();
+    return;
+  }
   // Handshakes with a stream end now; those still connecting end when the
   // inner transport cancels their connect.
-  for (auto* h = self->handshakes_; h != nullptr;) {
-    auto* next = h->next;
+  for (auto it = self->handshakes_.begin(); it != self->handshakes_.end();) {
+    auto* h = (it++)->get();  // fail() may free it
     if (h->stream != nullptr)
       h->fail({}, RAFT_CANCELED);
-    h = next;
   }
   self->inner_.close(&self->inner_, inner_closed);
 }
@@ -422,7 +700,7 @@ void auth_transport::inner_closed(raft_uv_transport* inner) {
 }
 
 void auth_transport::maybe_closed() {
-  if (closing_ && inner_closed_ && handshakes_ == nullptr && close_cb_ != nullptr) {
+  if (closing_ && inner_closed_ && handshakes_.empty() && close_cb_ != nullptr) {
     auto cb = close_cb_;
     close_cb_ = nullptr;
     cb(&outer_.transport);

@@ -1,43 +1,56 @@
-// The consensus log's network links: raft's own TCP transport (raft_uv_tcp)
-// with a challenge-response on every new connection, so that only nodes of
-// the same cluster that know its secret take part in the log. Raft's
-// transport has no authentication of its own.
+// The consensus log's network links, and who may take part in the log: only
+// nodes of the same cluster that know its secret and, when the node has TLS
+// (--tls-cert, --tls-key, --tls-ca), hold a certificate signed by the
+// cluster CA. Raft's transport has no authentication of its own.
 //
-// After raft's own preamble (version, server id, address), on each new
-// connection:
+// Without TLS, raft's own TCP transport (raft_uv_tcp) with a challenge-
+// response on every new connection: authenticated, not encrypted. With TLS,
+// this transport owns the TCP connections: the consensus port speaks TLS from
+// the first byte (mutual, TLS 1.3, tls_stream.hpp) and everything below runs
+// inside it, so the log's traffic is encrypted too.
+//
+// On each new connection, after TLS if any, the connector sends raft's
+// preamble (version, server id, address; raft_uv_tcp sends it itself), then:
 //   acceptor  -> "TRA1" + 16-byte nonce S
 //   connector -> "TRC1" + SHA-256(cluster name) + 16-byte nonce C
 //                + HMAC(secret, "raft-connect", cluster, S, C)
 //   acceptor  -> 1 code byte (0 accepted, 1 another cluster, 2 wrong secret)
 //                + HMAC(secret, "raft-accept", cluster, C, S)
 // and only then does raft get the stream. Both sides log a refusal, naming
-// the peer and the reason. A handshake that does not finish within 5 s is
-// dropped. The link is authenticated, not encrypted (membership only: the
-// calls between nodes go over CAF's links, which TLS covers).
+// the peer and the reason (a certificate not signed by the cluster CA,
+// another cluster, a wrong secret, no answer). A handshake (TLS included)
+// that does not finish within 5 s is dropped; with TLS, at most 128 run at a
+// time and further connections are closed at once.
 //
 // Runs on the raft thread's libuv loop, like raft itself.
 #pragma once
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "raft_c.hpp"
+#include "tls_stream.hpp"
 
 namespace troupe::cluster {
 
 class auth_transport {
 public:
   /// `refused(line)`: a connection was refused, either way (for the log).
+  /// `tls`: null, or the node's TLS context, which must outlive this.
   auth_transport(uv_loop_t* loop, std::string cluster_name, std::string secret,
-                 std::function<void(const std::string&)> refused);
+                 std::function<void(const std::string&)> refused,
+                 const tls_context* tls = nullptr);
   ~auth_transport();
 
   auth_transport(const auth_transport&) = delete;
   auth_transport& operator=(const auth_transport&) = delete;
 
-  /// Initializes raft's TCP transport inside, listening on `bind_address`
-  /// when not empty (else on the address raft is given); raft's error code.
+  /// Listens on `bind_address` when not empty (else on the address raft is
+  /// given); without TLS it initializes raft's TCP transport inside. Raft's
+  /// error code.
   int init(const std::string& bind_address = {});
 
   /// What to hand raft_uv_init().
@@ -62,6 +75,15 @@ private:
   friend struct handshake;
   void finished(handshake* h);
   void maybe_closed();
+  handshake* add_handshake();
+
+  // With TLS: the TCP connections are this transport's own.
+  int tls_init(raft_id id, const char* address);
+  int tls_listen();
+  int tls_connect(raft_uv_connect* req, raft_id id, const char* address, raft_uv_connect_cb cb);
+  void tls_close();
+  static void tls_incoming(uv_stream_t* listener, int status);
+  tls_link* new_link(handshake* h);
 
   uv_loop_t* loop_;
   std::string cluster_;
@@ -84,7 +106,18 @@ private:
   raft_uv_transport_close_cb close_cb_ = nullptr;
   bool closing_ = false;
   bool inner_closed_ = false;
-  handshake* handshakes_ = nullptr;  // in progress (a list)
+  // In progress; each is freed once nothing refers to it (finished()).
+  std::list<std::unique_ptr<handshake>> handshakes_;
+
+  const tls_context* tls_;
+  std::string bind_address_;
+  raft_id self_id_ = 0;
+  std::string self_address_;
+  uv_tcp_t listener_{};
+  bool listener_open_ = false;
+  // Every TLS link, from its connection until its last handle is closed:
+  // handshaking, or relaying for raft.
+  std::unordered_map<tls_link*, std::unique_ptr<tls_link>> links_;
 };
 
 } // namespace troupe::cluster

@@ -207,6 +207,11 @@ struct cluster::impl {
       s.bind_address = raft_address(config.listen);
     s.cluster_name = config.name;
     s.secret = config.secret;
+    if (tls) {
+      s.tls_cert = config.tls_cert;
+      s.tls_key = config.tls_key;
+      s.tls_ca = config.tls_ca;
+    }
     s.election_timeout_ms = static_cast<unsigned>(config.election_timeout.count());
     s.heartbeat_ms = static_cast<unsigned>(config.raft_heartbeat.count());
     s.bootstrap = bootstrap;

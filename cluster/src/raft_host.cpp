@@ -54,6 +54,7 @@ struct raft_host::impl {
   uv_loop_t loop{};
   uv_async_t wake{};
   uv_timer_t poll{};
+  std::unique_ptr<tls_context> tls;  // outlives the transport
   std::unique_ptr<auth_transport> transport;
   raft_io io{};
   raft_fsm fsm{};
@@ -141,7 +142,15 @@ struct raft_host::impl {
     std::filesystem::create_directories(s.dir, ec);
     if (ec)
       fail_open("the consensus log's directory " + s.dir + ": " + ec.message());
-    transport = std::make_unique<auth_transport>(&loop, s.cluster_name, s.secret, cb.warn);
+    if (!s.tls_cert.empty()) {
+      try {
+        tls = std::make_unique<tls_context>(s.tls_cert, s.tls_key, s.tls_ca);
+      } catch (const std::exception& e) {
+        fail_open(std::string{"the consensus transport's TLS: "} + e.what());
+      }
+    }
+    transport =
+      std::make_unique<auth_transport>(&loop, s.cluster_name, s.secret, cb.warn, tls.get());
     if (auto rv = transport->init(s.bind_address); rv != 0)
       fail_open(std::string{"the consensus transport: "} + raft_strerror(rv));
     if (auto rv = raft_uv_init(&io, &loop, s.dir.c_str(), transport->transport()); rv != 0)

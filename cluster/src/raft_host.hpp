@@ -1,6 +1,6 @@
 // The consensus log: canonical raft (libraft 0.15) on a thread and libuv loop
 // of its own, its log and snapshots under DATA/raft, its links through
-// auth_transport. The replicated state machine is the membership
+// auth_transport (mutual TLS when the node has TLS files). The replicated state machine is the membership
 // (membership.hpp); every applied command hands the new membership to
 // `applied`, and every change of leader or term to `leadership`. Both run on
 // the raft thread and must only hand over (send to an actor).
@@ -43,6 +43,10 @@ public:
     std::string bind_address;   // host:port it listens on; empty: `address`
     std::string cluster_name;
     std::string secret;
+    // PEM files; all empty: the links are not TLS (only authenticated).
+    std::string tls_cert;
+    std::string tls_key;
+    std::string tls_ca;
     unsigned election_timeout_ms = 1000;
     unsigned heartbeat_ms = 100;
     bool bootstrap = false;     // form a new cluster with this node as its only voter

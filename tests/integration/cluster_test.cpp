@@ -1,8 +1,13 @@
 // A cluster of real `troupe node` processes on 127.0.0.1: forming it, the
 // membership every node lists, keyed calls through any gateway reaching the
 // key's one owner, SIGSTOP of a member, graceful leave and drain, refusal of a
-// wrong cluster name or secret. Failover after kill -9 and the fencing of a
-// frozen node: cluster_failover_test.cpp.
+// wrong cluster name or secret, mutual TLS on the cluster port and on the
+// consensus port. Failover after kill -9 and the fencing of a frozen node:
+// cluster_failover_test.cpp.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -523,6 +528,88 @@ std::vector<std::string> tls_args(const test::test_pki& pki, const std::string& 
   return {"--tls-cert", issued.cert, "--tls-key", issued.key, "--tls-ca", pki.ca()};
 }
 
+/// The consensus log's port of a node on cluster port `cluster_port`.
+std::uint16_t consensus_port(std::uint16_t cluster_port) {
+  return static_cast<std::uint16_t>(cluster_port + 1);
+}
+
+/// `openssl s_client` to 127.0.0.1:port, trusting `ca`, presenting `cert`
+/// (none when empty); it ends once the handshake is done (stdin is empty).
+command_result tls_probe(std::uint16_t port, const std::string& ca,
+                         const test::node_certificate& cert = {}) {
+  std::vector<std::string> argv{"/usr/bin/openssl", "s_client", "-connect",
+                                "127.0.0.1:" + std::to_string(port), "-CAfile", ca,
+                                "-verify_return_error", "-brief"};
+  if (!cert.cert.empty()) {
+    argv.insert(argv.end(), {"-cert", cert.cert, "-key", cert.key});
+  }
+  return run_command(argv, 20s);
+}
+
+struct plain_exchange {
+  std::string received;
+  bool closed = false;  // by the peer, within the time given
+};
+
+/// Sends `bytes` over plain TCP to 127.0.0.1:port and reads what comes back
+/// until the peer closes or `timeout` passes.
+plain_exchange plain_tcp(std::uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
+  plain_exchange out;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  struct closer {
+    int fd;
+    ~closer() {
+      ::close(fd);
+    }
+  } close_fd{fd};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
+          == static_cast<ssize_t>(bytes.size()));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 1))) <= 0)
+      continue;
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      out.closed = true;
+      break;
+    }
+    out.received.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// What raft's TCP transport sends first: protocol 1, server id, the
+/// address's padded length, the address.
+std::string raft_preamble(std::uint64_t id, std::string address) {
+  address.resize((address.size() + 8) / 8 * 8, '\0');
+  std::string out;
+  for (std::uint64_t v : {std::uint64_t{1}, id, std::uint64_t{address.size()}})
+    for (int i = 0; i < 8; ++i)
+      out += static_cast<char>(v >> (8 * i));
+  return out + address;
+}
+
+/// Lines of `log` that say a consensus link was refused or failed.
+std::string consensus_refusals(const std::string& log) {
+  std::string out;
+  for (const auto& line : lines_of(log))
+    if (contains(line, "refused a consensus link") || contains(line, "dropped a consensus link")
+        || contains(line, "the consensus link to"))
+      out += line + "\n";
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("cluster: over mutual TLS three nodes form one cluster, every gateway reaches every "
@@ -552,8 +639,14 @@ TEST_CASE("cluster: over mutual TLS three nodes form one cluster, every gateway 
   if (!eventually([&] { return all_up(http(), names); }, 600))
     FAIL("the TLS nodes did not form one cluster; the nodes said:\n"
          << what_nodes_said(nodes, names));
-  for (auto& n : nodes)
-    CHECK_FALSE(contains(n->stderr_text(), "not authenticated by TLS"));
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    INFO(names[i]);
+    auto log = nodes[i]->stderr_text();
+    CHECK_FALSE(contains(log, "not authenticated by TLS"));
+    // The consensus links between the members were made over TLS, none
+    // refused (the log formed through them: every node is up).
+    CHECK(consensus_refusals(log).empty());
+  }
 
   // Keys of every node, through every gateway.
   std::set<std::string> owners;
@@ -619,6 +712,58 @@ TEST_CASE("cluster: a node whose certificate another CA signed is not admitted")
   CHECK(all_up({a.port()}, {"a"}));
   auto ready = http_call(b.port(), "GET", "/readyz");
   CHECK(ready.status == 503);
+
+  // The consensus port refuses b's certificate too, and a says why.
+  REQUIRE(eventually([&] { return contains(a.stderr_text(), "consensus log started"); }, 300));
+  tls_probe(consensus_port(ports.ports[0]), pki.ca(), issued);
+  bool said = eventually(
+    [&] {
+      return contains(a.stderr_text(), "refused a consensus link from 127.0.0.1:")
+             && contains(a.stderr_text(), "its certificate is not signed by the cluster CA");
+    },
+    100);
+  INFO(consensus_refusals(a.stderr_text()));
+  CHECK(said);
+}
+
+TEST_CASE("cluster: over mutual TLS the consensus port speaks TLS from the first byte and "
+          "refuses what is not a cluster member") {
+  test::test_pki pki;
+  test::test_pki other{"another-ca"};
+  layout ports{1};
+  node_process a{node_args("a", ports.ports[0], ports.seeds, tls_args(pki, "a"))};
+  REQUIRE(eventually([&] { return all_up({a.port()}, {"a"}); }, 300));
+  REQUIRE(eventually([&] { return contains(a.stderr_text(), "consensus log started"); }, 300));
+  auto port = consensus_port(ports.ports[0]);
+
+  // A client with the cluster's material completes the TLS handshake and
+  // verifies the node's certificate against the cluster CA.
+  auto member = tls_probe(port, pki.ca(), pki.issue("probe"));
+  INFO("openssl s_client said:\n" << member.out << member.err);
+  CHECK(member.exit_code == 0);
+  CHECK(contains(member.out + member.err, "Verification: OK"));
+  CHECK(contains(member.out + member.err, "TLSv1.3"));
+  CHECK(consensus_refusals(a.stderr_text()).empty());
+
+  // A client that trusts another CA does not accept the node's certificate.
+  auto stranger = tls_probe(port, other.ca(), other.issue("stranger"));
+  INFO("openssl s_client (another CA) said:\n" << stranger.out << stranger.err);
+  CHECK(stranger.exit_code != 0);
+
+  // A client without a certificate is refused, and the node says why.
+  tls_probe(port, pki.ca());
+  CHECK(eventually(
+    [&] { return contains(a.stderr_text(), "presented no certificate"); }, 100));
+
+  // Raft's plain preamble gets no answer of the consensus handshake (no
+  // "TRA1" challenge): the connection is closed, and the node says why.
+  auto plain = plain_tcp(port, raft_preamble(42, "127.0.0.1:9"), 15s);
+  CHECK(plain.closed);
+  CHECK_FALSE(contains(plain.received, "TRA1"));
+  CHECK(eventually(
+    [&] { return contains(a.stderr_text(), "the TLS handshake failed"); }, 100));
+  INFO(consensus_refusals(a.stderr_text()));
+  CHECK(all_up({a.port()}, {"a"}));
 }
 
 TEST_CASE("cluster: a node started without cluster flags lists itself alone, with no state") {
