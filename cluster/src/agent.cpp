@@ -947,11 +947,13 @@ void agent::fail_calls_to_silent_peers() {
   // a member on the other side would wait for its deadline. The detector
   // every node runs on each peer's heartbeats says when to stop waiting.
   auto now = clock::now();
+  bool changed = false;  // the directory leaves silent members out
   for (auto& [id, p] : peers_) {
     if (!p.caf_node || !p.last_heartbeat)
       continue;
     auto phi = p.detector.phi(now);
     if (phi < config_.phi_threshold) {
+      changed = changed || p.calls_failed;
       p.calls_failed = false;
       if (lost_leader_ == id && !p.confirmed_dead)
         lost_leader_ = 0;  // heard again: it was not lost after all
@@ -960,6 +962,7 @@ void agent::fail_calls_to_silent_peers() {
     if (p.calls_failed)
       continue;
     p.calls_failed = true;
+    changed = true;
     log().info("a member fell silent: failing this node's calls in flight to it",
                {{"troupe.cluster.member", p.name}});
     // Only while another member is heard: a node that was frozen itself
@@ -975,6 +978,8 @@ void agent::fail_calls_to_silent_peers() {
                                             + " fell silent (no heartbeat) while serving this "
                                               "call: its answer may never come");
   }
+  if (changed)
+    publish();
 }
 
 void agent::on_heartbeat(const v1::Heartbeat& hb, std::uint64_t from) {
@@ -1494,6 +1499,7 @@ void agent::publish() {
     } else if (auto i = peers_.find(m.raft_id()); i != peers_.end() && i->second.linked) {
       entry.linked = true;
       entry.actors = i->second.actors;
+      entry.silent = i->second.calls_failed;
     }
     members.emplace(m.raft_id(), std::move(entry));
   }

@@ -20,7 +20,7 @@ cluster_directory::cluster_directory(std::uint64_t self,
     lease_(std::move(lease)) {
   // Stateless services: every up member's instances, this node's included.
   for (const auto& [id, member] : members_) {
-    if (member.state != v1::UP || !member.linked)
+    if (member.state != v1::UP || !member.linked || member.silent)
       continue;
     for (const auto& [service, actors] : member.actors) {
       if (placed_->candidates(service) != nullptr)
@@ -67,6 +67,11 @@ runtime::call_target cluster_directory::resolve(std::string_view service,
   if (member.state != v1::UP && member.state != v1::LEAVING)
     return {status{status_code::unavailable,
                    "this key's node " + member.name + " is not serving yet"},
+            {}};
+  if (member.silent)
+    return {status{status_code::unavailable,
+                   "this key's node " + member.name + " does not answer now (its heartbeats "
+                     "stopped)"},
             {}};
   auto a = member.actors.find(service);
   if (!member.linked || a == member.actors.end() || a->second.empty())

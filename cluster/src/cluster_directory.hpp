@@ -9,6 +9,8 @@
 // A keyed call for another node's key is refused at once (503) while this
 // node holds no lease: cut off from the majority, its membership may be
 // stale and the owner unreachable, and the call would wait out its deadline.
+// So is one whose owner fell silent (until it is heard again or declared
+// down), and stateless calls leave a silent member's instances out.
 #pragma once
 
 #include <atomic>
@@ -34,6 +36,9 @@ struct member_entry {
   // stateless: instances); empty while this node has no link to it.
   std::map<std::string, std::vector<caf::actor>, std::less<>> actors;
   bool linked = false;
+  // Its heartbeats stopped (phi past the threshold) and it is not declared
+  // down yet: a call sent to it now would wait for its deadline.
+  bool silent = false;
 };
 
 class cluster_directory final : public runtime::directory {

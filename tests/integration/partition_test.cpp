@@ -4,6 +4,11 @@
 // 127.0.0.1 of that namespace; moving two nodes' ports to a second bridge
 // cuts them off from the other three (support/network_namespaces.hpp).
 //
+// Run three times: two nodes cut off, the consensus leader among them or
+// not, and the leader cut off alone with leases (10 s) longer than failure
+// detection takes, so that only the new leader's wait for the old leases
+// keeps one key from being served on both sides.
+//
 // Shown: the two (without a majority of the membership's five voters) stop
 // serving keyed actors (503 problem documents; /readyz not ready, naming the
 // lease), the three go on (every key answers through their gateways, the
@@ -47,7 +52,8 @@ struct partitioned_cluster {
   std::vector<std::string> names;
   std::vector<std::unique_ptr<node_process>> nodes;
 
-  partitioned_cluster() {
+  /// `lease`: the nodes' --lease, when not the default.
+  explicit partitioned_cluster(const std::string& lease = {}) {
     std::string seeds;
     for (int i = 0; i < node_count; ++i) {
       names.push_back("n" + std::to_string(i + 1));
@@ -56,11 +62,16 @@ struct partitioned_cluster {
     for (int i = 0; i < node_count; ++i) {
       // Forked from a thread inside the namespace, the node lives there.
       network_namespaces::scope inside{net, i};
-      nodes.push_back(std::make_unique<node_process>(std::vector<std::string>{
+      std::vector<std::string> args{
         "--name", names[i], "--module", test_module("probe"), "--module",
         test_module("faulty"), "--cluster-listen",
         net.address(i) + ":" + std::to_string(cluster_port), "--seeds", seeds,
-        "--cluster-secret", "partition-secret", "--request-timeout", "5s"}));
+        "--cluster-secret", "partition-secret", "--request-timeout", "5s"};
+      if (!lease.empty()) {
+        args.push_back("--lease");
+        args.push_back(lease);
+      }
+      nodes.push_back(std::make_unique<node_process>(std::move(args)));
     }
   }
 
@@ -225,9 +236,19 @@ std::vector<std::string> probe_keys() {
 
 TEST_CASE("partition: the minority stops serving keyed actors, the majority goes on, and after "
           "healing one membership again") {
+  // The minority (two nodes) holds the consensus leader, or not; and once
+  // more with the leader cut off alone and leases (10 s) that outlast the
+  // failure detection (about 1 s): then only the new leader's wait for the
+  // old leader's leases keeps the majority from serving a key the old
+  // leader still serves (agent::earlier_leases_began).
+  enum scenario { leader_in_minority, leader_in_majority, long_leases };
+  auto run = GENERATE(leader_in_minority, leader_in_majority, long_leases);
+  std::printf("partition: %s\n", run == leader_in_majority ? "the leader in the majority"
+                                 : run == long_leases       ? "the leader in the minority, 10 s leases"
+                                                            : "the leader in the minority");
   std::unique_ptr<partitioned_cluster> c;
   try {
-    c = std::make_unique<partitioned_cluster>();
+    c = std::make_unique<partitioned_cluster>(run == long_leases ? "10s" : "");
   } catch (const network_namespaces::not_permitted& e) {
     // ctest reports this test as skipped on this line (tests/CMakeLists.txt).
     std::printf("troupe-test-skipped: network namespaces are not permitted here: %s\n",
@@ -249,18 +270,19 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
   }
 
   // The minority: two nodes, one of the three voters among them (the
-  // consensus's leader or not) and one that does not vote.
+  // consensus's leader or not) and one that does not vote; or the leader
+  // alone.
   auto roles = c->roles_now();
   REQUIRE(roles.leader.size() == 1);
   REQUIRE(roles.voters.size() == 2);
   REQUIRE(roles.others.size() == 2);
   std::set<int> minority;
-  SECTION("the leader in the minority") {
-    minority = {roles.leader[0], roles.others[0]};
-  }
-  SECTION("the leader in the majority") {
+  if (run == leader_in_majority)
     minority = {roles.voters[0], roles.others[0]};
-  }
+  else if (run == leader_in_minority)
+    minority = {roles.leader[0], roles.others[0]};
+  else  // alone: no other member's lease holds up the keys' move
+    minority = {roles.leader[0]};
   std::vector<int> majority;
   std::set<std::string> majority_names;
   for (int i = 0; i < node_count; ++i)
@@ -327,18 +349,23 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
     c->net.place(i, 1);
 
   // Until the minority refuses every keyed call and says it is not ready,
-  // and the majority answers every key from one of its own nodes.
+  // and the majority answers every key from one of its own nodes. Each key
+  // is asked of the majority first, then of the minority: an old
+  // activation answering right after a new one answered is two at once.
+  std::vector<int> probing_order = majority;
+  probing_order.insert(probing_order.end(), minority.begin(), minority.end());
   std::string last_state;
   bool split = eventually(
     [&] {
       bool settled = true;
-      for (int i = 0; i < node_count; ++i) {
-        bool in_minority = minority.count(i) != 0;
-        if (in_minority && c->ready(i)) {
+      for (int i : minority)
+        if (c->ready(i)) {
           last_state = c->names[i] + " is still ready";
           settled = false;
         }
-        for (const auto& key : keys) {
+      for (const auto& key : keys)
+        for (int i : probing_order) {
+          bool in_minority = minority.count(i) != 0;
           auto a = c->probe(i, key);
           if (a.status == 200 && !history.record(key, a.activation))
             return true;  // two activations at once: fails below
@@ -348,7 +375,6 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
             settled = false;
           }
         }
-      }
       return settled;
     },
     200);
