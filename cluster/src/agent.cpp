@@ -1420,6 +1420,12 @@ void agent::on_membership(std::shared_ptr<const v1::Membership> m, const std::st
       joined_ = false;
       log().warn("this node was declared down; rejoining as a new incarnation",
                  {{"troupe.cluster.incarnation", self_incarnation_}});
+      // The others forgot this node's links with its old incarnation (and
+      // no longer trust messages over them); over TLS only this node, the
+      // later to join, makes them again. Links still standing here would
+      // never be made again, and its heartbeats would go unheard.
+      for (auto& [id, p] : peers_)
+        lose_link(p, false);
     }
     if (self_state_ == v1::REMOVED && !left_) {
       left_ = true;

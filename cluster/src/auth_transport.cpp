@@ -99,6 +99,7 @@ struct auth_transport::handshake {
   std::string out;
   uv_write_t write{};
   bool writing = false;
+  void (handshake::*after_write)() = nullptr;  // see send()
   std::string in;
   std::size_t got = 0;
   unsigned char verdict = accepted;  // acceptor: what it answered
@@ -153,34 +154,56 @@ struct auth_transport::handshake {
       });
   }
 
-  void send(std::string bytes, uv_write_cb cb) {
+  /// Writes `bytes`; once they are written, `then` runs, unless the
+  /// handshake ended meanwhile or the write failed.
+  void send(std::string bytes, void (handshake::*then)()) {
     out = std::move(bytes);
+    after_write = then;
     uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
     write.data = this;
     writing = true;
-    if (uv_write(&write, stream, &buf, 1, cb) != 0) {
+    if (uv_write(&write, stream, &buf, 1, &handshake::written) != 0) {
       writing = false;
       fail("the handshake could not be written", RAFT_NOCONNECTION);
     }
+  }
+
+  static void written(uv_write_t* w, int status) {
+    auto* h = static_cast<handshake*>(w->data);
+    h->writing = false;
+    if (h->done) {
+      h->owner->finished(h);
+      return;
+    }
+    if (status != 0) {
+      h->fail("the handshake could not be written", RAFT_NOCONNECTION);
+      return;
+    }
+    (h->*(h->after_write))();
+  }
+
+  void await_response() {
+    read(response_size);
+  }
+
+  void await_verdict() {
+    read(verdict_size);
+  }
+
+  /// Acceptor: the verdict is written; the link is raft's, or refused.
+  void verdict_sent() {
+    if (verdict != accepted) {
+      fail({}, RAFT_NOCONNECTION);
+      return;
+    }
+    succeed();
   }
 
   /// Acceptor: the connection came in; challenge it.
   void begin_accept() {
     start_timer();
     server_nonce = random_bytes(nonce_size);
-    send("TRA1" + server_nonce, [](uv_write_t* w, int status) {
-      auto* h = static_cast<handshake*>(w->data);
-      h->writing = false;
-      if (h->done) {
-        h->owner->finished(h);
-        return;
-      }
-      if (status != 0) {
-        h->fail("the handshake could not be written", RAFT_NOCONNECTION);
-        return;
-      }
-      h->read(response_size);
-    });
+    send("TRA1" + server_nonce, &handshake::await_response);
   }
 
   /// Connector: connected; wait for the challenge.
@@ -199,19 +222,7 @@ struct auth_transport::handshake {
       return;
     }
     stage = phase::auth;
-    send(encode_preamble(owner->self_id_, owner->self_address_), [](uv_write_t* w, int status) {
-      auto* h = static_cast<handshake*>(w->data);
-      h->writing = false;
-      if (h->done) {
-        h->owner->finished(h);
-        return;
-      }
-      if (status != 0) {
-        h->fail("the handshake could not be written", RAFT_NOCONNECTION);
-        return;
-      }
-      h->begin_connect();
-    });
+    send(encode_preamble(owner->self_id_, owner->self_address_), &handshake::begin_connect);
   }
 
   /// The link ended by itself: a TLS failure (`why`), the peer gone, or (not
@@ -279,19 +290,7 @@ struct auth_transport::handshake {
     client_nonce = random_bytes(nonce_size);
     auto proof = prove(owner->secret_, {"raft-connect", owner->cluster_, server_nonce,
                                         client_nonce});
-    send("TRC1" + sha256(owner->cluster_) + client_nonce + proof, [](uv_write_t* w, int status) {
-      auto* h = static_cast<handshake*>(w->data);
-      h->writing = false;
-      if (h->done) {
-        h->owner->finished(h);
-        return;
-      }
-      if (status != 0) {
-        h->fail("the handshake could not be written", RAFT_NOCONNECTION);
-        return;
-      }
-      h->read(verdict_size);
-    });
+    send("TRC1" + sha256(owner->cluster_) + client_nonce + proof, &handshake::await_verdict);
   }
 
   void check_response() {
@@ -318,20 +317,7 @@ struct auth_transport::handshake {
     if (code != accepted)
       owner->refused_("refused a consensus link from " + address + ": " + reason);
     verdict = code;
-    send(answer, [](uv_write_t* w, int status) {
-      auto* h = static_cast<handshake*>(w->data);
-      h->writing = false;
-      if (h->done) {
-        h->owner->finished(h);
-        return;
-      }
-      if (status != 0 || h->verdict != accepted) {
-        h->fail(status != 0 ? "the handshake could not be written" : std::string{},
-                RAFT_NOCONNECTION);
-        return;
-      }
-      h->succeed();
-    });
+    send(answer, &handshake::verdict_sent);
   }
 
   void check_verdict() {
