@@ -585,9 +585,17 @@ void agent::admit(const v1::Member& candidate, caf::response_promise rp, std::st
     add_to_log();  // asked again: admitted already
     return;
   }
+  // A node asks every seed at once: admitting it once per request would
+  // give it an incarnation per request.
+  auto joining = std::make_pair(candidate.raft_id(), candidate.process_id());
+  if (!admitting_.insert(joining).second) {
+    answer(v1::JoinReply::RETRY, "this node's admission is under way");
+    return;
+  }
   v1::Command command;
   *command.mutable_join() = candidate;
-  propose(std::move(command), [add_to_log, answer](status st) mutable {
+  propose(std::move(command), [this, joining, add_to_log, answer](status st) mutable {
+    admitting_.erase(joining);
     if (st.is_ok())
       add_to_log();
     else
@@ -1378,6 +1386,7 @@ void agent::on_leadership(leadership l) {
       p.earlier_leader_at.reset();
     }
     last_grant_.clear();
+    admitting_.clear();
     down_proposed_.clear();
     up_proposed_.clear();
     config_change_in_flight_ = false;

@@ -300,6 +300,9 @@ private:
   std::map<std::uint64_t, clock::time_point> last_grant_;
   std::set<std::pair<std::uint64_t, std::uint64_t>> down_proposed_;  // (raft id, incarnation)
   std::set<std::pair<std::uint64_t, std::uint64_t>> up_proposed_;
+  // (raft id, process id) of the nodes whose join is proposed and not yet
+  // decided: one join each, however many seeds they asked.
+  std::set<std::pair<std::uint64_t, std::uint64_t>> admitting_;
   bool config_change_in_flight_ = false;
   std::uint64_t leader_settled_ = 0;
 
