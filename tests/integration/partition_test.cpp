@@ -7,7 +7,9 @@
 // Run three times: two nodes cut off, the consensus leader among them or
 // not, and the leader cut off alone with leases (10 s) longer than failure
 // detection takes, so that only the new leader's wait for the old leases
-// keeps one key from being served on both sides.
+// keeps one key from being served on both sides; there the majority also
+// answers the cut-off leader's keys 503 at once while it is silent and not
+// yet declared down.
 //
 // Shown: the two (without a majority of the membership's five voters) stop
 // serving keyed actors (503 problem documents; /readyz not ready, naming the
@@ -347,6 +349,29 @@ TEST_CASE("partition: the minority stops serving keyed actors, the majority goes
 
   for (int i : minority)
     c->net.place(i, 1);
+
+  if (run == long_leases) {
+    // Once the majority hears the cut-off leader no more, a call for one of
+    // its keys there answers 503 at once, not at its deadline (504): until
+    // the leader is declared down, seconds later with these leases. (A call
+    // sent before the silence was noticed is failed then, with another
+    // message: poll until a fresh one answers.)
+    std::string leader_key;
+    for (const auto& [key, node] : owner_before)
+      if (node == c->names[*minority.begin()])
+        leader_key = key;
+    REQUIRE_FALSE(leader_key.empty());
+    std::string answer;
+    bool refused_at_once = eventually(
+      [&] {
+        auto r = c->call(majority[0], "GET", "/v1/probes/" + leader_key);
+        answer = r ? std::to_string(r->status) + " " + r->body : "no answer";
+        return r && r->status == 503 && contains(r->body, "does not answer now");
+      },
+      30);
+    INFO("the last answer: " << answer);
+    CHECK(refused_at_once);
+  }
 
   // Until the minority refuses every keyed call and says it is not ready,
   // and the majority answers every key from one of its own nodes. Each key
