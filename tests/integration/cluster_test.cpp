@@ -4,10 +4,6 @@
 // wrong cluster name or secret, mutual TLS on the cluster port and on the
 // consensus port. Failover after kill -9 and the fencing of a frozen node:
 // cluster_failover_test.cpp.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +14,7 @@
 #include <sstream>
 
 #include "support/loopback_ports.hpp"
+#include "support/raw_http.hpp"
 #include "support/test_pki.hpp"
 #include "cluster_members.hpp"
 #include "itest_helpers.hpp"
@@ -546,49 +543,6 @@ command_result tls_probe(std::uint16_t port, const std::string& ca,
   return run_command(argv, 20s);
 }
 
-struct plain_exchange {
-  std::string received;
-  bool closed = false;  // by the peer, within the time given
-};
-
-/// Sends `bytes` over plain TCP to 127.0.0.1:port and reads what comes back
-/// until the peer closes or `timeout` passes.
-plain_exchange plain_tcp(std::uint16_t port, const std::string& bytes,
-                         std::chrono::milliseconds timeout) {
-  plain_exchange out;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  struct closer {
-    int fd;
-    ~closer() {
-      ::close(fd);
-    }
-  } close_fd{fd};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL)
-          == static_cast<ssize_t>(bytes.size()));
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 1))) <= 0)
-      continue;
-    char buf[4096];
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      out.closed = true;
-      break;
-    }
-    out.received.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
 /// What raft's TCP transport sends first: protocol 1, server id, the
 /// address's padded length, the address.
 std::string raft_preamble(std::uint64_t id, std::string address) {
@@ -785,9 +739,12 @@ TEST_CASE("cluster: over mutual TLS the consensus port speaks TLS from the first
 
   // Raft's plain preamble gets no answer of the consensus handshake (no
   // "TRA1" challenge): the connection is closed, and the node says why.
-  auto plain = plain_tcp(port, raft_preamble(42, "127.0.0.1:9"), 15s);
-  CHECK(plain.closed);
-  CHECK_FALSE(contains(plain.received, "TRA1"));
+  test::raw_connection plain{port};
+  plain.send(raft_preamble(42, "127.0.0.1:9"));
+  bool closed = false;
+  auto received = plain.read_until_closed(15s, closed);
+  CHECK(closed);
+  CHECK_FALSE(contains(received, "TRA1"));
   CHECK(eventually(
     [&] { return contains(a.stderr_text(), "the TLS handshake failed"); }, 100));
   INFO(consensus_refusals(a.stderr_text()));

@@ -4,11 +4,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <random>
 #include <string>
 #include <thread>
 
+#include "object_id.hpp"
 #include "probe.troupe.h"
 
 namespace {
@@ -20,14 +19,8 @@ public:
   troupe::reply<ProbeReply> Call(troupe::call_context& ctx, const ProbeRequest& request) override {
     if (request.hold_ms() > 0 && request.hold_on() == ctx.node())
       std::this_thread::sleep_for(std::chrono::milliseconds{std::min(request.hold_ms(), 60'000)});
-    if (activation_.empty()) {
-      // 64 random bits: ids of different activations do not collide.
-      std::random_device source;
-      std::uint64_t bits = (std::uint64_t{source()} << 32) | source();
-      char hex[17];
-      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
-      activation_ = ctx.node() + "/" + hex;
-    }
+    if (activation_.empty())
+      activation_ = troupe::test_modules::new_object_id(ctx.node());
     ProbeReply reply;
     reply.set_key(ctx.key());
     reply.set_activation(activation_);

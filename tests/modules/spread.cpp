@@ -1,11 +1,9 @@
 // The spread test module: a stateless service with a cluster-wide instance
 // count whose replies name the instance and the service object that served
 // them.
-#include <cstdint>
-#include <cstdio>
-#include <random>
 #include <string>
 
+#include "object_id.hpp"
 #include "spread.troupe.h"
 
 namespace {
@@ -15,13 +13,8 @@ using namespace test::spread::v1;
 class SpreadService : public SpreadBase {
 public:
   troupe::reply<WhereReply> Where(troupe::call_context& ctx, const WhereRequest&) override {
-    if (object_.empty()) {
-      std::random_device source;
-      std::uint64_t bits = (std::uint64_t{source()} << 32) | source();
-      char hex[17];
-      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
-      object_ = ctx.node() + "/" + hex;
-    }
+    if (object_.empty())
+      object_ = troupe::test_modules::new_object_id(ctx.node());
     WhereReply reply;
     reply.set_instance(ctx.instance());
     reply.set_node(ctx.node());

@@ -89,6 +89,31 @@ bool raw_connection::closed_by_peer(std::chrono::milliseconds timeout) {
   return done && (ec == asio::error::eof || ec == asio::error::connection_reset);
 }
 
+std::string raw_connection::read_until_closed(std::chrono::milliseconds timeout, bool& closed) {
+  std::string received;
+  closed = false;
+  impl_->stream.expires_after(timeout);
+  char chunk[4096];
+  beast::error_code ec;
+  // Bounded by the expiry: a read that is still pending then fails.
+  for (;;) {
+    bool done = false;
+    std::size_t n = 0;
+    impl_->stream.async_read_some(asio::buffer(chunk), [&](beast::error_code e, size_t got) {
+      ec = e;
+      n = got;
+      done = true;
+    });
+    impl_->io.restart();
+    impl_->io.run();
+    received.append(chunk, n);
+    if (!done || ec) {
+      closed = done && (ec == asio::error::eof || ec == asio::error::connection_reset);
+      return received;
+    }
+  }
+}
+
 void raw_connection::close() {
   beast::error_code ec;
   impl_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);

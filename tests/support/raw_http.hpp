@@ -1,5 +1,6 @@
 // An HTTP/1.1 client for integration tests that can also misbehave: send any
-// bytes, pipeline, stop mid-body. Responses are parsed by Beast.
+// bytes, pipeline, stop mid-body. Responses are parsed by Beast. Its
+// connection also serves tests of other protocols as a plain TCP client.
 #pragma once
 
 #include <chrono>
@@ -45,6 +46,10 @@ public:
 
   /// True when the server closes the connection within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+  /// Reads whatever the peer sends until it closes the connection (then
+  /// `closed` is true) or `timeout` passes.
+  std::string read_until_closed(std::chrono::milliseconds timeout, bool& closed);
 
   void close();
 
