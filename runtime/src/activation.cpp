@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 
 #include <google/protobuf/descriptor.h>
 
 #include "activation_host.hpp"
+#include "answers_after_write.hpp"
 #include "crash_report.hpp"
 #include "reply_mapping.hpp"
 #include "served_call.hpp"
@@ -25,6 +27,10 @@ reply_envelope state_unavailable(std::string message) {
   auto answer = to_reply(status{status_code::unavailable, std::move(message)});
   answer.retry_after_ms = state_retry_after_ms;
   return answer;
+}
+
+reply_envelope unwritten_state() {
+  return state_unavailable("the actor's state could not be stored");
 }
 
 } // namespace
@@ -55,6 +61,24 @@ struct activation::state_writes {
       }
     }
     again = false;
+  }
+
+  /// Takes the held answers that wait for `write` alone and may go out from
+  /// the write's completion (answers_after_write.hpp); null when there are
+  /// none. The write's failure answers them as drop_unwritten_state() does.
+  std::shared_ptr<answers_after_write> released_by(std::uint64_t write) {
+    std::shared_ptr<answers_after_write> released;
+    for (auto i = held.begin(); i != held.end();) {
+      if (i->write == write && i->reply.deliverable_anywhere()) {
+        if (!released)
+          released = std::make_shared<answers_after_write>(unwritten_state());
+        released->add(std::move(i->reply), std::move(i->answer));
+        i = held.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return released;
   }
 };
 
@@ -430,7 +454,7 @@ void activation::write_state() {
   writes.in_flight = true;
   writes.advance = 1;
   ++writes.issued;
-  host_->save_state(*this, state_version_, std::move(bytes));
+  host_->save_state(*this, state_version_, std::move(bytes), writes.released_by(writes.issued));
 }
 
 void activation::write_events(detail::journal_access& journal) {
@@ -454,7 +478,7 @@ void activation::write_events(detail::journal_access& journal) {
   writes.in_flight = true;
   writes.advance = append.events.size();
   ++writes.issued;
-  host_->append_events(*this, std::move(append));
+  host_->append_events(*this, std::move(append), writes.released_by(writes.issued));
 }
 
 void activation::state_saved(const status& result) {
@@ -482,7 +506,7 @@ void activation::state_saved(const status& result) {
     // The object these answers came from is gone (reload_after): none is left
     // waiting, but answer any all the same rather than drop it.
     for (auto& held : writes.held)
-      held.reply.deliver(state_unavailable("the actor's state could not be stored"));
+      held.reply.deliver(unwritten_state());
     writes_.reset();
     host_->load_state(*this);
     return;
@@ -497,7 +521,7 @@ void activation::drop_unwritten_state(const status& why) {
                     {{"troupe.service", entry_->name},
                      {"troupe.key", key_},
                      {"error.message", why.message()}});
-  auto answer = state_unavailable("the actor's state could not be stored");
+  auto answer = unwritten_state();
   if (writes_)
     for (auto& held : writes_->held)
       held.reply.deliver(reply_envelope{answer});

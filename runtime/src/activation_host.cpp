@@ -7,6 +7,7 @@
 #include <caf/send.hpp>
 
 #include "activation.hpp"
+#include "answers_after_write.hpp"
 #include "node_load.hpp"
 #include "remote_relay.hpp"
 #include "reply_mapping.hpp"
@@ -251,11 +252,29 @@ void activation_host::load_state(activation& a) {
                    });
 }
 
-void activation_host::save_state(activation& a, std::uint64_t replaces, std::string bytes) {
+namespace {
+
+/// A write's completion: the answers the write released go out from this
+/// thread first, then the host learns the outcome. In that order, the
+/// caller's I/O thread is woken before a scheduler thread is: woken the other
+/// way round, both waited for the same core. A call of the key that arrives
+/// before the outcome waits in the activation's stash, as during the write.
+state_store::write_callback on_written(caf::actor host, std::string key,
+                                       std::shared_ptr<answers_after_write> released) {
+  return [host = std::move(host), key = std::move(key),
+          released = std::move(released)](status result) {
+    if (released)
+      released->deliver(result.is_ok());
+    caf::anon_send(host, state_saved{key, std::move(result)});
+  };
+}
+
+} // namespace
+
+void activation_host::save_state(activation& a, std::uint64_t replaces, std::string bytes,
+                                 std::shared_ptr<answers_after_write> released) {
   ctx_.state->save(entry().name, a.key(), replaces, std::move(bytes),
-                   [self = caf::actor_cast<caf::actor>(this), key = a.key()](status result) {
-                     caf::anon_send(self, state_saved{key, std::move(result)});
-                   });
+                   on_written(caf::actor_cast<caf::actor>(this), a.key(), std::move(released)));
 }
 
 void activation_host::load_events(activation& a, std::uint64_t from_seq) {
@@ -267,11 +286,10 @@ void activation_host::load_events(activation& a, std::uint64_t from_seq) {
     });
 }
 
-void activation_host::append_events(activation& a, journal_append append) {
+void activation_host::append_events(activation& a, journal_append append,
+                                    std::shared_ptr<answers_after_write> released) {
   ctx_.state->append(entry().name, a.key(), std::move(append),
-                     [self = caf::actor_cast<caf::actor>(this), key = a.key()](status result) {
-                       caf::anon_send(self, state_saved{key, std::move(result)});
-                     });
+                     on_written(caf::actor_cast<caf::actor>(this), a.key(), std::move(released)));
 }
 
 std::function<void(std::function<void()>)> activation_host::continuation_poster(activation& a) {

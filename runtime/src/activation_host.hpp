@@ -37,6 +37,7 @@
 namespace troupe::runtime {
 
 class activation;
+class answers_after_write;
 class relay_set;
 
 /// What a host needs from its node; the pointers outlive the host.
@@ -111,16 +112,19 @@ public:
   void load_state(activation& a);
 
   /// Writes `a`'s state as the version after `replaces`; a.state_saved()
-  /// runs later on this actor.
-  void save_state(activation& a, std::uint64_t replaces, std::string bytes);
+  /// runs later on this actor. `released` (may be null) goes out from the
+  /// write's completion, before the host learns the outcome.
+  void save_state(activation& a, std::uint64_t replaces, std::string bytes,
+                  std::shared_ptr<answers_after_write> released);
 
   /// Reads the page of `a`'s journal that starts at event `from_seq`;
   /// a.events_loaded() runs later on this actor.
   void load_events(activation& a, std::uint64_t from_seq);
 
   /// Appends `append` to `a`'s journal; a.state_saved() runs later on this
-  /// actor.
-  void append_events(activation& a, journal_append append);
+  /// actor, and `released` goes out as with save_state().
+  void append_events(activation& a, journal_append append,
+                     std::shared_ptr<answers_after_write> released);
 
   // -- key-value storage of a stateless service (activation_host_kv.cpp) -----
   // Each operation runs in the service's namespace of the state store and

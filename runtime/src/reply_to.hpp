@@ -81,6 +81,13 @@ public:
     }
   }
 
+  /// Whether deliver() may run on any thread, not only the host's: a local
+  /// call's completion (node::call's callers accept any thread). A CAF
+  /// request is answered by its host.
+  bool deliverable_anywhere() const noexcept {
+    return host_ == nullptr && done_ != nullptr;
+  }
+
   /// Makes the reply deliverable after the host's current message handler
   /// returned (a promise, a stashed call). Call it on the host's thread
   /// while the request is still the message being handled.

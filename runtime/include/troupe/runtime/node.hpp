@@ -89,7 +89,9 @@ public:
   /// at most once: on the calling thread for an immediate refusal
   /// (unavailable, invalid_argument), otherwise on the serving actor's thread
   /// with the reply or an error (deadline_exceeded when the call was dequeued
-  /// past its deadline, internal, ...). A handler still busy at the deadline
+  /// past its deadline, internal, ...), or, for an answer that waited for a
+  /// write of the key's state, on the state store's thread that finished the
+  /// write; it should only hand the answer over. A handler still busy at the deadline
   /// answers late, and a call whose actor stops first (node shutdown) is never
   /// answered: callers keep their own deadline timer, as the gateway does.
   ///
