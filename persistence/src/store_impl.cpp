@@ -17,6 +17,7 @@
 #include "range_reads.hpp"
 #include "schema_records.hpp"
 #include "store_directory.hpp"
+#include "wal_file_system.hpp"
 #include "troupe/persistence/schema_check.hpp"
 
 namespace troupe::persistence {
@@ -151,8 +152,9 @@ std::unique_ptr<rocksdb_store::impl> rocksdb_store::impl::open(const std::filesy
   // (database.hpp).
   db_options.max_bgerror_resume_count = 0;
   db_options.info_log = std::make_shared<info_log>(dir / "LOG", std::size_t{8} << 20);
-  if (self->env)
-    db_options.env = self->env.get();
+  self->store_env = rocksdb::NewCompositeEnv(make_wal_file_system(
+    (self->env ? self->env.get() : rocksdb::Env::Default())->GetFileSystem()));
+  db_options.env = self->store_env.get();
 
   self->db = std::make_unique<database>(
     dir, fresh, std::vector<std::string>{rocksdb::kDefaultColumnFamilyName, meta_family_name},

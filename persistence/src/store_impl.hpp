@@ -58,8 +58,11 @@ struct rocksdb_store::impl {
   store_options options;
   fault_log faults;
   store_counters counters;
-  // RocksDB's environment and cache outlive the database.
+  // RocksDB's environment and cache outlive the database. `env` is the one
+  // given; `store_env` is it with wal_file_system.hpp's file system, the one
+  // RocksDB uses.
   std::shared_ptr<rocksdb::Env> env;
+  std::unique_ptr<rocksdb::Env> store_env;
   std::shared_ptr<rocksdb::Cache> cache;
   std::unique_ptr<database> db;
   namespace_table namespaces;
