@@ -1,10 +1,10 @@
 // The answers that one state write releases, delivered by the write's own
 // completion on the state store's thread as soon as the write is durable.
 //
-// Otherwise a held answer waits for the write's outcome to reach the host (a
-// message, a scheduler thread woken) and only then goes out: one more
-// thread hand-off on the path of every acknowledged write, and on a fast disk
-// a large share of a synced call through the gateway (docs/benchmarks.md).
+// Otherwise a held answer waits for the write's outcome to reach the host and
+// only then goes out: behind every message already in the host's mailbox (a
+// keyed shard's other keys' calls) and for a scheduler thread to run it. The
+// answer of an acknowledged write need not wait for either.
 //
 // Only answers that may be delivered from any thread are taken
 // (reply_to::deliverable_anywhere: a local call's completion, as the
