@@ -26,6 +26,7 @@
 
 #include "agent.hpp"
 #include "connector.hpp"
+#include "consensus_address.hpp"
 #include "handover.hpp"
 #include "membership.hpp"
 #include "ownership.hpp"
@@ -194,17 +195,27 @@ struct cluster::impl {
     return config.advertise.port != 0 ? config.advertise : config.listen;
   }
 
-  std::string raft_address(const host_port& hp) const {
-    return host_port{hp.host, static_cast<std::uint16_t>(hp.port + 1)}.text();
+  // The hosts of the consensus log's addresses (consensus_address.hpp), set
+  // by prepare().
+  std::string consensus_listen_host;
+  std::string consensus_advertise_host;
+
+  /// Where the consensus log is reached: the advertised host, on the cluster
+  /// port + 1.
+  std::string consensus_address() const {
+    return host_port{consensus_advertise_host, static_cast<std::uint16_t>(advertised().port + 1)}
+      .text();
   }
 
   void start_raft(bool bootstrap) {
     raft_host::settings s;
     s.dir = (std::filesystem::path{node.config().data_dir} / "raft").string();
     s.id = raft_id;
-    s.address = raft_address(advertised());
-    if (config.listen.host != advertised().host)
-      s.bind_address = raft_address(config.listen);
+    s.address = consensus_address();
+    if (consensus_listen_host != consensus_advertise_host)
+      s.bind_address =
+        host_port{consensus_listen_host, static_cast<std::uint16_t>(config.listen.port + 1)}
+          .text();
     s.cluster_name = config.name;
     s.secret = config.secret;
     if (tls) {
@@ -263,6 +274,11 @@ void cluster::prepare() {
   if (c.advertise.port == 0 && (c.listen.host == "0.0.0.0" || c.listen.host == "::"))
     throw std::runtime_error("--cluster-listen " + c.listen.text()
                              + ": a wildcard address needs --cluster-advertise HOST:PORT");
+  d.consensus_listen_host = consensus_host(c.listen.host, "--cluster-listen " + c.listen.text());
+  d.consensus_advertise_host =
+    c.advertise.port != 0
+      ? consensus_host(c.advertise.host, "--cluster-advertise " + c.advertise.text())
+      : d.consensus_listen_host;
   // Both ports before anything starts: the consensus log binds its port
   // only once the node has joined.
   if (auto why = bind_check(c.listen.host, c.listen.port); !why.empty())
@@ -336,7 +352,7 @@ void cluster::start(std::string http_address) {
   ctx.process_id = d.process_id;
   ctx.started_at_unix_ms = unix_ms_now();
   ctx.cluster_address = d.advertised().text();
-  ctx.raft_address = d.raft_address(d.advertised());
+  ctx.raft_address = d.consensus_address();
   ctx.http_address = std::move(http_address);
   ctx.tls = d.tls;
   for (const auto& entry : node.services().entries()) {
@@ -375,7 +391,7 @@ void cluster::start(std::string http_address) {
         auto took = std::chrono::steady_clock::now() - began;
         d->node.log().info(
           "consensus log started",
-          {{"troupe.cluster.raft_address", d->raft_address(d->advertised())},
+          {{"troupe.cluster.raft_address", d->consensus_address()},
            {"event.duration", std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()}});
       } catch (const std::exception& e) {
         d->node.log().error("the consensus log cannot start; stopping",
