@@ -79,6 +79,20 @@ std::string owner_of(std::uint16_t port, const std::string& key) {
   return string_field(r.body, "node");
 }
 
+/// Runs `troupe node` with `args` (a fresh --data, any HTTP port), which
+/// must refuse to start; what it printed on stderr.
+std::string refused_start(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{TROUPE_BINARY, "node", "--http", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  temp_dir data;
+  argv.push_back("--data");
+  argv.push_back(data.path());
+  auto result = run_command(argv, 20s);
+  CHECK(result.exit_code != 0);
+  CHECK(result.exit_code != -1);
+  return result.err;
+}
+
 /// Three nodes forming one cluster, all up.
 struct three_nodes {
   layout ports{3};
@@ -502,19 +516,11 @@ TEST_CASE("cluster: without TLS a node warns that its cluster links are unauthen
 
 TEST_CASE("cluster: a missing TLS file stops the start with one line naming it") {
   layout ports{1};
-  auto args = node_args("a", ports.ports[0], address(ports.ports[0]),
-                        {"--tls-cert", "/nonexistent/node.pem", "--tls-key",
-                         "/nonexistent/node.key", "--tls-ca", "/nonexistent/ca.pem"});
-  std::vector<std::string> argv{TROUPE_BINARY, "node", "--http", "127.0.0.1:0"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  temp_dir data;
-  argv.push_back("--data");
-  argv.push_back(data.path());
-  auto result = run_command(argv, 20s);
-  CHECK(result.exit_code != 0);
-  CHECK(result.exit_code != -1);
-  CHECK(contains(result.err, "/nonexistent/node.pem"));
-  CHECK(contains(result.err, "cannot be read"));
+  auto err = refused_start(node_args("a", ports.ports[0], address(ports.ports[0]),
+                                     {"--tls-cert", "/nonexistent/node.pem", "--tls-key",
+                                      "/nonexistent/node.key", "--tls-ca", "/nonexistent/ca.pem"}));
+  CHECK(contains(err, "/nonexistent/node.pem"));
+  CHECK(contains(err, "cannot be read"));
 }
 
 namespace {
@@ -867,17 +873,9 @@ TEST_CASE("cluster: an IPv6 cluster address stops the start with one line: the c
           "takes IPv4") {
   layout ports{1};
   auto listen = "[::1]:" + std::to_string(ports.ports[0]);
-  std::vector<std::string> argv{TROUPE_BINARY,     "node",   "--http",
-                                "127.0.0.1:0",     "--cluster-listen", listen,
-                                "--seeds",         listen,   "--cluster-secret",
-                                secret};
-  temp_dir data;
-  argv.push_back("--data");
-  argv.push_back(data.path());
-  auto result = run_command(argv, 20s);
-  CHECK(result.exit_code != 0);
-  CHECK(result.exit_code != -1);
-  CHECK(contains(result.err, "--cluster-listen " + listen + ": ::1 is an IPv6 address"));
+  auto err = refused_start(
+    {"--cluster-listen", listen, "--seeds", listen, "--cluster-secret", secret});
+  CHECK(contains(err, "--cluster-listen " + listen + ": ::1 is an IPv6 address"));
 }
 
 } // namespace troupe::itest
