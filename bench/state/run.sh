@@ -19,6 +19,9 @@
 # are printed with the goal (>= 0.5, shared/PRODUCT.md). A missed goal is a
 # result (exit 0); exit 1 only when the benchmark could not run or calls
 # failed. The store alone (no HTTP) is troupe_bench_state, beside this.
+# First it prints one synced write's cost on the disk by how the file was
+# prepared (troupe_bench_sync_cost): db_bench's WAL and the store's are
+# prepared differently, and the ratios reflect that too.
 #
 # Everything listens on 127.0.0.1; all files live in one temporary directory
 # under DIR (default /tmp), removed on exit with the processes started here.
@@ -41,6 +44,7 @@ troupe_bin=$build/program/troupe
 sync_module=$build/examples/libcounter.so
 batched_module=$build/bench/state/libcounter_batched.so
 load_bin=$build/bench/overload/troupe_bench_overload
+sync_cost_bin=$build/bench/state/troupe_bench_sync_cost
 db_bench=$(command -v db_bench || true)
 
 for n in "$duration" "$rounds" "$keys"; do
@@ -51,6 +55,7 @@ done
 [ -f "$sync_module" ] || die "$sync_module not found: build first (make build)"
 [ -f "$batched_module" ] || die "$batched_module not found: build first (make build)"
 [ -x "$load_bin" ] || die "$load_bin not found: build first (make build)"
+[ -x "$sync_cost_bin" ] || die "$sync_cost_bin not found: build first (make build)"
 [ -n "$db_bench" ] || die "db_bench not found: run deploy/install-deps.sh (rocksdb-tools)"
 command -v curl >/dev/null || die "curl not found: run deploy/install-deps.sh"
 
@@ -140,6 +145,11 @@ median() {
 echo "bench-state: durable increments through the gateway vs db_bench fillrandom, in $tmp"
 echo "  $(df -h "$tmp" | awk 'NR==2 {print "disk: " $1 " (" $2 ", mounted on " $6 ")"}'), cores: $(nproc), $rounds rounds of $duration s per side"
 echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# db_bench's WAL grows into keep-size preallocation; the store's fills
+# preallocation with the size set (docs/architecture.md, "The WAL's space").
+sync_cost=$("$sync_cost_bin" "$tmp" 1000) || die "troupe_bench_sync_cost failed"
+echo "  $sync_cost"
+echo "  (db_bench's WAL: keep-size; the store's WAL: size-set)"
 
 summary=()
 modes=(SYNC)
