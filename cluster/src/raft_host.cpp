@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <stdexcept>
 
 #include "raft_c.hpp"
@@ -14,6 +15,14 @@
 namespace troupe::cluster {
 
 namespace {
+
+/// A request handed to libraft: owned by a unique_ptr until libraft accepts
+/// it (released then), libraft's until its callback, which takes it back
+/// from the C struct's `data` with this.
+template <class Request>
+std::unique_ptr<Request> taken_back(void* data) {
+  return std::unique_ptr<Request>{static_cast<Request*>(data)};
+}
 
 status raft_error(int rv, const char* what) {
   return status{status_code::unavailable, std::string{what} + ": " + raft_strerror(rv)};
@@ -307,18 +316,19 @@ struct raft_host::impl {
       struct raft_apply req;
       done_fn done;
     };
-    auto* req = new request{{}, std::move(done)};
-    req->req.data = req;
+    auto req = std::make_unique<request>();
+    req->done = std::move(done);
+    req->req.data = req.get();
     auto rv = raft_apply(&r, &req->req, &buf, 1, [](struct raft_apply* a, int status, void*) {
-      auto* req = static_cast<request*>(a->data);
+      auto req = taken_back<request>(a->data);
       req->done(status == 0 ? troupe::status{} : raft_error(status, "the change failed"));
-      delete req;
     });
     if (rv != 0) {
       raft_free(buf.base);
       req->done(raft_error(rv, "the change could not be proposed"));
-      delete req;
+      return;
     }
+    req.release();  // libraft's until the callback
   }
 
   struct change_request {
@@ -334,26 +344,21 @@ struct raft_host::impl {
       done(status{status_code::failed_precondition, "this node does not lead the cluster"});
       return;
     }
-    auto* req = new change_request{{}, this, id, role, std::move(done)};
-    req->req.data = req;
+    auto req = std::make_unique<change_request>(raft_change{}, this, id, role, std::move(done));
+    req->req.data = req.get();
     auto rv = raft_add(&r, &req->req, id, address.c_str(), [](raft_change* c, int status) {
-      auto* req = static_cast<change_request*>(c->data);
+      auto req = taken_back<change_request>(c->data);
       if (status != 0) {
         req->done(raft_error(status, "adding the node to the consensus failed"));
-        delete req;
         return;
       }
-      auto role = req->role;
-      auto id = req->id;
-      auto done = std::move(req->done);
-      auto* owner = req->owner;
-      delete req;
-      owner->assign_role(id, role, std::move(done));
+      req->owner->assign_role(req->id, req->role, std::move(req->done));
     });
     if (rv != 0) {
       req->done(raft_error(rv, "adding the node to the consensus failed"));
-      delete req;
+      return;
     }
+    req.release();  // libraft's until the callback
   }
 
   void assign_role(std::uint64_t id, int role, done_fn done) {
@@ -361,21 +366,22 @@ struct raft_host::impl {
       done(status{status_code::failed_precondition, "this node does not lead the cluster"});
       return;
     }
-    auto* req = new change_request{{}, this, id, role, std::move(done)};
-    req->req.data = req;
+    auto req = std::make_unique<change_request>(raft_change{}, this, id, role, std::move(done));
+    req->req.data = req.get();
     auto rv = raft_assign(&r, &req->req, id, role, [](raft_change* c, int status) {
-      auto* req = static_cast<change_request*>(c->data);
+      auto req = taken_back<change_request>(c->data);
       req->done(status == 0 ? troupe::status{}
                             : raft_error(status, "changing the node's consensus role failed"));
-      delete req;
     });
     if (rv == RAFT_BADROLE) {
       req->done({});  // it has that role already
-      delete req;
-    } else if (rv != 0) {
-      req->done(raft_error(rv, "changing the node's consensus role failed"));
-      delete req;
+      return;
     }
+    if (rv != 0) {
+      req->done(raft_error(rv, "changing the node's consensus role failed"));
+      return;
+    }
+    req.release();  // libraft's until the callback
   }
 
   void remove_server(std::uint64_t id, done_fn done) {
@@ -383,21 +389,22 @@ struct raft_host::impl {
       done(status{status_code::failed_precondition, "this node does not lead the cluster"});
       return;
     }
-    auto* req = new change_request{{}, this, id, 0, std::move(done)};
-    req->req.data = req;
+    auto req = std::make_unique<change_request>(raft_change{}, this, id, 0, std::move(done));
+    req->req.data = req.get();
     auto rv = raft_remove(&r, &req->req, id, [](raft_change* c, int status) {
-      auto* req = static_cast<change_request*>(c->data);
+      auto req = taken_back<change_request>(c->data);
       req->done(status == 0 ? troupe::status{}
                             : raft_error(status, "removing the node from the consensus failed"));
-      delete req;
     });
     if (rv == RAFT_BADID) {
       req->done({});  // not in the configuration
-      delete req;
-    } else if (rv != 0) {
-      req->done(raft_error(rv, "removing the node from the consensus failed"));
-      delete req;
+      return;
     }
+    if (rv != 0) {
+      req->done(raft_error(rv, "removing the node from the consensus failed"));
+      return;
+    }
+    req.release();  // libraft's until the callback
   }
 
   void close(bool transfer_first) {
