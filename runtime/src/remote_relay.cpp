@@ -27,7 +27,7 @@ caf::behavior remote_relay::make_behavior() {
     [this](relayed_call& call) {
       std::optional<resend> again;
       if (call.env.idempotent && !call.service.empty())
-        again = resend{std::move(call.service), call.env};
+        again = resend{std::move(call.service), call.env, 1, {}};
       start(call.target, call.env, reply_to{std::move(call.done)}, std::move(again));
     },
     [this](relayed_request& call) -> caf::delegated<reply_envelope> {
