@@ -14,6 +14,7 @@ packages=(
   libssl-dev                                   # TLS, token signatures
   libboost-dev libboost-program-options-dev    # Beast/Asio, CLI and config files
   libedit-dev                                  # line editing in `troupe shell`
+  libjemalloc-dev                              # the node's allocator
   nlohmann-json3-dev                           # `troupe shell` prints replies keeping their field order
   catch2                                       # unit and integration tests
   iproute2                                     # the partition test: network namespaces, veth, bridges
