@@ -29,10 +29,6 @@ public:
     answers_.emplace_back(std::move(reply), std::move(answer));
   }
 
-  bool empty() const noexcept {
-    return answers_.empty();
-  }
-
   /// Delivers each answer when the write succeeded (`written`), else the
   /// refusal. Once.
   void deliver(bool written) {
