@@ -511,7 +511,8 @@ TEST_CASE("cluster: a node with the wrong secret or cluster name is refused, and
 TEST_CASE("cluster: without TLS a node warns that its cluster links are unauthenticated") {
   layout ports{1};
   node_process a{node_args("a", ports.ports[0], address(ports.ports[0]))};
-  CHECK(contains(a.stderr_text(), "not authenticated by TLS"));
+  // The log writer's thread prints it, maybe after the node said it is ready.
+  CHECK(eventually([&] { return contains(a.stderr_text(), "not authenticated by TLS"); }, 100));
 }
 
 TEST_CASE("cluster: a missing TLS file stops the start with one line naming it") {
@@ -860,8 +861,9 @@ TEST_CASE("cluster: nodes given host names (localhost) in --cluster-listen and -
   if (!eventually([&] { return all_up({a.port(), b.port()}, {"a", "b"}); }, 600))
     FAIL("two up members were not seen on both nodes; a said:\n"
          << a.stderr_text() << "\nb said:\n" << b.stderr_text());
-  CHECK(contains(a.stderr_text(), "\"troupe.cluster.raft_address\":\"127.0.0.1:"
-                                    + std::to_string(ports.ports[0] + 1)));
+  auto consensus_address = "\"troupe.cluster.raft_address\":\"127.0.0.1:"
+                           + std::to_string(ports.ports[0] + 1);
+  CHECK(eventually([&] { return contains(a.stderr_text(), consensus_address); }, 100));
   for (int i = 0; i < 4; ++i) {
     auto key = "named-" + std::to_string(i);
     CHECK(try_add(a.port(), key, nullptr) == 1);
