@@ -465,6 +465,13 @@ int auth_transport::do_listen(raft_uv_transport* t, raft_uv_accept_cb cb) {
 int auth_transport::do_connect(raft_uv_transport* t, raft_uv_connect* req, raft_id id,
                                const char* address, raft_uv_connect_cb cb) {
   auto* self = owner_of(t);
+  if (id == 0) {
+    // Raft's answer to a leader this node forgot (raft_host's
+    // forget_leader): no server has id 0, and the leader is gone. Raft
+    // retries the connection now and then, cheaply, until it closes.
+    set_errmsg(t, "no server has id 0: %s", address);
+    return RAFT_NOCONNECTION;
+  }
   if (self->tls_ != nullptr)
     return self->tls_connect(req, id, address, cb);
   auto* h = self->add_handshake();

@@ -256,10 +256,15 @@ struct raft_host::impl {
   }
 
   void forget_leader() {
+    // The id only: raft refuses (pre-)votes while it is set
+    // (recv_request_vote.c). The address stays, because a follower's append
+    // still being written answers to current_leader.address once the write
+    // completes (replication.c, sendAppendEntriesResult): with it null, that
+    // answer crashed the node (strlen in uv_send.c's client lookup). Such an
+    // answer now goes to server id 0, which auth_transport refuses to
+    // connect to; raft frees the address when the follower changes state
+    // (convert.c).
     r.follower_state.current_leader.id = 0;
-    if (r.follower_state.current_leader.address != nullptr)
-      raft_free(r.follower_state.current_leader.address);
-    r.follower_state.current_leader.address = nullptr;
   }
 
   unsigned hastened_timeout_ms() const {
