@@ -71,7 +71,7 @@ struct activation::state_writes {
     for (auto i = held.begin(); i != held.end();) {
       if (i->write == write && i->reply.deliverable_anywhere()) {
         if (!released)
-          released = std::make_shared<answers_after_write>(unwritten_state());
+          released = std::make_shared<answers_after_write>(&unwritten_state);
         released->add(std::move(i->reply), std::move(i->answer));
         i = held.erase(i);
       } else {

@@ -1,5 +1,6 @@
 // The answers that one state write releases, delivered by the write's own
-// completion on the state store's thread as soon as the write is durable.
+// completion on the state store's thread as soon as the store acknowledges
+// the write (for SYNC, once it is synced).
 //
 // Otherwise a held answer waits for the write's outcome to reach the host and
 // only then goes out: behind every message already in the host's mailbox (a
@@ -21,8 +22,8 @@ namespace troupe::runtime {
 
 class answers_after_write {
 public:
-  /// `refusal` answers them all when the write fails.
-  explicit answers_after_write(reply_envelope refusal) : refusal_(std::move(refusal)) {
+  /// `refusal()` answers them all when the write fails (made only then).
+  explicit answers_after_write(reply_envelope (*refusal)()) : refusal_(refusal) {
   }
 
   void add(reply_to&& reply, reply_envelope&& answer) {
@@ -33,13 +34,13 @@ public:
   /// refusal. Once.
   void deliver(bool written) {
     for (auto& [reply, answer] : answers_)
-      reply.deliver(written ? std::move(answer) : reply_envelope{refusal_});
+      reply.deliver(written ? std::move(answer) : refusal_());
     answers_.clear();
   }
 
 private:
   std::vector<std::pair<reply_to, reply_envelope>> answers_;
-  reply_envelope refusal_;
+  reply_envelope (*refusal_)();
 };
 
 } // namespace troupe::runtime
