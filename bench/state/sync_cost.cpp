@@ -10,14 +10,19 @@
 //              default for a WAL, db_bench's): the size still grows
 //   size-set   into space preallocated with the size set (the store's WAL)
 //   overwrite  over blocks written and synced before (no metadata changes)
+// A pattern the file system cannot prepare (no fallocate) prints "n/a".
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -32,23 +37,27 @@ constexpr std::size_t write_size = 128;
 enum class pattern { growing, keep_size, size_set, overwrite };
 
 /// Mean microseconds per write-and-fdatasync of `writes` writes into a
-/// fresh file at `path` prepared as `p`.
-double cost_of(pattern p, const std::string& path, long writes) {
+/// fresh file at `path` prepared as `p`; none when the file system cannot
+/// prepare it so.
+std::optional<double> cost_of(pattern p, const std::string& path, long writes) {
   ::unlink(path.c_str());
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     die("open " + path);
   auto span = static_cast<off_t>(writes * write_size + 4096);
+  int mode = p == pattern::keep_size ? FALLOC_FL_KEEP_SIZE : 0;
   switch (p) {
     case pattern::growing:
       break;
     case pattern::keep_size:
-      if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, span) != 0)
-        die("fallocate(KEEP_SIZE) " + path);
-      break;
     case pattern::size_set:
-      if (::fallocate(fd, 0, 0, span) != 0)
-        die("fallocate " + path);
+      if (::fallocate(fd, mode, 0, span) != 0) {
+        if (errno != EOPNOTSUPP)
+          die("fallocate " + path);
+        ::close(fd);
+        ::unlink(path.c_str());
+        return std::nullopt;
+      }
       break;
     case pattern::overwrite: {
       std::vector<char> zeros(static_cast<std::size_t>(span), '\0');
@@ -90,12 +99,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto path = dir + "/sync-cost.tmp";
-  auto growing = cost_of(pattern::growing, path, writes);
-  auto keep_size = cost_of(pattern::keep_size, path, writes);
-  auto size_set = cost_of(pattern::size_set, path, writes);
-  auto overwrite = cost_of(pattern::overwrite, path, writes);
-  std::printf("fdatasync per %zu-byte write (us): growing %.0f  keep-size %.0f  size-set %.0f  "
-              "overwrite %.0f\n",
-              write_size, growing, keep_size, size_set, overwrite);
+  // Measured first, printed after: a failure prints nothing but its error.
+  std::string line = "fdatasync per " + std::to_string(write_size) + "-byte write (us):";
+  for (auto [name, p] : {std::pair{"growing", pattern::growing},
+                         std::pair{"keep-size", pattern::keep_size},
+                         std::pair{"size-set", pattern::size_set},
+                         std::pair{"overwrite", pattern::overwrite}}) {
+    auto us = cost_of(p, path, writes);
+    line += std::string{" "} + name + " " + (us ? std::to_string(std::lround(*us)) : "n/a") + " ";
+  }
+  line.pop_back();
+  std::puts(line.c_str());
   return 0;
 }
